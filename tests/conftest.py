@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import json
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from textbatch.io.storage import Storage
+from textbatch.jobs.events import EventLog
+from textbatch.jobs.train import TrainRequest, TrainResult, run_train
+from textbatch.sample_data import BUNDLED_DIR
+
+REGION = "us-east-1"
+
+# Small enough to train in seconds on two cores, big enough to learn the sample data.
+SMALL_CONFIG = {
+    "n_classes": 5,
+    "num_epoch": 4,
+    "seq_len": 48,
+    "vocab_size": 400,
+    "batch_size": 32,
+    "embed_size": 24,
+    "hidden_size": 16,
+    "kernel_size": 3,
+    "learning_rate": 0.01,
+    "use_spacy_pretrained": False,
+    "train_log_interval": 5,
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """A real moto server process-local thread: boto3 talks HTTP to it like to AWS."""
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws_env(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Standard AWS configuration pointing at the moto server (for code that builds clients)."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    return moto_endpoint
+
+
+@pytest.fixture
+def s3(aws_env: str):
+    return boto3.client("s3", endpoint_url=aws_env, region_name=REGION)
+
+
+@pytest.fixture
+def bucket(s3) -> str:
+    name = f"tb-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def storage(s3) -> Storage:
+    return Storage(s3)
+
+
+@pytest.fixture(scope="session")
+def sample_train() -> Path:
+    return BUNDLED_DIR / "warranty_train.csv"
+
+
+@pytest.fixture(scope="session")
+def sample_predict() -> Path:
+    return BUNDLED_DIR / "warranty_predict.csv"
+
+
+def write_config(directory: Path, **overrides: object) -> Path:
+    path = directory / "config.json"
+    path.write_text(json.dumps({**SMALL_CONFIG, **overrides}))
+    return path
+
+
+@pytest.fixture(scope="session")
+def trained(
+    tmp_path_factory: pytest.TempPathFactory, sample_train: Path
+) -> tuple[Path, TrainResult]:
+    """One small CNN trained on the bundled claims, shared by the tests that only read it."""
+    root = tmp_path_factory.mktemp("trained")
+    out = root / "store"
+    with open(root / "train.log", "w") as log:
+        result = run_train(
+            TrainRequest(config=str(write_config(root)), data=str(sample_train), out=str(out)),
+            log=EventLog(log, job="train"),
+        )
+    return out, result

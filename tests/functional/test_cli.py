@@ -1,0 +1,83 @@
+"""The `textbatch` console script as a user runs it: a real process, S3 via AWS_ENDPOINT_URL."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.conftest import write_config
+
+
+def textbatch(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "textbatch.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )
+
+
+def test_train_and_predict_through_s3_with_standard_aws_settings(
+    aws_env, s3, bucket, tmp_path, sample_train, sample_predict
+) -> None:
+    s3.upload_file(str(sample_train), bucket, "train.csv")
+    s3.upload_file(str(sample_predict), bucket, "in/claims.csv")
+    train = textbatch(
+        "train",
+        "--config", str(write_config(tmp_path, num_epoch=2)),
+        "--data", f"s3://{bucket}/train.csv",
+        "--out", f"s3://{bucket}/",
+    )  # fmt: skip
+    assert train.returncode == 0, train.stderr
+    events = [json.loads(line) for line in train.stdout.splitlines()]
+    assert events[-1]["event"] == "done"
+    predict = textbatch(
+        "predict",
+        "--model", f"s3://{bucket}",
+        "--input", f"s3://{bucket}/in/claims.csv",
+        "--output", f"s3://{bucket}/results/",
+    )  # fmt: skip
+    assert predict.returncode == 0, predict.stderr
+    summary = json.loads(
+        s3.get_object(Bucket=bucket, Key="results/claims_output.json")["Body"].read()
+    )
+    assert summary["rows_in"] == 60
+    assert summary["model_version"] == events[-1]["version"]
+
+
+def test_a_user_mistake_is_one_message_and_exit_1(tmp_path) -> None:
+    bad = tmp_path / "c.json"
+    bad.write_text('{"dropout": 1.5}')
+    result = textbatch("train", "--config", str(bad), "--data", "x.csv", "--out", str(tmp_path))
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ")
+    assert "dropout = 1.5 is invalid" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_credentials_are_explained_without_a_traceback(tmp_path) -> None:
+    env = {
+        "AWS_ACCESS_KEY_ID": "",
+        "AWS_SECRET_ACCESS_KEY": "",
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    result = textbatch(
+        "predict", "--model", "s3://some-bucket", "--input", "in.csv", "--output", str(tmp_path),
+        env=env,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "no AWS credentials found" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_help_lists_the_commands() -> None:
+    result = textbatch("--help")
+    assert result.returncode == 0
+    for command in ("train", "predict", "demo", "sample-data"):
+        assert command in result.stdout

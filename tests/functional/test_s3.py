@@ -1,0 +1,146 @@
+"""The jobs against S3 through a real moto server endpoint (HTTP, real boto3 calls)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from tests.conftest import write_config
+from textbatch.errors import InputError, StorageError
+from textbatch.io.storage import Storage
+from textbatch.jobs.events import EventLog
+from textbatch.jobs.predict import PredictRequest, run_predict
+from textbatch.jobs.train import TrainRequest, run_train
+
+
+def keys(s3, bucket: str) -> list[str]:
+    return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", []))
+
+
+def train_to(uri: str, config_uri: str, data_uri: str, storage: Storage):
+    return run_train(
+        TrainRequest(config=config_uri, data=data_uri, out=uri),
+        storage=storage,
+        log=EventLog(io.StringIO(), job="train"),
+    )
+
+
+@pytest.fixture
+def s3_inputs(s3, bucket, tmp_path, sample_train, sample_predict) -> dict[str, str]:
+    s3.upload_file(str(write_config(tmp_path, num_epoch=3)), bucket, "config/config.json")
+    s3.upload_file(str(sample_train), bucket, "training/claims.csv")
+    s3.upload_file(str(sample_predict), bucket, "in/my claims é.csv")
+    return {
+        "config": f"s3://{bucket}/config/config.json",
+        "data": f"s3://{bucket}/training/claims.csv",
+        "input": f"s3://{bucket}/in/my claims é.csv",
+    }
+
+
+def test_train_publishes_a_version_then_the_latest_pointer(s3, bucket, storage, s3_inputs) -> None:
+    result = train_to(f"s3://{bucket}/", s3_inputs["config"], s3_inputs["data"], storage)
+    prefix = f"models/{result.version}/"
+    assert {k for k in keys(s3, bucket) if k.startswith(prefix)} == {
+        prefix + name
+        for name in (
+            "model.params", "network.json", "transformer.json", "config.json", "labels.json",
+            "metrics.json", "manifest.json",
+        )
+    }  # fmt: skip
+    latest = json.loads(s3.get_object(Bucket=bucket, Key="models/latest.json")["Body"].read())
+    assert latest == {"version": result.version, "path": prefix}
+
+
+def test_predict_from_s3_to_an_s3_prefix_via_latest(s3, bucket, storage, s3_inputs) -> None:
+    result = train_to(f"s3://{bucket}", s3_inputs["config"], s3_inputs["data"], storage)
+    summary = run_predict(
+        PredictRequest(
+            model=f"s3://{bucket}", input=s3_inputs["input"], output=f"s3://{bucket}/results/"
+        ),
+        storage=storage,
+        log=EventLog(io.StringIO(), job="predict"),
+    )
+    assert summary.model_version == result.version
+    body = s3.get_object(Bucket=bucket, Key="results/my claims é_output.csv")["Body"].read()
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8"), newline="")))
+    assert len(rows) == 61
+    assert rows[0][-7:-5] == ["prediction", "confidence"]
+    saved = json.loads(
+        s3.get_object(Bucket=bucket, Key="results/my claims é_output.json")["Body"].read()
+    )
+    assert saved["rows_in"] == 60
+    assert saved["input"] == s3_inputs["input"]
+    # the upload is never modified or deleted
+    assert "in/my claims é.csv" in keys(s3, bucket)
+
+
+def test_bad_s3_input_leaves_an_error_report_beside_the_results(
+    s3, bucket, storage, s3_inputs
+) -> None:
+    train_to(f"s3://{bucket}", s3_inputs["config"], s3_inputs["data"], storage)
+    s3.put_object(Bucket=bucket, Key="in/latin.csv", Body="text\ncafé\n".encode("latin-1"))
+    with pytest.raises(InputError, match="is not UTF-8"):
+        run_predict(
+            PredictRequest(
+                model=f"s3://{bucket}",
+                input=f"s3://{bucket}/in/latin.csv",
+                output=f"s3://{bucket}/out",
+            ),
+            storage=storage,
+            log=EventLog(io.StringIO(), job="predict"),
+        )
+    report = json.loads(s3.get_object(Bucket=bucket, Key="out/latin_error.json")["Body"].read())
+    assert "s3://" in report["message"]
+    assert "UTF-8" in report["hint"]
+    assert "out/latin_output.csv" not in keys(s3, bucket)
+
+
+def test_a_failed_upload_does_not_move_the_latest_pointer(s3, bucket, storage, s3_inputs) -> None:
+    first = train_to(f"s3://{bucket}", s3_inputs["config"], s3_inputs["data"], storage)
+
+    def refuse_labels(params, **_):
+        if params.get("Key", "").endswith("labels.json"):
+            raise ConnectionError("simulated network failure during upload")
+
+    s3.meta.events.register("before-parameter-build.s3.PutObject", refuse_labels)
+    try:
+        with pytest.raises(Exception, match="simulated network failure"):
+            train_to(f"s3://{bucket}", s3_inputs["config"], s3_inputs["data"], storage)
+    finally:
+        s3.meta.events.unregister("before-parameter-build.s3.PutObject", refuse_labels)
+    latest = json.loads(s3.get_object(Bucket=bucket, Key="models/latest.json")["Body"].read())
+    assert latest["version"] == first.version
+
+
+def test_missing_bucket_is_a_clear_storage_error(storage) -> None:
+    with pytest.raises(StorageError, match=r"cannot read s3://no-such-bucket-tb/x\.csv") as info:
+        storage.read_bytes("s3://no-such-bucket-tb/x.csv")
+    assert "does not exist" in info.value.hint
+
+
+def test_config_url_keys_publish_where_they_say(s3, bucket, storage, s3_inputs, tmp_path) -> None:
+    s3.upload_file(
+        str(
+            write_config(
+                tmp_path,
+                num_epoch=1,
+                MODELPARAMSURL=bucket,
+                TRANSFORMERURL=f"s3://{bucket}/transformers",
+                MODELCONFIGURL=f"s3://{bucket}/configs/",
+            )
+        ),
+        bucket,
+        "config/urls.json",
+    )
+    run_train(
+        TrainRequest(config=f"s3://{bucket}/config/urls.json", data=s3_inputs["data"]),
+        storage=storage,
+        log=EventLog(io.StringIO(), job="train"),
+    )
+    stored = keys(s3, bucket)
+    assert "models/latest.json" in stored
+    assert "transformers/transformer.json" in stored
+    assert "configs/config.json" in stored

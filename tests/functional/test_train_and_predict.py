@@ -1,0 +1,272 @@
+"""Real training on the bundled claims and real prediction, on local files."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import write_config
+from textbatch.errors import ArtifactError, InputError
+from textbatch.io.storage import Storage
+from textbatch.jobs.events import EventLog
+from textbatch.jobs.predict import PredictRequest, run_predict
+from textbatch.jobs.train import TrainRequest, run_train
+from textbatch.model.artifacts import open_model, resolve_version
+from textbatch.model.inference import Classifier
+
+
+def read_rows(path: Path) -> list[list[str]]:
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.reader(f))
+
+
+def predict(model: Path, input_path: Path, output: Path, **kw) -> tuple:
+    log = io.StringIO()
+    summary = run_predict(
+        PredictRequest(model=str(model), input=str(input_path), output=str(output), **kw),
+        log=EventLog(log, job="predict"),
+    )
+    return summary, [json.loads(line) for line in log.getvalue().splitlines()]
+
+
+def test_training_learns_the_sample_data_well_above_chance(trained) -> None:
+    _, result = trained
+    validation = result.metrics["validation"]
+    assert validation["accuracy"] >= 0.8  # five classes: chance is 0.2
+    assert set(validation["per_class"]) == {
+        "cosmetic", "electrical", "fire", "mechanical", "water_damage"
+    }  # fmt: skip
+    assert sum(map(sum, validation["confusion_matrix"]["rows_true_columns_predicted"])) == 100
+
+
+def test_version_directory_is_complete_and_checksummed(trained) -> None:
+    store, result = trained
+    version_dir = Path(resolve_version(str(store), Storage()))
+    manifest = json.loads((version_dir / "manifest.json").read_text())
+    assert manifest["version"] == result.version
+    assert set(manifest["files"]) == {
+        "model.params", "network.json", "transformer.json", "config.json", "labels.json",
+        "metrics.json",
+    }  # fmt: skip
+    for name, digest in manifest["files"].items():
+        assert hashlib.sha256((version_dir / name).read_bytes()).hexdigest() == digest
+    latest = json.loads((store / "models" / "latest.json").read_text())
+    assert latest["version"] == result.version
+
+
+def test_training_logs_json_lines_per_interval_and_per_validation(tmp_path, sample_train) -> None:
+    log = io.StringIO()
+    run_train(
+        TrainRequest(
+            config=str(write_config(tmp_path, num_epoch=2, train_log_interval=3)),
+            data=str(sample_train),
+            out=str(tmp_path / "out"),
+        ),
+        log=EventLog(log, job="train"),
+    )
+    events = [json.loads(line) for line in log.getvalue().splitlines()]
+    batches = [e for e in events if e["event"] == "train"]
+    validations = [e for e in events if e["event"] == "validation"]
+    # 400 training rows / 32 = 13 batches per epoch -> batches 3, 6, 9, 12 are logged
+    assert [(e["epoch"], e["batch"]) for e in batches[:4]] == [(1, 3), (1, 6), (1, 9), (1, 12)]
+    assert {"loss", "accuracy", "lr", "rows_per_s"} <= set(batches[0])
+    assert [e["epoch"] for e in validations] == [1, 2]
+    assert events[-1]["event"] == "done"
+    assert next(e for e in events if e["event"] == "embeddings")["source"] == "random"
+
+
+def test_training_is_repeatable_on_cpu(tmp_path, sample_train) -> None:
+    versions = []
+    for run in ("a", "b"):
+        result = run_train(
+            TrainRequest(
+                config=str(write_config(tmp_path, num_epoch=2)),
+                data=str(sample_train),
+                out=str(tmp_path / run),
+            ),
+            log=EventLog(io.StringIO(), job="train"),
+        )
+        versions.append(
+            json.loads((tmp_path / run / "models" / result.version / "manifest.json").read_text())
+        )
+    assert versions[0]["files"]["model.params"] == versions[1]["files"]["model.params"]
+
+
+def test_lstm_trains_and_predicts(tmp_path, sample_train, sample_predict) -> None:
+    result = run_train(
+        TrainRequest(
+            config=str(
+                write_config(tmp_path, cnn=False, num_epoch=6, n_layers=1, bidirectional=True)
+            ),
+            data=str(sample_train),
+            out=str(tmp_path / "store"),
+        ),
+        log=EventLog(io.StringIO(), job="train"),
+    )
+    assert result.metrics["validation"]["accuracy"] >= 0.5
+    summary, _ = predict(tmp_path / "store", sample_predict, tmp_path / "results")
+    assert summary.rows_predicted == 60
+
+
+def test_n_classes_that_do_not_match_the_data_fail_before_training(tmp_path, sample_train) -> None:
+    with pytest.raises(Exception, match=r"n_classes = 2, but .* has 5 distinct labels"):
+        run_train(
+            TrainRequest(
+                config=str(write_config(tmp_path, n_classes=2)),
+                data=str(sample_train),
+                out=str(tmp_path / "o"),
+            ),
+            log=EventLog(io.StringIO(), job="train"),
+        )
+
+
+def test_predict_keeps_every_row_and_column_in_order(trained, sample_predict, tmp_path) -> None:
+    store, result = trained
+    summary, events = predict(store, sample_predict, tmp_path / "results")
+    out_path = tmp_path / "results" / "warranty_predict_output.csv"
+    assert summary.output == str(out_path)
+    source, output = read_rows(sample_predict), read_rows(out_path)
+    labels = sorted(["cosmetic", "electrical", "fire", "mechanical", "water_damage"])
+    assert output[0] == source[0] + ["prediction", "confidence"] + [f"prob_{x}" for x in labels]
+    assert len(output) == len(source)
+    for src, out in zip(source[1:], output[1:], strict=True):
+        assert out[: len(src)] == src
+        probs = [float(v) for v in out[len(src) + 2 :]]
+        assert sum(probs) == pytest.approx(1.0, abs=1e-4)
+        assert out[len(src)] == labels[int(np.argmax(probs))]
+        assert float(out[len(src) + 1]) == max(probs)
+    saved = json.loads((tmp_path / "results" / "warranty_predict_output.json").read_text())
+    assert saved["rows_in"] == saved["rows_out"] == 60
+    assert saved["model_version"] == result.version
+    assert sum(saved["predictions"].values()) == 60
+    assert events[-1]["event"] == "done"
+
+
+def test_predictions_match_the_generator_labels(trained, tmp_path) -> None:
+    """The sample predict file has no labels; regenerate it with them to score the output."""
+    from textbatch.sample_data import BUNDLED, generate, write_csv
+
+    rows, seed, _ = BUNDLED["warranty_predict.csv"]
+    truth = generate(rows, seed=seed)
+    write_csv(tmp_path / "labelled.csv", truth)
+    store, _ = trained
+    predict(store, tmp_path / "labelled.csv", tmp_path / "r")
+    with open(tmp_path / "r" / "labelled_output.csv", encoding="utf-8", newline="") as f:
+        out = list(csv.DictReader(f))
+    correct = sum(o["prediction"] == t["category"] for o, t in zip(out, truth, strict=True))
+    assert correct / rows >= 0.8
+
+
+def test_saved_model_reloads_to_the_same_probabilities(trained, sample_predict) -> None:
+    store, _ = trained
+    texts = [row[2] for row in read_rows(sample_predict)[1:]]
+    first = Classifier(open_model(str(store), Storage())).predict_proba(texts)
+    second = Classifier(open_model(str(store), Storage())).predict_proba(texts)
+    np.testing.assert_array_equal(first, second)
+
+
+def test_output_to_an_explicit_csv_path(trained, sample_predict, tmp_path) -> None:
+    store, _ = trained
+    summary, _ = predict(store, sample_predict, tmp_path / "x" / "mine.csv")
+    assert (tmp_path / "x" / "mine.csv").exists()
+    assert json.loads((tmp_path / "x" / "mine.json").read_text())["rows_in"] == summary.rows_in
+
+
+def test_empty_and_ragged_rows_stay_in_the_output_and_are_reported(trained, tmp_path) -> None:
+    store, _ = trained
+    path = tmp_path / "mixed.csv"
+    path.write_text(
+        'id,text\n1,"The oven caught fire"\n2,"   "\n3\n4,"Water leaked, floor soaked",extra\n'
+        "5,Sparks at the socket\n",
+        encoding="utf-8",
+    )
+    summary, _ = predict(store, path, tmp_path / "r")
+    assert summary.rows_in == summary.rows_out == 5
+    assert summary.rows_predicted == 2
+    assert summary.rejected == [
+        {"row": 2, "line": 3, "reason": "empty text"},
+        {"row": 3, "line": 4, "reason": "1 fields, the header has 2"},
+        {"row": 4, "line": 5, "reason": "3 fields, the header has 2"},
+    ]
+    output = read_rows(tmp_path / "r" / "mixed_output.csv")
+    assert [row[0] for row in output[1:]] == ["1", "2", "3", "4", "5"]
+    assert output[2][2:] == [""] * (len(output[0]) - 2)
+    assert output[1][2]
+    assert output[5][2]
+
+
+def test_text_column_by_name_and_the_only_column(trained, tmp_path) -> None:
+    store, _ = trained
+    (tmp_path / "a.csv").write_text("body,id\nThe dryer caught fire,1\n", encoding="utf-8")
+    summary, _ = predict(store, tmp_path / "a.csv", tmp_path / "r", text_column="body")
+    assert summary.text_column == "body"
+    (tmp_path / "b.csv").write_text("claim\nThe dryer caught fire\n", encoding="utf-8")
+    summary, _ = predict(store, tmp_path / "b.csv", tmp_path / "r")
+    assert (summary.text_column, summary.rows_predicted) == ("claim", 1)
+
+
+def test_megabyte_fields_unicode_and_crlf_survive(trained, tmp_path) -> None:
+    store, _ = trained
+    big = "The kettle caught fire. " * 45_000  # ~1 MB
+    path = tmp_path / "big.csv"
+    path.write_bytes(
+        (f'\ufefftext,note\r\n"{big}",a\r\n"Zoë\'s ""café"" fridge,\r\nleaked",b\r\n').encode()
+    )
+    predict(store, path, tmp_path / "r")
+    output = read_rows(tmp_path / "r" / "big_output.csv")
+    assert output[1][0] == big
+    assert output[2][0] == 'Zoë\'s "café" fridge,\r\nleaked'
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("latin.csv", "text\ncafé fire\n".encode("latin-1"), "is not UTF-8 text"),
+        ("empty.csv", b"", "is empty"),
+        ("nocol.csv", b"id,body\n1,x\n", "has no text column"),
+        ("quotes.csv", b'text\n"unterminated\n', "cannot parse CSV"),
+        ("clash.csv", b"text,prediction\nfire,x\n", "already has column(s) ['prediction']"),
+    ],
+)
+def test_bad_input_fails_with_a_report_and_the_input_is_untouched(
+    trained, tmp_path, name, data, message
+) -> None:
+    store, _ = trained
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(InputError, match=re.escape(message)) as info:
+        predict(store, path, tmp_path / "r")
+    assert name in str(info.value)
+    assert path.read_bytes() == data
+    report = json.loads((tmp_path / "r" / f"{name[:-4]}_error.json").read_text())
+    assert report["error"] == "InputError"
+    assert message in report["message"]
+    assert report["hint"]
+    assert not (tmp_path / "r" / f"{name[:-4]}_output.csv").exists()
+
+
+def test_a_damaged_model_file_fails_its_checksum(trained, tmp_path, sample_predict) -> None:
+    import shutil
+
+    store, result = trained
+    copy = tmp_path / "store"
+    shutil.copytree(store, copy)
+    labels = copy / "models" / result.version / "labels.json"
+    labels.write_text('["fire"]')
+    with pytest.raises(ArtifactError, match=r"labels\.json does not match its checksum"):
+        predict(copy, sample_predict, tmp_path / "r")
+    assert json.loads((tmp_path / "r" / "warranty_predict_error.json").read_text())["error"] == (
+        "ArtifactError"
+    )
+
+
+def test_a_location_with_no_model_says_so(tmp_path, sample_predict) -> None:
+    with pytest.raises(ArtifactError, match="no model at"):
+        predict(tmp_path / "nothing", sample_predict, tmp_path / "r")

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from textbatch.config import ModelConfig
+from textbatch.jobs.train import get_lr, sorted_labels, stratified_split
+
+
+def test_power_decay_divides_by_ten_every_epoch_factor_epochs_without_compounding() -> None:
+    config = ModelConfig(learning_rate=0.5, power_decay=True, epoch_factor=2)
+    assert [get_lr(e, config) for e in range(7)] == pytest.approx(
+        [0.5, 0.5, 0.05, 0.05, 0.005, 0.005, 0.0005]
+    )
+
+
+def test_blog_schedule_without_power_decay() -> None:
+    config = ModelConfig(learning_rate=1.0, power_decay=False, epoch_factor=1)
+    # the blog lowered the rate by 10% at the end of each epoch after epoch_factor
+    assert [get_lr(e, config) for e in range(5)] == pytest.approx([1, 1, 1, 0.9, 0.81])
+
+
+def test_stratified_split_keeps_class_shares_and_is_seeded() -> None:
+    y = np.array([0] * 80 + [1] * 20 + [2] * 1)
+    train, val = stratified_split(y, 0.25, seed=3)
+    assert sorted(np.concatenate([train, val])) == list(range(len(y)))
+    assert np.bincount(y[val], minlength=3).tolist() == [20, 5, 0]  # a singleton stays in train
+    again = stratified_split(y, 0.25, seed=3)
+    assert np.array_equal(train, again[0])
+
+
+def test_labels_sort_numerically_when_all_integers() -> None:
+    assert sorted_labels(["10", "2", "2", "-1"]) == ["-1", "2", "10"]
+    assert sorted_labels(["pos", "neg", "10"]) == ["10", "neg", "pos"]

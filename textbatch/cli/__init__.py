@@ -1,0 +1,1 @@
+"""The `textbatch` command line."""

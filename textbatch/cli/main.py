@@ -1,0 +1,44 @@
+"""`textbatch`: one sub-command per module; each parses its arguments and calls a plain function.
+
+A user's mistake (a TextbatchError) prints one short message and exits 1, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from textbatch import __version__
+from textbatch.cli import demo, predict, sample_data, train
+from textbatch.errors import TextbatchError
+
+COMMANDS = (train, predict, demo, sample_data)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="textbatch",
+        description="Train a text classifier and classify CSV files, locally or on AWS Batch.",
+    )
+    parser.add_argument("--version", action="version", version=f"textbatch {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMANDS:
+        module.add_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except TextbatchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""Classify every row of a CSV with a trained model.
+
+The output keeps every input row and column, in order, and adds prediction, confidence and
+one prob_<label> column per class. A directory or prefix as --output receives
+<input stem>_output.csv and <input stem>_output.json (the summary); a failure leaves
+<input stem>_error.json there instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from textbatch.jobs.predict import PredictRequest, run_predict
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("predict", help="classify a CSV", description=__doc__)
+    parser.add_argument(
+        "--model", required=True, help="a model version, or a location holding models/latest.json"
+    )
+    parser.add_argument("--input", required=True, help="CSV to classify: a path or s3:// URI")
+    parser.add_argument(
+        "--output", required=True, help="a .csv path/key, or a directory or s3:// prefix"
+    )
+    parser.add_argument("--text-column", help="default: text or review, else the only column")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    run_predict(
+        PredictRequest(
+            model=args.model, input=args.input, output=args.output, text_column=args.text_column
+        )
+    )
+    return 0

@@ -1,0 +1,174 @@
+"""Model and training configuration: the original blog's config.json keys, validated on load.
+
+Every key of the blog keeps its meaning. Keys added here are marked "textbatch:". A file may
+give any subset of keys; the rest take the defaults below, which are the blog's values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from dataclasses import dataclass, fields
+from typing import Any
+
+from textbatch.errors import ConfigError
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    n_classes: int = 2
+    num_epoch: int = 5
+    optimizer: str = "adam"
+    seq_len: int = 500
+    vocab_size: int = 5000
+    batch_size: int = 64
+    hidden_size: int = 500
+    embed_size: int = 300
+    dropout: float = 0.2
+    n_layers: int = 1
+    bidirectional: bool = True
+    train_log_interval: int = 10
+    val_log_interval: int = 5
+    learning_rate: float = 0.001
+    use_spacy_pretrained: bool = True
+    save_name: str = "model.params"
+    MODELPARAMSURL: str | None = None
+    TRANSFORMERURL: str | None = None
+    MODELCONFIGURL: str | None = None
+    epoch_factor: int = 4
+    power_decay: bool = False
+    cnn: bool = True
+    wd: float = 0.0002
+    kernel_size: int = 8
+    # textbatch: reproducibility, data layout and inference
+    seed: int = 42
+    text_column: str | None = None
+    label_column: str | None = None
+    validation_fraction: float = 0.2
+    predict_batch_size: int = 256
+    spacy_model: str = "en_core_web_md"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+# key -> (check, the allowed values in words); every key of ModelConfig appears here.
+def _int_at_least(low: int):
+    return (lambda v: _is_int(v) and v >= low), f"a whole number >= {low}"
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _location(v: Any) -> bool:
+    if v is None:
+        return True
+    if not isinstance(v, str):
+        return False
+    if v.startswith("s3://"):
+        return bool(_BUCKET.match(v[5:].split("/", 1)[0]))
+    return bool(_BUCKET.match(v))
+
+
+_BOOL = (lambda v: isinstance(v, bool)), "true or false"
+_LOCATION = _location, "null, an S3 bucket name or an s3://bucket/prefix URI"
+_OPTIONAL_NAME = (lambda v: v is None or (isinstance(v, str) and v != "")), "null or a column name"
+
+_RULES: dict[str, tuple[Any, str]] = {
+    "n_classes": _int_at_least(2),
+    "num_epoch": _int_at_least(1),
+    "optimizer": ((lambda v: v in OPTIMIZERS), f"one of {', '.join(OPTIMIZERS)}"),
+    "seq_len": _int_at_least(1),
+    "vocab_size": _int_at_least(1),
+    "batch_size": _int_at_least(1),
+    "hidden_size": _int_at_least(1),
+    "embed_size": _int_at_least(1),
+    "dropout": (
+        (lambda v: _is_number(v) and 0 <= v < 1),
+        "a number from 0 up to (not including) 1",
+    ),
+    "n_layers": _int_at_least(1),
+    "bidirectional": _BOOL,
+    "train_log_interval": _int_at_least(1),
+    "val_log_interval": _int_at_least(1),
+    "learning_rate": ((lambda v: _is_number(v) and v > 0), "a number > 0"),
+    "use_spacy_pretrained": _BOOL,
+    "save_name": (
+        (lambda v: isinstance(v, str) and re.fullmatch(r"[\w.-]+", v) is not None),
+        "a file name of letters, digits, '.', '_' or '-'",
+    ),
+    "MODELPARAMSURL": _LOCATION,
+    "TRANSFORMERURL": _LOCATION,
+    "MODELCONFIGURL": _LOCATION,
+    "epoch_factor": _int_at_least(1),
+    "power_decay": _BOOL,
+    "cnn": _BOOL,
+    "wd": ((lambda v: _is_number(v) and v >= 0), "a number >= 0"),
+    "kernel_size": _int_at_least(1),
+    "seed": _int_at_least(0),
+    "text_column": _OPTIONAL_NAME,
+    "label_column": _OPTIONAL_NAME,
+    "validation_fraction": ((lambda v: _is_number(v) and 0 < v < 1), "a number between 0 and 1"),
+    "predict_batch_size": _int_at_least(1),
+    "spacy_model": ((lambda v: isinstance(v, str) and v != ""), "a spaCy package name or path"),
+}
+
+
+def config_from_dict(raw: Any, *, source: str = "config") -> ModelConfig:
+    """Validate a parsed config and build it; every problem names the key and what it accepts."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a JSON object of settings, got {type(raw).__name__}")
+    unknown = sorted(set(raw) - set(_RULES))
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown key {unknown[0]!r}",
+            hint=f"allowed keys are: {', '.join(sorted(_RULES))}",
+        )
+    for key, value in raw.items():
+        check, allowed = _RULES[key]
+        if not check(value):
+            raise ConfigError(
+                f"{source}: {key} = {json.dumps(value)} is invalid; expected {allowed}"
+            )
+    values = {f.name: raw[f.name] for f in fields(ModelConfig) if f.name in raw}
+    for key in ("dropout", "learning_rate", "wd", "validation_fraction"):
+        if key in values:
+            values[key] = float(values[key])
+    config = ModelConfig(**values)
+    if config.cnn and config.kernel_size > config.seq_len:
+        raise ConfigError(
+            f"{source}: kernel_size = {config.kernel_size} is longer than "
+            f"seq_len = {config.seq_len}",
+            hint="a CNN needs kernel_size <= seq_len",
+        )
+    return config
+
+
+def parse_config(text: str, *, source: str) -> ModelConfig:
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from exc
+    return config_from_dict(raw, source=source)
+
+
+def check_labels(config: ModelConfig, labels: list[str], *, source: str) -> None:
+    """n_classes must agree with the labels found in the training data."""
+    if len(labels) != config.n_classes:
+        shown = ", ".join(labels[:10]) + (" ..." if len(labels) > 10 else "")
+        raise ConfigError(
+            f"n_classes = {config.n_classes}, but {source} has {len(labels)} distinct labels "
+            f"({shown})",
+            hint=f"set n_classes to {len(labels)} in the config, or fix the label column",
+        )

@@ -1,0 +1,191 @@
+"""Read and write local paths and s3:// URIs through one interface.
+
+The S3 client is passed in or built from the standard AWS configuration (profile, region,
+AWS_ENDPOINT_URL...), so the same code runs against AWS, LocalStack or moto.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from textbatch.errors import StorageError
+
+
+@dataclass(frozen=True)
+class S3Uri:
+    bucket: str
+    key: str
+
+    @classmethod
+    def parse(cls, uri: str) -> S3Uri:
+        if not uri.startswith("s3://"):
+            raise StorageError(f"{uri!r} is not an s3:// URI")
+        bucket, _, key = uri[5:].partition("/")
+        if not bucket:
+            raise StorageError(f"{uri!r} names no bucket", hint="write it as s3://bucket/key")
+        return cls(bucket, key)
+
+    def __str__(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    def child(self, name: str) -> S3Uri:
+        prefix = self.key if not self.key or self.key.endswith("/") else self.key + "/"
+        return S3Uri(self.bucket, prefix + name)
+
+
+def is_s3(uri: str) -> bool:
+    return uri.startswith("s3://")
+
+
+def join(location: str, name: str) -> str:
+    """`name` inside a directory or an S3 prefix."""
+    if is_s3(location):
+        return str(S3Uri.parse(location).child(name))
+    return str(Path(location) / name)
+
+
+def basename(uri: str) -> str:
+    return uri.rstrip("/").rsplit("/", 1)[-1]
+
+
+class Storage:
+    """Local files and S3 objects, read and written alike."""
+
+    def __init__(self, s3_client: Any | None = None) -> None:
+        self._s3 = s3_client
+
+    @property
+    def s3(self) -> Any:
+        if self._s3 is None:
+            import boto3
+
+            self._s3 = boto3.client("s3")
+        return self._s3
+
+    def read_bytes(self, uri: str) -> bytes:
+        if is_s3(uri):
+            obj = S3Uri.parse(uri)
+            with _s3_errors(uri, "read"):
+                return self.s3.get_object(Bucket=obj.bucket, Key=obj.key)["Body"].read()
+        try:
+            return Path(uri).read_bytes()
+        except FileNotFoundError as exc:
+            raise StorageError(f"{uri}: no such file", hint="check the path") from exc
+        except IsADirectoryError as exc:
+            raise StorageError(f"{uri}: is a directory, expected a file") from exc
+
+    def read_text(self, uri: str) -> str:
+        data = self.read_bytes(uri)
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise StorageError(f"{uri}: not UTF-8 text", hint="save the file as UTF-8") from exc
+
+    def write_bytes(self, uri: str, data: bytes, *, content_type: str | None = None) -> None:
+        if is_s3(uri):
+            obj = S3Uri.parse(uri)
+            extra = {"ContentType": content_type} if content_type else {}
+            with _s3_errors(uri, "write"):
+                self.s3.put_object(Bucket=obj.bucket, Key=obj.key, Body=data, **extra)
+            return
+        path = Path(uri)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write beside the target and rename, so a reader never sees half a file.
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, prefix=".tmp-") as tmp:
+            tmp.write(data)
+        os.replace(tmp.name, path)
+
+    def download(self, uri: str, path: Path) -> None:
+        if is_s3(uri):
+            obj = S3Uri.parse(uri)
+            with _s3_errors(uri, "read"):
+                self.s3.download_file(obj.bucket, obj.key, str(path))
+            return
+        if not Path(uri).is_file():
+            raise StorageError(f"{uri}: no such file", hint="check the path")
+        shutil.copyfile(uri, path)
+
+    def upload(self, path: Path, uri: str, *, content_type: str | None = None) -> None:
+        """Copy a finished local file to its destination in one step (no partial object)."""
+        if is_s3(uri):
+            obj = S3Uri.parse(uri)
+            extra = {"ExtraArgs": {"ContentType": content_type}} if content_type else {}
+            with _s3_errors(uri, "write"):
+                self.s3.upload_file(str(path), obj.bucket, obj.key, **extra)
+            return
+        target = Path(uri)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".tmp-{target.name}")
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, target)
+
+    @contextmanager
+    def local_copy(self, uri: str) -> Iterator[Path]:
+        """A local path holding `uri`'s bytes for the duration: S3 objects are downloaded to a
+        temporary file (removed afterwards), local files are used in place."""
+        if not is_s3(uri):
+            if not Path(uri).is_file():
+                raise StorageError(f"{uri}: no such file", hint="check the path")
+            yield Path(uri)
+            return
+        with tempfile.TemporaryDirectory(prefix="textbatch-") as tmp:
+            path = Path(tmp) / (basename(uri) or "object")
+            self.download(uri, path)
+            yield path
+
+    def exists(self, uri: str) -> bool:
+        if not is_s3(uri):
+            return Path(uri).exists()
+        obj = S3Uri.parse(uri)
+        try:
+            with _s3_errors(uri, "read"):
+                self.s3.head_object(Bucket=obj.bucket, Key=obj.key)
+        except StorageError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+
+@contextmanager
+def _s3_errors(uri: str, action: str) -> Iterator[None]:
+    """Turn boto3's errors into a StorageError that says which object and what to check."""
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+    try:
+        yield
+    except NoCredentialsError as exc:
+        raise StorageError(
+            f"cannot {action} {uri}: no AWS credentials found",
+            hint="configure credentials (aws configure, AWS_PROFILE) or run `textbatch local env`",
+        ) from exc
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        missing = code in ("NoSuchKey", "404", "NoSuchBucket")
+        raise StorageError(
+            f"cannot {action} {uri}: {code or status} {error.get('Message', '')}".strip(),
+            hint=_S3_HINTS.get(code, "check the bucket, key, region and permissions"),
+            status=404 if missing else status,
+        ) from exc
+    except BotoCoreError as exc:
+        raise StorageError(
+            f"cannot {action} {uri}: {exc}", hint="check the endpoint, region and network"
+        ) from exc
+
+
+_S3_HINTS = {
+    "NoSuchBucket": "the bucket does not exist: check its name and the region",
+    "NoSuchKey": "no object has that key: check the key (keys are case-sensitive)",
+    "404": "no object has that key: check the key (keys are case-sensitive)",
+    "AccessDenied": "the credentials in use may not access it: check IAM permissions",
+    "403": "the credentials in use may not access it: check IAM permissions",
+}

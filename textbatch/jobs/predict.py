@@ -1,0 +1,234 @@
+"""The predict job: a CSV of texts in, the same rows with predictions out, plus a summary.
+
+Streams the input in chunks (memory stays bounded), writes the output to a temporary file and
+publishes it in one step, so no partial result is ever visible. Any failure that is the
+input's or the model's fault leaves an `<stem>_error.json` report where the output would be.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from textbatch.errors import InputError, StorageError, TextbatchError
+from textbatch.io.csv_table import TEXT_COLUMNS, CsvRecord, open_table
+from textbatch.io.storage import Storage, basename, is_s3, join
+from textbatch.jobs.events import EventLog
+from textbatch.model.artifacts import open_model
+from textbatch.model.inference import Classifier
+
+CHUNK_ROWS = 2048
+MAX_REJECTED_LISTED = 1000
+PROGRESS_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class PredictRequest:
+    model: str
+    input: str
+    output: str
+    text_column: str | None = None
+
+
+@dataclass(frozen=True)
+class OutputPlan:
+    csv: str
+    summary: str
+    error: str
+
+    @classmethod
+    def for_request(cls, input_uri: str, output: str) -> OutputPlan:
+        """A .csv output is used as given; anything else is a directory or prefix that gets
+        `<input stem>_output.csv`, as the blog's test.csv gave test_output.csv."""
+        if output.lower().endswith(".csv"):
+            stem = output[:-4]
+            return cls(csv=output, summary=f"{stem}.json", error=f"{stem}_error.json")
+        name = basename(input_uri)
+        stem = name[:-4] if name.lower().endswith(".csv") else name
+        if is_s3(output) and output.count("/") == 2:  # s3://bucket: the bucket's root
+            output += "/"
+        return cls(
+            csv=join(output, f"{stem}_output.csv"),
+            summary=join(output, f"{stem}_output.json"),
+            error=join(output, f"{stem}_error.json"),
+        )
+
+
+@dataclass
+class PredictSummary:
+    input: str
+    output: str
+    model_version: str
+    text_column: str
+    rows_in: int = 0
+    rows_out: int = 0
+    rows_predicted: int = 0
+    rows_rejected: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    predictions: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    rows_per_s: float = 0.0
+
+    def reject(self, record: CsvRecord, reason: str) -> None:
+        self.rows_rejected += 1
+        if len(self.rejected) < MAX_REJECTED_LISTED:
+            self.rejected.append({"row": record.row, "line": record.line, "reason": reason})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_predict(
+    request: PredictRequest, *, storage: Storage | None = None, log: EventLog | None = None
+) -> PredictSummary:
+    storage = storage or Storage()
+    log = log or EventLog(job="predict")
+    plan = OutputPlan.for_request(request.input, request.output)
+    try:
+        return _predict(request, plan, storage, log)
+    except TextbatchError as exc:
+        report = {**exc.as_report(), "input": request.input, "model": request.model}
+        log.emit("failed", **report)
+        try:
+            storage.write_bytes(
+                plan.error, json.dumps(report, indent=2).encode(), content_type="application/json"
+            )
+        except StorageError as write_error:
+            log.emit("error_report_not_written", uri=plan.error, reason=write_error.message)
+        raise
+
+
+def _predict(
+    request: PredictRequest, plan: OutputPlan, storage: Storage, log: EventLog
+) -> PredictSummary:
+    started = time.perf_counter()
+    log.emit("start", input=request.input, model=request.model, output=plan.csv)
+    model = open_model(request.model, storage)
+    classifier = Classifier(model)
+    loaded = time.perf_counter()
+    log.emit("model", version=model.manifest.version, device=classifier.device.type)
+
+    with (
+        storage.local_copy(request.input) as path,
+        open_table(path, name=request.input) as table,
+        tempfile.TemporaryDirectory(prefix="textbatch-predict-") as tmp,
+    ):
+        text_at = table.column(
+            request.text_column or model.config.text_column,
+            candidates=TEXT_COLUMNS,
+            role="text",
+            besides=(),
+        )
+        added = ["prediction", "confidence", *(f"prob_{label}" for label in classifier.labels)]
+        clash = sorted(set(added) & set(table.header))
+        if clash:
+            raise InputError(
+                f"{request.input} already has column(s) {clash}, which the output adds",
+                hint="rename those columns in the input",
+            )
+        summary = PredictSummary(
+            input=request.input,
+            output=plan.csv,
+            model_version=model.manifest.version,
+            text_column=table.header[text_at],
+        )
+        width = len(table.header)
+        counts: Counter[str] = Counter()
+        out_path = Path(tmp) / "output.csv"
+        progress = _Progress(log, table.size)
+        with open(out_path, "w", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(table.header + added)
+            for chunk in _chunks(table.records(), CHUNK_ROWS):
+                usable = [r for r in chunk if _usable(r, text_at, width, summary)]
+                probs = classifier.predict_proba([r.fields[text_at] for r in usable])
+                by_row = {r.row: p for r, p in zip(usable, probs, strict=True)}
+                for record in chunk:
+                    fields = (record.fields + [""] * width)[:width]
+                    p = by_row.get(record.row)
+                    if p is None:
+                        writer.writerow(fields + [""] * len(added))
+                        continue
+                    best = int(p.argmax())
+                    counts[classifier.labels[best]] += 1
+                    writer.writerow(
+                        [*fields, classifier.labels[best], f"{p[best]:.6f}"]
+                        + [f"{v:.6f}" for v in p]
+                    )
+                summary.rows_in += len(chunk)
+                summary.rows_predicted += len(usable)
+                progress.update(summary.rows_in, table.bytes_read())
+        summary.rows_out = summary.rows_in
+        storage.upload(out_path, plan.csv, content_type="text/csv")
+
+    finished = time.perf_counter()
+    summary.predictions = dict(sorted(counts.items()))
+    summary.seconds = {
+        "load_model": round(loaded - started, 3),
+        "predict": round(finished - loaded, 3),
+        "total": round(finished - started, 3),
+    }
+    summary.rows_per_s = round(summary.rows_in / max(1e-9, finished - loaded), 1)
+    storage.write_bytes(
+        plan.summary,
+        json.dumps(summary.to_dict(), indent=2, ensure_ascii=False).encode(),
+        content_type="application/json",
+    )
+    log.emit(
+        "done",
+        rows_in=summary.rows_in,
+        rows_predicted=summary.rows_predicted,
+        rows_rejected=summary.rows_rejected,
+        rows_per_s=summary.rows_per_s,
+        output=plan.csv,
+        seconds=summary.seconds["total"],
+    )
+    return summary
+
+
+def _usable(record: CsvRecord, text_at: int, width: int, summary: PredictSummary) -> bool:
+    if len(record.fields) != width:
+        summary.reject(record, f"{len(record.fields)} fields, the header has {width}")
+        return False
+    if not record.fields[text_at].strip():
+        summary.reject(record, "empty text")
+        return False
+    return True
+
+
+def _chunks(records: Iterable[CsvRecord], size: int) -> Iterator[list[CsvRecord]]:
+    iterator = iter(records)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+class _Progress:
+    """A `progress` event at most every PROGRESS_SECONDS: rows done, share of bytes read, rate."""
+
+    def __init__(self, log: EventLog, total_bytes: int) -> None:
+        self.log = log
+        self.total_bytes = total_bytes
+        self.started = self.last = time.perf_counter()
+
+    def update(self, rows: int, bytes_read: int) -> None:
+        now = time.perf_counter()
+        if now - self.last < PROGRESS_SECONDS:
+            return
+        self.last = now
+        elapsed = now - self.started
+        fraction = min(1.0, bytes_read / self.total_bytes) if self.total_bytes else None
+        self.log.emit(
+            "progress",
+            rows_done=rows,
+            percent=None if fraction is None else round(100 * fraction, 1),
+            rows_per_s=rows / elapsed,
+            eta_s=round(elapsed * (1 - fraction) / fraction, 1) if fraction else None,
+        )

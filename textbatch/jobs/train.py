@@ -1,0 +1,363 @@
+"""The train job: a labelled CSV in, a published model version out.
+
+Reads top to bottom: load config and data, split, fit the transformer, build the network,
+train with a logged loop keeping the best validation weights, write and publish the version.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from textbatch.config import ModelConfig, check_labels, parse_config
+from textbatch.errors import ConfigError, InputError
+from textbatch.io.csv_table import LABEL_COLUMNS, TEXT_COLUMNS, open_table
+from textbatch.io.storage import Storage, is_s3, join
+from textbatch.jobs.events import EventLog
+from textbatch.model import artifacts
+from textbatch.model.device import autocast, grad_scaler, select_device, to_device
+from textbatch.model.metrics import classification_report
+from textbatch.model.networks import NetworkSpec, build_network
+from textbatch.model.transformer import TextTransformer, Tokenizer
+from textbatch.model.vectors import embedding_matrix, load_vectors
+
+MAX_SKIPPED_LISTED = 100
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    config: str
+    data: str
+    out: str | None = None
+    text_column: str | None = None
+    label_column: str | None = None
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    version: str
+    location: str
+    metrics: dict[str, Any]
+    train_rows: int
+    validation_rows: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class LabelledTexts:
+    texts: list[str]
+    labels: list[str]
+    skipped: list[dict[str, Any]]  # row, line and reason of each unusable row
+    skipped_count: int
+
+
+def read_labelled(
+    path: Path, *, name: str, text_column: str | None, label_column: str | None
+) -> LabelledTexts:
+    texts: list[str] = []
+    labels: list[str] = []
+    skipped: list[dict[str, Any]] = []
+    skipped_count = 0
+    with open_table(path, name=name) as table:
+        label_at = table.column(label_column, candidates=LABEL_COLUMNS, role="label")
+        text_at = table.column(
+            text_column, candidates=TEXT_COLUMNS, role="text", besides=(label_at,)
+        )
+        for record in table.records():
+            reason = None
+            if len(record.fields) <= max(text_at, label_at):
+                reason = f"{len(record.fields)} fields, the header has {len(table.header)}"
+            elif not record.fields[text_at].strip():
+                reason = "empty text"
+            elif not record.fields[label_at].strip():
+                reason = "empty label"
+            if reason:
+                skipped_count += 1
+                if len(skipped) < MAX_SKIPPED_LISTED:
+                    skipped.append({"row": record.row, "line": record.line, "reason": reason})
+                continue
+            texts.append(record.fields[text_at])
+            labels.append(record.fields[label_at].strip())
+    if not texts:
+        raise InputError(
+            f"{name} has no usable training rows", hint="each row needs a text and a label"
+        )
+    return LabelledTexts(texts, labels, skipped, skipped_count)
+
+
+def sorted_labels(labels: list[str]) -> list[str]:
+    """Distinct labels, numerically ordered when they are all integers."""
+    distinct = set(labels)
+    if all(label.lstrip("-").isdigit() for label in distinct):
+        return sorted(distinct, key=int)
+    return sorted(distinct)
+
+
+def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, validation): `fraction` of each class, at least one row of every class
+    that has two or more, goes to validation."""
+    rng = np.random.default_rng(seed)
+    train, val = [], []
+    for cls in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == cls))
+        n_val = 0 if len(members) < 2 else max(1, round(len(members) * fraction))
+        val.append(members[:n_val])
+        train.append(members[n_val:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
+
+
+def get_lr(epoch: int, config: ModelConfig) -> float:
+    """Learning rate for a 0-based epoch. power_decay: x0.1 every epoch_factor epochs; otherwise
+    the blog's schedule, 10% less each epoch once more than epoch_factor + 1 epochs have run."""
+    if config.power_decay:
+        return config.learning_rate * 0.1 ** math.floor(epoch / config.epoch_factor)
+    return config.learning_rate * 0.9 ** max(0, epoch - config.epoch_factor - 1)
+
+
+def make_optimizer(config: ModelConfig, params: Any) -> torch.optim.Optimizer:
+    lr, wd = config.learning_rate, config.wd
+    return {
+        "adam": lambda: torch.optim.Adam(params, lr=lr, weight_decay=wd),
+        "adamw": lambda: torch.optim.AdamW(params, lr=lr, weight_decay=wd),
+        "sgd": lambda: torch.optim.SGD(params, lr=lr, weight_decay=wd, momentum=0.9),
+        "rmsprop": lambda: torch.optim.RMSprop(params, lr=lr, weight_decay=wd),
+        "adagrad": lambda: torch.optim.Adagrad(params, lr=lr, weight_decay=wd),
+    }[config.optimizer]()
+
+
+def batches(n: int, size: int, order: torch.Tensor | None = None) -> Iterator[torch.Tensor]:
+    order = torch.arange(n) if order is None else order
+    for start in range(0, n, size):
+        yield order[start : start + size]
+
+
+@torch.no_grad()
+def evaluate(
+    network: torch.nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    batch_size: int,
+    device: torch.device,
+    on_batch: Any = None,
+) -> tuple[float, float, np.ndarray]:
+    """Mean loss, accuracy and predicted class ids over a data set, in eval mode."""
+    network.eval()
+    total_loss, predictions = 0.0, []
+    for i, idx in enumerate(batches(len(x), batch_size)):
+        with autocast(device):
+            logits = network(to_device(x[idx], device))
+        target = to_device(y[idx], device)
+        total_loss += float(F.cross_entropy(logits.float(), target, reduction="sum"))
+        predictions.append(logits.argmax(dim=1).cpu())
+        if on_batch:
+            on_batch(i + 1)
+    predicted = torch.cat(predictions).numpy() if predictions else np.zeros(0, dtype=np.int64)
+    accuracy = float((predicted == y.numpy()).mean()) if len(y) else 0.0
+    return total_loss / max(1, len(x)), accuracy, predicted
+
+
+def initial_embeddings(
+    config: ModelConfig, transformer: TextTransformer, log: EventLog
+) -> np.ndarray | None:
+    """Embedding rows from spaCy vectors when asked for and installed; None means random init.
+    Says which, once, in the log."""
+    if not config.use_spacy_pretrained:
+        log.emit("embeddings", source="random", reason="use_spacy_pretrained is false")
+        return None
+    loaded = load_vectors(config.spacy_model)
+    if loaded is None:
+        log.emit(
+            "embeddings",
+            source="random",
+            reason=f"no spaCy model with vectors installed ({config.spacy_model})",
+        )
+        return None
+    vocab, name = loaded
+    matrix, found = embedding_matrix(vocab, transformer.tokens, seed=config.seed)
+    log.emit("embeddings", source=name, tokens_with_vectors=found, size=int(matrix.shape[1]))
+    return matrix
+
+
+def run_train(
+    request: TrainRequest, *, storage: Storage | None = None, log: EventLog | None = None
+) -> TrainResult:
+    storage = storage or Storage()
+    log = log or EventLog(job="train")
+    started = time.perf_counter()
+    config = parse_config(storage.read_text(request.config), source=request.config)
+    out = request.out or _location(config.MODELPARAMSURL)
+    if out is None:
+        raise ConfigError(
+            "no place to publish the model", hint="pass --out DIR_OR_S3_URI or set MODELPARAMSURL"
+        )
+    torch.manual_seed(config.seed)
+    device = select_device()
+    log.emit("start", config=request.config, data=request.data, out=out, device=device.type)
+
+    with storage.local_copy(request.data) as path:
+        data = read_labelled(
+            path,
+            name=request.data,
+            text_column=request.text_column or config.text_column,
+            label_column=request.label_column or config.label_column,
+        )
+    labels = sorted_labels(data.labels)
+    check_labels(config, labels, source=request.data)
+    label_ids = {label: i for i, label in enumerate(labels)}
+    y_all = np.array([label_ids[label] for label in data.labels], dtype=np.int64)
+    train_idx, val_idx = stratified_split(y_all, config.validation_fraction, config.seed)
+    if data.skipped_count:
+        log.emit("rows_skipped", count=data.skipped_count, rows=data.skipped)
+
+    tokenized = Tokenizer("en").tokenize(data.texts)
+    transformer = TextTransformer.fit(
+        (tokenized[i] for i in train_idx), vocab_size=config.vocab_size, seq_len=config.seq_len
+    )
+    x_all = torch.from_numpy(transformer.encode_tokens(tokenized))
+    x_train, y_train = x_all[train_idx], torch.from_numpy(y_all[train_idx])
+    x_val, y_val = x_all[val_idx], torch.from_numpy(y_all[val_idx])
+    log.emit(
+        "data",
+        train_rows=len(train_idx),
+        validation_rows=len(val_idx),
+        labels=labels,
+        vocabulary=len(transformer.tokens),
+    )
+
+    matrix = initial_embeddings(config, transformer, log)
+    embed_size = config.embed_size if matrix is None else matrix.shape[1]
+    spec = NetworkSpec.from_config(
+        config, vocab_rows=len(transformer.tokens), embed_size=embed_size
+    )
+    network = build_network(spec)
+    if matrix is not None:
+        network.embedding.weight.data.copy_(torch.from_numpy(matrix))
+    network.to(device)
+
+    optimizer = make_optimizer(config, network.parameters())
+    scaler = grad_scaler(device)
+    shuffle = torch.Generator().manual_seed(config.seed)
+    best_accuracy, best_state, best_epoch = -1.0, None, 0
+    for epoch in range(config.num_epoch):
+        lr = get_lr(epoch, config)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        network.train()
+        seen, correct, loss_sum, tick = 0, 0, 0.0, time.perf_counter()
+        order = torch.randperm(len(x_train), generator=shuffle)
+        for batch, idx in enumerate(batches(len(x_train), config.batch_size, order), start=1):
+            x, y = to_device(x_train[idx], device), to_device(y_train[idx], device)
+            with autocast(device):
+                logits = network(x)
+                loss = F.cross_entropy(logits.float(), y)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            if spec.architecture == "lstm":
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(network.parameters(), 5.0)
+            scaler.step(optimizer)
+            scaler.update()
+            seen += len(idx)
+            correct += int((logits.argmax(dim=1) == y).sum())
+            loss_sum += float(loss.detach()) * len(idx)
+            if batch % config.train_log_interval == 0:
+                log.emit(
+                    "train",
+                    epoch=epoch + 1,
+                    batch=batch,
+                    loss=loss_sum / seen,
+                    accuracy=correct / seen,
+                    lr=lr,
+                    rows_per_s=seen / max(1e-9, time.perf_counter() - tick),
+                )
+
+        def on_val_batch(b: int, epoch: int = epoch) -> None:
+            if b % config.val_log_interval == 0:
+                log.emit("validation_progress", epoch=epoch + 1, batch=b)
+
+        val_loss, val_accuracy, _ = evaluate(
+            network,
+            x_val,
+            y_val,
+            batch_size=config.predict_batch_size,
+            device=device,
+            on_batch=on_val_batch,
+        )
+        improved = val_accuracy > best_accuracy
+        if improved:
+            best_accuracy, best_epoch = val_accuracy, epoch + 1
+            best_state = copy.deepcopy({k: v.cpu() for k, v in network.state_dict().items()})
+        log.emit(
+            "validation",
+            epoch=epoch + 1,
+            loss=val_loss,
+            accuracy=val_accuracy,
+            train_loss=loss_sum / max(1, seen),
+            train_accuracy=correct / max(1, seen),
+            lr=lr,
+            best=improved,
+            seconds=time.perf_counter() - tick,
+        )
+
+    network.load_state_dict(best_state)
+    _, _, predicted = evaluate(
+        network, x_val, y_val, batch_size=config.predict_batch_size, device=device
+    )
+    metrics = {
+        "validation": classification_report(y_val.numpy(), predicted, labels),
+        "best_epoch": best_epoch,
+        "train_rows": len(train_idx),
+        "validation_rows": len(val_idx),
+        "skipped_rows": data.skipped_count,
+        "train_seconds": round(time.perf_counter() - started, 2),
+        "device": device.type,
+    }
+    with tempfile.TemporaryDirectory(prefix="textbatch-train-") as tmp:
+        manifest = artifacts.write_version(
+            Path(tmp),
+            network=network,
+            spec=spec,
+            transformer=transformer,
+            config=config,
+            labels=labels,
+            metrics=metrics,
+        )
+        location = artifacts.publish(Path(tmp), manifest, out, storage)
+        _publish_copies(Path(tmp), config, storage)
+    seconds = time.perf_counter() - started
+    log.emit(
+        "done",
+        version=manifest.version,
+        location=location,
+        validation_accuracy=metrics["validation"]["accuracy"],
+        macro_f1=metrics["validation"]["macro_f1"],
+        seconds=seconds,
+    )
+    return TrainResult(manifest.version, location, metrics, len(train_idx), len(val_idx), seconds)
+
+
+def _location(value: str | None) -> str | None:
+    """A config *URL value as a location: a bare bucket name means that bucket's root."""
+    if value is None or is_s3(value):
+        return value
+    return f"s3://{value}"
+
+
+def _publish_copies(directory: Path, config: ModelConfig, storage: Storage) -> None:
+    """The blog kept the transformer and the config in their own buckets; when those keys are
+    set, a copy of each goes there too (the version under --out stays complete on its own)."""
+    for key, name in (("TRANSFORMERURL", "transformer.json"), ("MODELCONFIGURL", "config.json")):
+        location = _location(getattr(config, key))
+        if location is not None:
+            storage.upload(directory / name, join(location, name))

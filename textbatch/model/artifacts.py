@@ -1,0 +1,196 @@
+"""A model version on disk or in S3: self-describing, checksummed, published atomically.
+
+A version directory holds the weights (safetensors: loading runs no code), the network spec,
+the transformer, the resolved config, the labels, the metrics and a manifest with the sha256
+of every other file. Published under `<location>/models/<version>/`; `<location>/models/latest.json`
+is written only after every file of the version is in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from textbatch import __version__
+from textbatch.config import ModelConfig, config_from_dict
+from textbatch.errors import ArtifactError, StorageError
+from textbatch.io.storage import Storage, join
+from textbatch.model.networks import NetworkSpec, build_network
+from textbatch.model.transformer import TextTransformer
+
+MANIFEST = "manifest.json"
+LATEST = "latest.json"
+FORMAT = "textbatch.model/1"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    format: str
+    version: str
+    created_at: str
+    textbatch_version: str
+    architecture: str
+    wants_gpu: bool
+    weights: str
+    files: dict[str, str]  # file name -> sha256
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str, *, source: str) -> Manifest:
+        try:
+            raw = json.loads(text)
+            if raw.get("format") != FORMAT:
+                raise ArtifactError(f"{source}: format {raw.get('format')!r}, expected {FORMAT!r}")
+            return cls(**raw)
+        except (TypeError, ValueError) as exc:
+            raise ArtifactError(f"{source}: not a textbatch model manifest ({exc})") from exc
+
+
+@dataclass(frozen=True)
+class Model:
+    """A loaded model version: everything prediction needs."""
+
+    manifest: Manifest
+    spec: NetworkSpec
+    network: torch.nn.Module
+    transformer: TextTransformer
+    config: ModelConfig
+    labels: list[str]
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_version(
+    directory: Path,
+    *,
+    network: torch.nn.Module,
+    spec: NetworkSpec,
+    transformer: TextTransformer,
+    config: ModelConfig,
+    labels: list[str],
+    metrics: dict[str, Any],
+) -> Manifest:
+    """Write a complete version into an empty directory and return its manifest."""
+    directory.mkdir(parents=True, exist_ok=True)
+    weights = config.save_name
+    state = {
+        name: tensor.detach().cpu().contiguous() for name, tensor in network.state_dict().items()
+    }
+    save_file(state, str(directory / weights))
+    documents = {
+        "network.json": json.dumps(spec.to_dict(), indent=2),
+        "transformer.json": transformer.to_json(),
+        "config.json": json.dumps(config.to_dict(), indent=2),
+        "labels.json": json.dumps(labels, ensure_ascii=False),
+        "metrics.json": json.dumps(metrics, indent=2, ensure_ascii=False),
+    }
+    for name, text in documents.items():
+        (directory / name).write_text(text, encoding="utf-8")
+    files = {name: sha256(directory / name) for name in [weights, *documents]}
+    created = datetime.now(UTC)
+    manifest = Manifest(
+        format=FORMAT,
+        version=f"{created:%Y%m%dT%H%M%SZ}-{files[weights][:8]}",
+        created_at=created.isoformat(timespec="seconds"),
+        textbatch_version=__version__,
+        architecture=spec.architecture,
+        wants_gpu=spec.architecture in ("cnn", "lstm"),
+        weights=weights,
+        files=files,
+    )
+    (directory / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
+    return manifest
+
+
+def publish(directory: Path, manifest: Manifest, location: str, storage: Storage) -> str:
+    """Copy a version under `location/models/<version>/`, then move `models/latest.json` to it."""
+    prefix = join(join(location, "models"), manifest.version)
+    for name in [*manifest.files, MANIFEST]:
+        storage.upload(directory / name, join(prefix, name))
+    pointer = {"version": manifest.version, "path": f"models/{manifest.version}/"}
+    storage.write_bytes(
+        join(join(location, "models"), LATEST),
+        json.dumps(pointer, indent=2).encode(),
+        content_type="application/json",
+    )
+    return prefix
+
+
+def resolve_version(location: str, storage: Storage) -> str:
+    """The version directory a location means: itself if it holds a manifest, else the version
+    that `models/latest.json` under it names."""
+    if storage.exists(join(location, MANIFEST)):
+        return location
+    for pointer_uri in (join(join(location, "models"), LATEST), join(location, LATEST)):
+        if storage.exists(pointer_uri):
+            pointer = json.loads(storage.read_text(pointer_uri))
+            return join(join(location, "models"), str(pointer["version"]))
+    raise ArtifactError(
+        f"no model at {location}: neither {MANIFEST} nor models/{LATEST} is there",
+        hint="pass a model version directory, or the location `textbatch train --out` wrote to",
+    )
+
+
+def fetch_version(location: str, storage: Storage, workdir: Path) -> Path:
+    """Copy a version to `workdir` and verify every file against the manifest."""
+    version_uri = resolve_version(location, storage)
+    manifest = Manifest.from_json(
+        storage.read_text(join(version_uri, MANIFEST)), source=version_uri
+    )
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
+    for name, expected in manifest.files.items():
+        try:
+            storage.download(join(version_uri, name), workdir / name)
+        except StorageError as exc:
+            raise ArtifactError(
+                f"model {manifest.version} is incomplete: {name} is missing ({exc.message})",
+                hint="publish the model again with `textbatch train`",
+            ) from exc
+        if sha256(workdir / name) != expected:
+            raise ArtifactError(
+                f"model {manifest.version}: {name} does not match its checksum in the manifest",
+                hint="the file was changed or damaged after training; publish the model again",
+            )
+    return workdir
+
+
+def load_version(directory: Path) -> Model:
+    """Rebuild a model from a verified version directory alone."""
+    manifest = Manifest.from_json((directory / MANIFEST).read_text("utf-8"), source=str(directory))
+    spec = NetworkSpec(**json.loads((directory / "network.json").read_text("utf-8")))
+    config = config_from_dict(
+        json.loads((directory / "config.json").read_text("utf-8")), source="config.json"
+    )
+    network = build_network(spec)
+    network.load_state_dict(load_file(str(directory / manifest.weights)))
+    network.eval()
+    return Model(
+        manifest=manifest,
+        spec=spec,
+        network=network,
+        transformer=TextTransformer.from_json((directory / "transformer.json").read_text("utf-8")),
+        config=config,
+        labels=list(json.loads((directory / "labels.json").read_text("utf-8"))),
+    )
+
+
+def open_model(location: str, storage: Storage) -> Model:
+    with tempfile.TemporaryDirectory(prefix="textbatch-model-") as tmp:
+        return load_version(fetch_version(location, storage, Path(tmp)))

@@ -1,0 +1,96 @@
+"""Text to token ids: spaCy tokenization, a frequency vocabulary, fixed-length sequences.
+
+Saved as JSON (never pickle); a loaded transformer encodes exactly as the saved one did.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from textbatch.errors import ArtifactError
+
+PAD, UNK = "<pad>", "<unk>"
+PAD_ID, UNK_ID = 0, 1
+FORMAT = "textbatch.transformer/1"
+
+
+class Tokenizer:
+    """spaCy's rule-based tokenizer for a language (no model download), lower-cased tokens."""
+
+    def __init__(self, lang: str = "en") -> None:
+        import spacy
+
+        self.lang = lang
+        self._tokenizer = spacy.blank(lang).tokenizer
+
+    def tokenize(self, texts: Iterable[str]) -> list[list[str]]:
+        return [
+            [token.lower_ for token in doc if not token.is_space]
+            for doc in self._tokenizer.pipe(texts, batch_size=256)
+        ]
+
+
+@dataclass(frozen=True)
+class TextTransformer:
+    tokens: list[str]  # id -> token; ids 0 and 1 are padding and unknown
+    seq_len: int
+    lang: str = "en"
+    _tokenizer: Tokenizer | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def fit(
+        cls, tokenized: Iterable[Sequence[str]], *, vocab_size: int, seq_len: int, lang: str = "en"
+    ) -> TextTransformer:
+        counts: Counter[str] = Counter()
+        for tokens in tokenized:
+            counts.update(tokens)
+        # Most frequent first; ties broken by the token itself so that a refit is identical.
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:vocab_size]
+        return cls(tokens=[PAD, UNK, *(token for token, _ in ranked)], seq_len=seq_len, lang=lang)
+
+    @cached_property
+    def ids(self) -> dict[str, int]:
+        return {token: i for i, token in enumerate(self.tokens)}
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        if self._tokenizer is None:
+            object.__setattr__(self, "_tokenizer", Tokenizer(self.lang))
+        return self._tokenizer  # type: ignore[return-value]
+
+    def encode_tokens(self, tokenized: Sequence[Sequence[str]]) -> np.ndarray:
+        """Token lists to an int64 array (rows, seq_len): cut at seq_len, padded with 0."""
+        out = np.zeros((len(tokenized), self.seq_len), dtype=np.int64)
+        ids = self.ids
+        for row, tokens in enumerate(tokenized):
+            encoded = [ids.get(token, UNK_ID) for token in tokens[: self.seq_len]]
+            out[row, : len(encoded)] = encoded
+        return out
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encode_tokens(self.tokenizer.tokenize(texts))
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"format": FORMAT, "lang": self.lang, "seq_len": self.seq_len, "tokens": self.tokens},
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, text: str, *, source: str = "transformer.json") -> TextTransformer:
+        try:
+            raw = json.loads(text)
+            if raw["format"] != FORMAT:
+                raise ArtifactError(f"{source}: format {raw['format']!r}, expected {FORMAT!r}")
+            tokens = list(raw["tokens"])
+            if tokens[:2] != [PAD, UNK]:
+                raise ArtifactError(f"{source}: the vocabulary must start with {PAD}, {UNK}")
+            return cls(tokens=tokens, seq_len=int(raw["seq_len"]), lang=str(raw["lang"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ArtifactError(f"{source}: not a textbatch transformer ({exc})") from exc
