@@ -5,19 +5,23 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format clean
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
+
+.PHONY: install demo test lint synth format clean
 
 install: $(STAMP)
 
 # Re-runs only when the dependency list changes; torch goes first, pinned, so that the
 # package's own `torch` range is already satisfied and pip pulls no CUDA build.
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml Makefile package.json package-lock.json
 	@test -x $(BIN)/python || { echo "creating $(VENV) with $$($(PYTHON) --version)"; $(PYTHON) -m venv $(VENV); }
 	@echo "installing torch==$(TORCH_VERSION) (CPU wheel on this machine)"
 	@$(BIN)/pip install --quiet --disable-pip-version-check "torch==$(TORCH_VERSION)" 2>&1 | grep -v "is ignored" || true
 	@echo "installing textbatch (editable) with its dev tools"
 	@$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]" 2>&1 | grep -v "is ignored" || true
-	@$(BIN)/python -c "import torch, spacy, textbatch" || { echo "install failed"; exit 1; }
+	@echo "installing the pinned AWS CDK CLI (npm ci)"
+	@npm ci --no-audit --no-fund --silent
+	@$(BIN)/python -c "import torch, spacy, textbatch, textbatch_trigger, aws_cdk" || { echo "install failed"; exit 1; }
 	@touch $(STAMP)
 	@echo "ready: $(BIN)/textbatch ($$($(BIN)/python -c 'import torch, spacy; print("torch", torch.__version__, "spacy", spacy.__version__)'))"
 
@@ -32,8 +36,15 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint
+# The pinned CLI synthesizes every stage offline, with no credentials (cdk-nag runs inside).
+synth: install
+	@for stage in dev prod; do \
+		echo "cdk synth -c stage=$$stage"; \
+		npx cdk synth -c stage=$$stage --quiet -o cdk.out/$$stage || exit 1; \
+	done
+
+test: lint synth
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) demo-output bench-output .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules cdk.out demo-output bench-output .pytest_cache .ruff_cache

@@ -1,0 +1,84 @@
+"""At most one job per object revision, with a DynamoDB conditional write.
+
+S3 delivers events at least once, sometimes twice and concurrently. The first delivery claims
+the revision (IN_PROGRESS, with a short lease), submits, then records the job id (SUBMITTED).
+A delivery that finds a claim is a duplicate. A failed submission deletes its claim, so a
+retry can claim again; a claim whose holder died expires with its lease. Items expire
+(DynamoDB TTL on `expires_at`) after `retention_days`, long after S3 stops redelivering.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+IN_PROGRESS, SUBMITTED = "IN_PROGRESS", "SUBMITTED"
+
+
+@dataclass(frozen=True)
+class Claim:
+    acquired: bool
+    status: str | None = None  # the existing record's status when not acquired
+    job_id: str | None = None
+
+
+class IdempotencyStore:
+    def __init__(
+        self, table: str, client: Any, *, lease_seconds: int = 300, retention_days: int = 7
+    ) -> None:
+        self.table = table
+        self.client = client
+        self.lease_seconds = lease_seconds
+        self.retention_seconds = retention_days * 86400
+
+    def claim(self, key: str, *, uri: str, force: bool = False) -> Claim:
+        now = int(time.time())
+        item = {
+            "pk": {"S": key},
+            "status": {"S": IN_PROGRESS},
+            "uri": {"S": uri},
+            "lease_until": {"N": str(now + self.lease_seconds)},
+            "expires_at": {"N": str(now + self.retention_seconds)},
+        }
+        condition = {}
+        if not force:
+            condition = {
+                "ConditionExpression": "attribute_not_exists(pk) OR "
+                "(#status = :in_progress AND lease_until < :now)",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {
+                    ":in_progress": {"S": IN_PROGRESS},
+                    ":now": {"N": str(now)},
+                },
+            }
+        try:
+            self.client.put_item(TableName=self.table, Item=item, **condition)
+        except self.client.exceptions.ConditionalCheckFailedException:
+            existing = self.client.get_item(
+                TableName=self.table, Key={"pk": {"S": key}}, ConsistentRead=True
+            )
+            found = existing.get("Item", {})
+            return Claim(
+                acquired=False,
+                status=found.get("status", {}).get("S"),
+                job_id=found.get("job_id", {}).get("S"),
+            )
+        return Claim(acquired=True)
+
+    def complete(self, key: str, *, job_id: str, job_name: str) -> None:
+        self.client.update_item(
+            TableName=self.table,
+            Key={"pk": {"S": key}},
+            UpdateExpression="SET #status = :submitted, job_id = :job_id, job_name = :job_name",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":submitted": {"S": SUBMITTED},
+                ":job_id": {"S": job_id},
+                ":job_name": {"S": job_name},
+            },
+        )
+
+    def release(self, key: str) -> None:
+        """Forget a claim whose submission failed, so that a retry may submit."""
+        self.client.delete_item(TableName=self.table, Key={"pk": {"S": key}})

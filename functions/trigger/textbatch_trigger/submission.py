@@ -1,0 +1,124 @@
+"""Decide what an uploaded object needs and submit its predict job, once per revision."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from textbatch_trigger.idempotency import IdempotencyStore
+from textbatch_trigger.log import log
+from textbatch_trigger.objects import UploadedObject
+
+SUBMITTED, DUPLICATE, IGNORED, FAILED = "submitted", "duplicate", "ignored", "failed"
+
+
+@dataclass(frozen=True)
+class TriggerSettings:
+    job_queue: str
+    job_definition: str
+    results_location: str  # s3://bucket/prefix/ under which outputs mirror the input's folders
+    model_location: str  # a model version, or a location holding models/latest.json
+    idempotency_table: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> TriggerSettings:
+        names = {
+            "job_queue": "JOB_QUEUE",
+            "job_definition": "JOB_DEFINITION",
+            "results_location": "RESULTS_LOCATION",
+            "model_location": "MODEL_LOCATION",
+            "idempotency_table": "IDEMPOTENCY_TABLE",
+        }
+        missing = [var for var in names.values() if not env.get(var)]
+        if missing:
+            raise RuntimeError(f"the trigger's environment lacks {', '.join(missing)}")
+        return cls(**{field: env[var] for field, var in names.items()})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    decision: str
+    uri: str
+    reason: str | None = None
+    job_id: str | None = None
+    job_name: str | None = None
+
+
+def ignore_reason(obj: UploadedObject, settings: TriggerSettings) -> str | None:
+    """Why an object is not work for the predict job, or None when it is."""
+    if obj.key.endswith("/"):
+        return "folder marker"
+    if not obj.key.lower().endswith(".csv"):
+        return "not a .csv file"
+    if obj.size == 0:
+        return "empty object (0 bytes)"
+    results = settings.results_location.removeprefix("s3://")
+    if f"{obj.bucket}/{obj.key}".startswith(results.rstrip("/") + "/"):
+        return "written by the pipeline (under the results location)"
+    return None
+
+
+def job_name_for(obj: UploadedObject) -> str:
+    """A valid Batch job name (<= 128 of letters, digits, '-', '_') that starts with the file's
+    stem, so `list-jobs --filters name=JOB_NAME,values=tb-claims*` finds it, and ends with a hash
+    of bucket, key and revision, so that it is unique."""
+    stem = posixpath.basename(obj.key)[: -len(".csv")]
+    readable = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-")[:100] or "file"
+    digest = hashlib.sha256(f"{obj.bucket}/{obj.key}#{obj.revision}".encode()).hexdigest()[:12]
+    return f"tb-{readable}-{digest}"
+
+
+def output_location(obj: UploadedObject, settings: TriggerSettings) -> str:
+    """The input's folders repeated under the results location: a/x.csv and b/x.csv don't clash."""
+    folder = posixpath.dirname(obj.key)
+    base = settings.results_location.rstrip("/") + "/"
+    return base + (folder + "/" if folder else "")
+
+
+def submit_object(
+    obj: UploadedObject,
+    settings: TriggerSettings,
+    *,
+    batch: Any,
+    dynamodb: Any,
+    force: bool = False,
+) -> Outcome:
+    """Submit one object's predict job unless it is ignored or already submitted.
+
+    A failing AWS call is logged and re-raised after the idempotency claim is released."""
+    fields = {"uri": obj.uri, "key": obj.key, "version": obj.version_id, "etag": obj.etag}
+    reason = ignore_reason(obj, settings)
+    if reason:
+        log(IGNORED, reason=reason, **fields)
+        return Outcome(IGNORED, obj.uri, reason=reason)
+    store = IdempotencyStore(settings.idempotency_table, dynamodb)
+    claim_key = f"{obj.bucket}/{obj.key}#{obj.revision}"
+    claim = store.claim(claim_key, uri=obj.uri, force=force)
+    if not claim.acquired:
+        reason = f"already {claim.status.lower() if claim.status else 'claimed'}"
+        log(DUPLICATE, reason=reason, job_id=claim.job_id, **fields)
+        return Outcome(DUPLICATE, obj.uri, reason=reason, job_id=claim.job_id)
+    name = job_name_for(obj)
+    try:
+        response = batch.submit_job(
+            jobName=name,
+            jobQueue=settings.job_queue,
+            jobDefinition=settings.job_definition,
+            parameters={
+                "input": obj.uri,
+                "output": output_location(obj, settings),
+                "model": settings.model_location,
+            },
+        )
+    except Exception as exc:
+        store.release(claim_key)
+        log(FAILED, reason=f"{type(exc).__name__}: {exc}", job_name=name, **fields)
+        raise
+    store.complete(claim_key, job_id=response["jobId"], job_name=name)
+    log(SUBMITTED, job_id=response["jobId"], job_name=name, forced=force or None, **fields)
+    return Outcome(SUBMITTED, obj.uri, job_id=response["jobId"], job_name=name)

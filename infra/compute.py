@@ -1,0 +1,171 @@
+"""AWS Batch: GPU and CPU compute environments (Spot first where the stage allows, on-demand
+behind it), a GPU and a CPU job queue, the train/predict image and the job definitions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy, Size
+from aws_cdk import aws_batch as batch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.job_specs import JOB_SPECS, RETRY_ON_REASONS, RETRY_ON_STATUS_REASONS, JobSpec
+from infra.nag import acknowledge
+from infra.network import Network
+from infra.settings import StageSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class BatchCompute(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: StageSettings,
+        network: Network,
+        job_roles: Mapping[str, iam.IRole],
+        parameter_defaults: Mapping[str, Mapping[str, str]],
+        log_retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._settings = settings
+        self._network = network
+        prefix = settings.prefix
+        gpu_image = batch.EcsMachineImage(image_type=batch.EcsMachineImageType.ECS_AL2_NVIDIA)
+        gpu_types = [ec2.InstanceType(t) for t in settings.gpu_instance_types]
+        cpu_classes = [ec2.InstanceClass(c.upper()) for c in settings.cpu_instance_classes]
+        self.gpu_queue = batch.JobQueue(
+            self,
+            "GpuJobQueue",
+            job_queue_name=f"{prefix}-gpu",
+            compute_environments=self._ordered(
+                "Gpu",
+                instance_types=gpu_types,
+                images=[gpu_image],
+                max_vcpus=settings.gpu_max_vcpus,
+            ),
+        )
+        self.cpu_queue = batch.JobQueue(
+            self,
+            "CpuJobQueue",
+            job_queue_name=f"{prefix}-cpu",
+            compute_environments=self._ordered(
+                "Cpu", instance_classes=cpu_classes, max_vcpus=settings.cpu_max_vcpus
+            ),
+        )
+        self.log_group = logs.LogGroup(
+            self,
+            "JobLogs",
+            log_group_name=f"/aws/batch/{prefix}-jobs",
+            retention=log_retention,
+            removal_policy=removal_policy,
+        )
+        image = ecs.ContainerImage.from_asset(str(ROOT), file="batch_images/Dockerfile")
+        # Plain names (the L2's job_definition_name is a token parsed out of the ARN).
+        self.job_definition_names = {spec.role: f"{prefix}-{spec.role}" for spec in JOB_SPECS}
+        self.job_definitions: dict[str, batch.EcsJobDefinition] = {
+            spec.role: self._job_definition(
+                spec, image, job_roles[spec.role], parameter_defaults.get(spec.role, {})
+            )
+            for spec in JOB_SPECS
+        }
+
+    def queue_for(self, spec: JobSpec) -> batch.JobQueue:
+        return self.gpu_queue if spec.queue == "gpu" else self.cpu_queue
+
+    def _ordered(self, kind: str, **props: object) -> list[batch.OrderedComputeEnvironment]:
+        markets = ["Spot", "OnDemand"] if self._settings.use_spot else ["OnDemand"]
+        return [
+            batch.OrderedComputeEnvironment(
+                compute_environment=self._environment(f"{kind}{market}", market == "Spot", **props),
+                order=order,
+            )
+            for order, market in enumerate(markets, start=1)
+        ]
+
+    def _environment(
+        self, construct_id: str, spot: bool, **props: object
+    ) -> batch.IComputeEnvironment:
+        environment = batch.ManagedEc2EcsComputeEnvironment(
+            self,
+            f"{construct_id}Environment",
+            vpc=self._network.vpc,
+            vpc_subnets=self._network.subnets,
+            security_groups=[self._network.security_group],
+            minv_cpus=0,  # scale to zero: no instance runs while no job waits
+            maxv_cpus=props.pop("max_vcpus"),
+            spot=spot,
+            allocation_strategy=(
+                batch.AllocationStrategy.SPOT_PRICE_CAPACITY_OPTIMIZED
+                if spot
+                else batch.AllocationStrategy.BEST_FIT_PROGRESSIVE
+            ),
+            use_optimal_instance_classes=False,
+            update_to_latest_image_version=True,
+            **props,
+        )
+        acknowledge(
+            environment,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonEC2ContainerServiceforEC2Role]",
+            "The instance role of Batch's ECS instances: the ECS agent needs exactly this AWS "
+            "policy, which AWS keeps in step with the agent.",
+        )
+        return environment
+
+    def _job_definition(
+        self,
+        spec: JobSpec,
+        image: ecs.ContainerImage,
+        job_role: iam.IRole,
+        parameters: Mapping[str, str],
+    ) -> batch.EcsJobDefinition:
+        construct_id = "".join(part.capitalize() for part in spec.role.split("-"))
+        container = batch.EcsEc2ContainerDefinition(
+            self,
+            f"{construct_id}Container",
+            image=image,
+            command=list(spec.command),
+            cpu=spec.vcpus,
+            memory=Size.mebibytes(spec.memory_mib),
+            gpu=spec.gpus or None,
+            job_role=job_role,
+            logging=ecs.LogDriver.aws_logs(stream_prefix=spec.role, log_group=self.log_group),
+            environment={"TEXTBATCH_STAGE": self._settings.stage},
+        )
+        acknowledge(
+            container,
+            "AwsSolutions-IAM5[Resource::*]",
+            "The execution role's ecr:GetAuthorizationToken supports no resource-level "
+            "permission; its image pull actions are scoped to the asset repository.",
+        )
+        retries = [
+            batch.RetryStrategy.of(batch.Action.RETRY, batch.Reason.custom(on_status_reason=r))
+            for r in RETRY_ON_STATUS_REASONS
+        ]
+        retries += [
+            batch.RetryStrategy.of(batch.Action.RETRY, batch.Reason.custom(on_reason=r))
+            for r in RETRY_ON_REASONS
+        ]
+        retries.append(
+            batch.RetryStrategy.of(batch.Action.EXIT, batch.Reason.custom(on_exit_code="*"))
+        )
+        return batch.EcsJobDefinition(
+            self,
+            f"{construct_id}JobDefinition",
+            job_definition_name=self.job_definition_names[spec.role],
+            container=container,
+            parameters=dict(parameters),
+            retry_attempts=self._settings.job_attempts,
+            retry_strategies=retries,
+            timeout=Duration.minutes(getattr(self._settings, spec.timeout_setting)),
+            propagate_tags=True,
+        )

@@ -1,0 +1,180 @@
+"""The textbatch stack: composes storage, network, Batch, trigger and alerts; grants each role
+only what it needs; outputs what a user needs next."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Environment, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra.compute import BatchCompute
+from infra.nag import acknowledge, objects_of
+from infra.network import Network
+from infra.observability import Observability
+from infra.settings import StageSettings
+from infra.storage import Storage
+from infra.trigger import UploadTrigger
+
+
+class TextbatchStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, settings: StageSettings) -> None:
+        env = (
+            Environment(account=settings.account, region=settings.region)
+            if settings.account or settings.region
+            else None
+        )
+        super().__init__(
+            scope,
+            construct_id,
+            env=env,
+            description=f"textbatch batch text classification ({settings.stage})",
+        )
+        prefix = settings.prefix
+        removal = RemovalPolicy.RETAIN if settings.retain else RemovalPolicy.DESTROY
+        retention = logs.RetentionDays(_retention_name(settings.log_retention_days))
+
+        storage = Storage(self, "Storage", prefix=prefix, retain=settings.retain)
+        network = Network(
+            self,
+            "Network",
+            nat_gateways=settings.nat_gateways,
+            log_retention=retention,
+            removal_policy=removal,
+        )
+
+        predict_role = _job_role(self, "PredictJobRole", f"{prefix} predict jobs")
+        _allow(predict_role, storage.predict, read=True)
+        _allow(predict_role, storage.models, read=True, list_=True)
+        _allow(predict_role, storage.results, write=True)
+        train_role = _job_role(self, "TrainJobRole", f"{prefix} train jobs")
+        _allow(train_role, storage.training, read=True)
+        _allow(train_role, storage.config, read=True)
+        _allow(train_role, storage.models, read=True, write=True, list_=True)
+
+        models = f"s3://{storage.models.bucket_name}/"
+        model_location = models + (
+            f"models/{settings.model_version}/" if settings.model_version else ""
+        )
+        results = f"s3://{storage.results.bucket_name}/"
+        predict_defaults = {"model": model_location, "output": results}
+        compute = BatchCompute(
+            self,
+            "Batch",
+            settings=settings,
+            network=network,
+            job_roles={"predict": predict_role, "predict-cpu": predict_role, "train": train_role},
+            parameter_defaults={
+                "predict": predict_defaults,
+                "predict-cpu": predict_defaults,
+                "train": {
+                    "config": f"s3://{storage.config.bucket_name}/config.json",
+                    "out": models,
+                },
+            },
+            log_retention=retention,
+            removal_policy=removal,
+        )
+        predict_definition = compute.job_definitions["predict"]
+        trigger = UploadTrigger(
+            self,
+            "Trigger",
+            prefix=prefix,
+            predict_bucket=storage.predict,
+            environment={
+                "JOB_QUEUE": compute.gpu_queue.job_queue_arn,
+                "JOB_DEFINITION": compute.job_definition_names["predict"],
+                "RESULTS_LOCATION": results,
+                "MODEL_LOCATION": model_location,
+            },
+            log_retention=retention,
+            removal_policy=removal,
+        )
+        predict_definition.grant_submit_job(trigger.function.role, compute.gpu_queue)
+        # CDK adds one stack-level function that writes bucket notification configurations.
+        for child in self.node.children:
+            if child.node.id.startswith("BucketNotificationsHandler"):
+                acknowledge(
+                    child,
+                    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                    "AWSLambdaBasicExecutionRole]",
+                    "CDK's deploy-time handler for S3 notifications: logs permissions only.",
+                )
+        alerts = Observability(
+            self,
+            "Alerts",
+            prefix=prefix,
+            job_queues=[compute.gpu_queue, compute.cpu_queue],
+            trigger_function=trigger.function,
+            dead_letters=trigger.dead_letters,
+            alarm_email=settings.alarm_email,
+        )
+
+        outputs = {
+            "PredictBucket": storage.predict.bucket_name,
+            "ResultsBucket": storage.results.bucket_name,
+            "TrainingBucket": storage.training.bucket_name,
+            "ModelsBucket": storage.models.bucket_name,
+            "ConfigBucket": storage.config.bucket_name,
+            "GpuJobQueue": compute.gpu_queue.job_queue_name,
+            "CpuJobQueue": compute.cpu_queue.job_queue_name,
+            "PredictJobDefinition": compute.job_definition_names["predict"],
+            "TrainJobDefinition": compute.job_definition_names["train"],
+            "JobLogGroup": compute.log_group.log_group_name,
+            "TriggerLogGroup": trigger.log_group.log_group_name,
+            "TriggerFunction": trigger.function.function_name,
+            "SubmissionsTable": trigger.table.table_name,
+            "ResultsLocation": results,
+            "ModelLocation": model_location,
+            "TriggerDeadLetterQueue": trigger.dead_letters.queue_url,
+            "AlertsTopic": alerts.topic.topic_arn,
+        }
+        for name, value in outputs.items():
+            CfnOutput(self, name, value=value)
+
+
+def _job_role(scope: Construct, construct_id: str, description: str) -> iam.Role:
+    return iam.Role(
+        scope,
+        construct_id,
+        assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+        description=description,
+    )
+
+
+def _allow(
+    role: iam.Role,
+    bucket: s3.IBucket,
+    *,
+    read: bool = False,
+    write: bool = False,
+    list_: bool = False,
+) -> None:
+    """Exactly the S3 actions the jobs use (grant_read/grant_put would add wildcard actions such
+    as s3:GetObject* and s3:List*). ListBucket lets a missing key read as 404, not 403."""
+    actions = (["s3:GetObject"] if read else []) + (
+        ["s3:PutObject", "s3:AbortMultipartUpload"] if write else []
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(actions=actions, resources=[bucket.arn_for_objects("*")])
+    )
+    if list_:
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn])
+        )
+    acknowledge(
+        role,
+        objects_of(bucket),
+        f"Object actions on any key of {bucket.node.id}: users choose the keys when they upload, "
+        "so no narrower resource can be known in advance.",
+    )
+
+
+def _retention_name(days: int) -> str:
+    names = {1: "ONE_DAY", 3: "THREE_DAYS", 5: "FIVE_DAYS", 7: "ONE_WEEK", 14: "TWO_WEEKS",
+             30: "ONE_MONTH", 60: "TWO_MONTHS", 90: "THREE_MONTHS", 180: "SIX_MONTHS",
+             365: "ONE_YEAR", 731: "TWO_YEARS", 1827: "FIVE_YEARS", 3653: "TEN_YEARS"}  # fmt: skip
+    if days not in names:
+        raise ValueError(f"log_retention_days must be one of {sorted(names)}, not {days}")
+    return names[days]

@@ -1,0 +1,105 @@
+"""The upload trigger: a Lambda for `*.csv` objects created in the predict bucket, its
+idempotency table, and a dead-letter queue so that no event is lost when it fails."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.nag import acknowledge
+
+FUNCTION_DIR = Path(__file__).resolve().parent.parent / "functions" / "trigger"
+HANDLER = "textbatch_trigger.handler.lambda_handler"
+CSV_SUFFIXES = (".csv", ".CSV")  # S3 filters are case-sensitive
+
+
+class UploadTrigger(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        prefix: str,
+        predict_bucket: s3.IBucket,
+        environment: Mapping[str, str],
+        log_retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.table = dynamodb.TableV2(
+            self,
+            "IdempotencyTable",
+            table_name=f"{prefix}-submissions",
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            time_to_live_attribute="expires_at",
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=removal_policy,
+        )
+        self.dead_letters = sqs.Queue(
+            self,
+            "TriggerDeadLetterQueue",
+            queue_name=f"{prefix}-trigger-failures",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            self.dead_letters,
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter destination of the trigger's failed events.",
+        )
+        self.log_group = logs.LogGroup(
+            self,
+            "TriggerLogs",
+            log_group_name=f"/aws/lambda/{prefix}-trigger",
+            retention=log_retention,
+            removal_policy=removal_policy,
+        )
+        self.function = lambda_.Function(
+            self,
+            "TriggerFunction",
+            function_name=f"{prefix}-trigger",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            handler=HANDLER,
+            code=lambda_.Code.from_asset(str(FUNCTION_DIR), exclude=["**/__pycache__"]),
+            timeout=Duration.seconds(60),
+            memory_size=256,
+            environment={**environment, "IDEMPOTENCY_TABLE": self.table.table_name},
+            log_group=self.log_group,
+            retry_attempts=2,
+            max_event_age=Duration.hours(6),
+            on_failure=destinations.SqsDestination(self.dead_letters),
+        )
+        acknowledge(
+            self.function,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AWSLambdaBasicExecutionRole]",
+            "Grants only logs:CreateLogGroup, CreateLogStream and PutLogEvents for the function's "
+            "own logs.",
+        )
+        for suffix in CSV_SUFFIXES:
+            predict_bucket.add_event_notification(
+                s3.EventType.OBJECT_CREATED,
+                s3n.LambdaDestination(self.function),
+                s3.NotificationKeyFilter(suffix=suffix),
+            )
+        # Exactly the calls the handler makes (tests compare the two).
+        self.table.grant(
+            self.function,
+            "dynamodb:PutItem",
+            "dynamodb:GetItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+        )

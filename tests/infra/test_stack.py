@@ -1,0 +1,272 @@
+"""Assertions on the synthesized templates, for every stage."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra.job_specs import JOB_SPECS
+from infra.settings import SettingsError, load_stage
+
+ROOT = Path(__file__).resolve().parents[2]
+CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
+
+
+def statements(synth, role_prefix: str = "") -> list[dict]:
+    """Policy statements, optionally of the roles whose logical id starts with role_prefix."""
+    return [
+        statement
+        for policy in synth.resources("AWS::IAM::Policy").values()
+        if any(r["Ref"].startswith(role_prefix) for r in policy["Properties"]["Roles"])
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def test_cdk_nag_reports_no_unacknowledged_finding(synth) -> None:
+    [report] = synth.validation["pluginReports"]
+    assert report["pluginName"] == "AwsSolutions"
+    assert report["conclusion"] == "success", report["violations"]
+
+
+def test_cfn_lint_passes(synth) -> None:
+    result = subprocess.run(
+        [CFN_LINT, "-t", str(synth.template_path), "--ignore-checks", "W3005"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_gpu_environments_use_gpu_instances_and_scale_to_zero(synth) -> None:
+    settings = load_stage(synth.stage)
+    gpu = [
+        r["Properties"]["ComputeResources"]
+        for r in synth.resources("AWS::Batch::ComputeEnvironment").values()
+        if any(
+            t.startswith("g") for t in r["Properties"]["ComputeResources"].get("InstanceTypes", [])
+        )
+    ]
+    assert gpu
+    for resources in gpu:
+        assert resources["MinvCpus"] == 0
+        assert resources["Ec2Configuration"] == [{"ImageType": "ECS_AL2_NVIDIA"}]
+        assert set(resources["InstanceTypes"]) == set(settings.gpu_instance_types)
+    types = sorted(r["Type"] for r in gpu)
+    assert types == (["EC2", "SPOT"] if settings.use_spot else ["EC2"])
+    for r in synth.resources("AWS::Batch::ComputeEnvironment").values():
+        assert r["Properties"]["ComputeResources"]["MinvCpus"] == 0
+
+
+def test_spot_comes_first_with_on_demand_behind_it_in_each_queue(synth) -> None:
+    settings = load_stage(synth.stage)
+    queues = synth.resources("AWS::Batch::JobQueue")
+    assert len(queues) == 2
+    environments = synth.resources("AWS::Batch::ComputeEnvironment")
+    for queue in queues.values():
+        order = sorted(queue["Properties"]["ComputeEnvironmentOrder"], key=lambda o: o["Order"])
+        kinds = [
+            environments[o["ComputeEnvironment"]["Fn::GetAtt"][0]]["Properties"][
+                "ComputeResources"
+            ]["Type"]
+            for o in order
+        ]
+        assert kinds == (["SPOT", "EC2"] if settings.use_spot else ["EC2"])
+
+
+@pytest.mark.parametrize("spec", JOB_SPECS, ids=lambda s: s.role)
+def test_job_definitions(synth, spec) -> None:
+    settings = load_stage(synth.stage)
+    definition = synth.one(
+        "AWS::Batch::JobDefinition", JobDefinitionName=f"{settings.prefix}-{spec.role}"
+    )
+    props = definition["Properties"]
+    container = props["ContainerProperties"]
+    assert container["Command"] == list(spec.command)
+    requirements = {r["Type"]: r["Value"] for r in container["ResourceRequirements"]}
+    assert requirements.get("GPU") == (str(spec.gpus) if spec.gpus else None)
+    assert requirements["VCPU"] == str(spec.vcpus)
+    timeout = getattr(settings, spec.timeout_setting) * 60
+    assert props["Timeout"] == {"AttemptDurationSeconds": timeout}
+    retry = props["RetryStrategy"]
+    assert retry["Attempts"] == settings.job_attempts
+    rules = retry["EvaluateOnExit"]
+    assert {"Action": "RETRY", "OnStatusReason": "Host EC2*"} in rules
+    assert rules[-1] == {"Action": "EXIT", "OnExitCode": "*"}  # application errors are final
+    assert container["LogConfiguration"]["LogDriver"] == "awslogs"
+    assert set(spec.parameter_names) >= {p for p in props.get("Parameters", {})}
+
+
+def test_every_bucket_is_encrypted_private_and_tls_only(synth) -> None:
+    buckets = synth.resources("AWS::S3::Bucket")
+    assert len(buckets) == 6
+    policies = {
+        p["Properties"]["Bucket"]["Ref"]: p["Properties"]["PolicyDocument"]["Statement"]
+        for p in synth.resources("AWS::S3::BucketPolicy").values()
+    }
+    for logical_id, bucket in buckets.items():
+        props = bucket["Properties"]
+        assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert props["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }
+        assert any(
+            s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            for s in policies[logical_id]
+        ), logical_id
+        expected = "Retain" if synth.stage == "prod" else "Delete"
+        assert bucket["DeletionPolicy"] == expected
+
+
+def test_predict_and_models_buckets_are_versioned(synth) -> None:
+    versioned = [
+        json.dumps(b["Properties"]["BucketName"])
+        for b in synth.resources("AWS::S3::Bucket").values()
+        if b["Properties"].get("VersioningConfiguration", {}).get("Status") == "Enabled"
+    ]
+    assert any("-predict-" in name for name in versioned)
+    assert any("-models-" in name for name in versioned)
+
+
+def test_only_csv_uploads_notify_the_trigger(synth) -> None:
+    [notifications] = synth.resources("Custom::S3BucketNotifications").values()
+    configs = notifications["Properties"]["NotificationConfiguration"][
+        "LambdaFunctionConfigurations"
+    ]
+    suffixes = sorted(c["Filter"]["Key"]["FilterRules"][0]["Value"] for c in configs)
+    assert suffixes == [".CSV", ".csv"]
+    assert {c["Events"][0] for c in configs} == {"s3:ObjectCreated:*"}
+
+
+def test_trigger_function_environment_runtime_and_failure_destination(synth) -> None:
+    prefix = load_stage(synth.stage).prefix
+    function = synth.one("AWS::Lambda::Function", FunctionName=f"{prefix}-trigger")
+    props = function["Properties"]
+    assert props["Runtime"] == "python3.14"
+    assert props["Handler"] == "textbatch_trigger.handler.lambda_handler"
+    assert set(props["Environment"]["Variables"]) == {
+        "JOB_QUEUE", "JOB_DEFINITION", "RESULTS_LOCATION", "MODEL_LOCATION", "IDEMPOTENCY_TABLE"
+    }  # fmt: skip
+    assert props["Environment"]["Variables"]["JOB_DEFINITION"] == f"{prefix}-predict"
+    [invoke_config] = synth.resources("AWS::Lambda::EventInvokeConfig").values()
+    assert invoke_config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
+
+
+def test_no_full_access_or_wildcard_policies(synth) -> None:
+    text = json.dumps(synth.template)
+    assert "FullAccess" not in text
+    for statement in statements(synth):
+        for action in as_list(statement["Action"]):
+            assert action not in ("*", "s3:*", "batch:*", "dynamodb:*"), statement
+
+
+def test_job_roles_get_exactly_the_s3_actions_the_jobs_use(synth) -> None:
+    for role, expected in [
+        (
+            "PredictJobRole",
+            {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListBucket"},
+        ),
+        (
+            "TrainJobRole",
+            {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListBucket"},
+        ),
+    ]:
+        actions = {a for s in statements(synth, role) for a in as_list(s["Action"])}
+        assert actions == expected, role
+
+
+def test_names_derive_from_the_stage_prefix(synth) -> None:
+    prefix = load_stage(synth.stage).prefix
+    for kind, key in [
+        ("AWS::Batch::JobQueue", "JobQueueName"),
+        ("AWS::Batch::JobDefinition", "JobDefinitionName"),
+        ("AWS::DynamoDB::GlobalTable", "TableName"),
+        ("AWS::SNS::Topic", "TopicName"),
+        ("AWS::SQS::Queue", "QueueName"),
+    ]:
+        for resource in synth.resources(kind).values():
+            assert resource["Properties"][key].startswith(prefix), (
+                kind,
+                resource["Properties"][key],
+            )
+    for bucket in synth.resources("AWS::S3::Bucket").values():
+        assert json.dumps(bucket["Properties"]["BucketName"]).startswith(
+            f'{{"Fn::Join": ["", ["{prefix}-'
+        )
+
+
+def test_failed_jobs_notify_the_alerts_topic_and_alarms_are_wired(synth) -> None:
+    [rule] = synth.resources("AWS::Events::Rule").values()
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern["detail"]["status"] == ["FAILED"]
+    assert pattern["detail-type"] == ["Batch Job State Change"]
+    [topic_id] = synth.resources("AWS::SNS::Topic")
+    assert rule["Properties"]["Targets"][0]["Arn"] == {"Ref": topic_id}
+    alarms = synth.resources("AWS::CloudWatch::Alarm")
+    assert len(alarms) == 3
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
+
+
+def test_idempotency_table_has_ttl(synth) -> None:
+    [table] = synth.resources("AWS::DynamoDB::GlobalTable").values()
+    assert table["Properties"]["TimeToLiveSpecification"] == {
+        "AttributeName": "expires_at",
+        "Enabled": True,
+    }
+
+
+def test_every_log_group_has_a_retention(synth) -> None:
+    days = load_stage(synth.stage).log_retention_days
+    groups = synth.resources("AWS::Logs::LogGroup")
+    assert len(groups) >= 3
+    assert {g["Properties"]["RetentionInDays"] for g in groups.values()} == {days}
+
+
+def test_outputs_name_what_a_user_needs_next(synth) -> None:
+    assert {
+        "PredictBucket", "ResultsBucket", "TrainingBucket", "ModelsBucket", "ConfigBucket",
+        "GpuJobQueue", "CpuJobQueue", "JobLogGroup", "TriggerLogGroup", "AlertsTopic",
+    } <= set(synth.template["Outputs"])  # fmt: skip
+
+
+def test_image_asset_context_holds_only_the_package(synth) -> None:
+    manifest = json.loads((synth.outdir / f"Textbatch-{synth.stage}.assets.json").read_text())
+    [image] = manifest["dockerImages"].values()
+    context = synth.outdir / image["source"]["directory"]
+    names = {p.relative_to(context).parts[0] for p in context.rglob("*") if p.is_file()}
+    assert names == {".dockerignore", "README.md", "pyproject.toml", "textbatch", "batch_images"}
+    assert image["source"]["dockerFile"] == "batch_images/Dockerfile"
+    assert (context / "batch_images" / "Dockerfile").is_file()
+
+
+def test_dockerfile_is_a_cuda_image_running_textbatch_as_non_root() -> None:
+    text = (ROOT / "batch_images" / "Dockerfile").read_text()
+    instructions = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert re.match(r"FROM pytorch/pytorch:[\d.]+-cuda[\d.]+-cudnn\d+-runtime$", instructions[0])
+    assert "pip install ." in text
+    assert "spacy download en_core_web_md" in text
+    users = [line.split()[1] for line in instructions if line.startswith("USER ")]
+    assert users
+    assert users[-1] not in ("root", "0")
+    assert 'ENTRYPOINT ["textbatch"]' in instructions
+
+
+def test_stage_settings_are_validated(tmp_path) -> None:
+    with pytest.raises(SettingsError, match="no settings for stage 'qa'"):
+        load_stage("qa")
+    raw = json.loads((ROOT / "config" / "stages" / "dev.json").read_text())
+    (tmp_path / "bad.json").write_text(json.dumps({**raw, "gpu_instance_types": ["m5.large"]}))
+    with pytest.raises(SettingsError, match="gpu_instance_types"):
+        load_stage("bad", tmp_path)
