@@ -8,7 +8,9 @@ from pathlib import Path
 
 import boto3
 import pytest
+import requests
 from moto.server import ThreadedMotoServer
+from textbatch_trigger.submission import TriggerSettings
 
 from textbatch.io.storage import Storage
 from textbatch.jobs.events import EventLog
@@ -106,3 +108,54 @@ def trained(
             log=EventLog(log, job="train"),
         )
     return out, result
+
+
+@pytest.fixture
+def trigger_cloud(aws_env: str):
+    """A Batch queue and job definition and an idempotency table on the moto server."""
+    requests.post(
+        f"{aws_env}/moto-api/config",
+        json={"batch": {"use_docker": False}, "lambda": {"use_docker": False}},
+        timeout=10,
+    )
+    batch = boto3.client("batch", endpoint_url=aws_env, region_name=REGION)
+    dynamodb = boto3.client("dynamodb", endpoint_url=aws_env, region_name=REGION)
+    suffix = uuid.uuid4().hex[:8]
+    iam = boto3.client("iam", endpoint_url=aws_env, region_name=REGION)
+    role = iam.create_role(RoleName=f"batch-{suffix}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    environment = batch.create_compute_environment(
+        computeEnvironmentName=f"ce-{suffix}", type="UNMANAGED", state="ENABLED", serviceRole=role
+    )
+    queue = batch.create_job_queue(
+        jobQueueName=f"gpu-{suffix}",
+        state="ENABLED",
+        priority=1,
+        computeEnvironmentOrder=[
+            {"order": 1, "computeEnvironment": environment["computeEnvironmentArn"]}
+        ],
+    )
+    batch.register_job_definition(
+        jobDefinitionName=f"predict-{suffix}",
+        type="container",
+        containerProperties={
+            "image": "textbatch",
+            "vcpus": 1,
+            "memory": 512,
+            "command": ["predict"],
+        },
+    )
+    table = f"submissions-{suffix}"
+    dynamodb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    settings = TriggerSettings(
+        job_queue=queue["jobQueueArn"],
+        job_definition=f"predict-{suffix}",
+        results_location="s3://results-bucket/",
+        model_location="s3://models-bucket/",
+        idempotency_table=table,
+    )
+    return settings, batch, dynamodb

@@ -81,3 +81,55 @@ def test_help_lists_the_commands() -> None:
     assert result.returncode == 0
     for command in ("train", "predict", "demo", "sample-data"):
         assert command in result.stdout
+
+
+def deploy_outputs(aws_env: str, stage: str, outputs: dict[str, str]) -> None:
+    """A stack named like a deployed stage, whose outputs point at the moto resources."""
+    import boto3
+
+    template = {
+        "Resources": {"Placeholder": {"Type": "AWS::SQS::Queue"}},
+        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+    }
+    boto3.client("cloudformation", endpoint_url=aws_env, region_name="us-east-1").create_stack(
+        StackName=f"Textbatch-{stage}", TemplateBody=json.dumps(template)
+    )
+
+
+def test_submit_takes_the_trigger_path_by_hand(aws_env, s3, bucket, trigger_cloud) -> None:
+    settings, batch, _ = trigger_cloud
+    deploy_outputs(
+        aws_env,
+        "handtest",
+        {
+            "GpuJobQueue": settings.job_queue,
+            "PredictJobDefinition": settings.job_definition,
+            "ResultsLocation": settings.results_location,
+            "ModelLocation": settings.model_location,
+            "SubmissionsTable": settings.idempotency_table,
+        },
+    )
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket=bucket, Key="in/claims é.csv", Body=b"text\nfire\n")
+    uri = f"s3://{bucket}/in/claims é.csv"
+    first = textbatch("submit", uri, "--stage", "handtest")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith(f"submitted: {uri} -> job ")
+    again = textbatch("submit", uri, "--stage", "handtest")
+    assert again.stdout.startswith("duplicate:")
+    forced = textbatch("submit", uri, "--stage", "handtest", "--force")
+    assert forced.stdout.startswith("submitted:")
+    summaries = batch.list_jobs(jobQueue=settings.job_queue, jobStatus="SUCCEEDED")[
+        "jobSummaryList"
+    ]
+    summaries += batch.list_jobs(jobQueue=settings.job_queue, jobStatus="SUBMITTED")[
+        "jobSummaryList"
+    ]
+    assert len({j["jobId"] for j in summaries}) == 2
+
+
+def test_submit_names_a_missing_stack_or_object(aws_env, bucket) -> None:
+    result = textbatch("submit", f"s3://{bucket}/x.csv", "--stage", "nope")
+    assert result.returncode == 1
+    assert "stack Textbatch-nope not found" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -140,13 +140,17 @@ class Storage:
             self.download(uri, path)
             yield path
 
+    def head(self, uri: str) -> dict[str, Any]:
+        """An S3 object's metadata (size, version, ETag)."""
+        obj = S3Uri.parse(uri)
+        with _s3_errors(uri, "read"):
+            return self.s3.head_object(Bucket=obj.bucket, Key=obj.key)
+
     def exists(self, uri: str) -> bool:
         if not is_s3(uri):
             return Path(uri).exists()
-        obj = S3Uri.parse(uri)
         try:
-            with _s3_errors(uri, "read"):
-                self.s3.head_object(Bucket=obj.bucket, Key=obj.key)
+            self.head(uri)
         except StorageError as exc:
             if exc.status == 404:
                 return False

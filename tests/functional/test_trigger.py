@@ -1,0 +1,236 @@
+"""The upload trigger against a moto server: real boto3 calls to Batch and DynamoDB over HTTP."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from urllib.parse import quote_plus
+
+import pytest
+from botocore.exceptions import ClientError
+from textbatch_trigger.handler import RecordsFailed, handle_event
+from textbatch_trigger.objects import UploadedObject
+from textbatch_trigger.submission import TriggerSettings, job_name_for
+
+
+def s3_event(*objects: tuple[str, str, int, str | None]) -> dict:
+    """An S3 notification as S3 sends it: keys URL-encoded, one record per object."""
+    return {
+        "Records": [
+            {
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "bucket": {"name": bucket},
+                    "object": {
+                        "key": quote_plus(key, safe="/"),
+                        "size": size,
+                        "eTag": "9b2cf535f27731c974343645a3985328",
+                        **({"versionId": version} if version else {}),
+                    },
+                },
+            }
+            for bucket, key, size, version in objects
+        ]
+    }
+
+
+def jobs(batch, settings) -> list[dict]:
+    ids = [
+        j["jobId"]
+        for status in (
+            "SUBMITTED",
+            "PENDING",
+            "RUNNABLE",
+            "STARTING",
+            "RUNNING",
+            "SUCCEEDED",
+            "FAILED",
+        )
+        for j in batch.list_jobs(jobQueue=settings.job_queue, jobStatus=status)["jobSummaryList"]
+    ]
+    return batch.describe_jobs(jobs=list(set(ids)))["jobs"] if ids else []
+
+
+@pytest.fixture
+def cloud(trigger_cloud):
+    return trigger_cloud
+
+
+def handle(event, cloud):
+    settings, batch, dynamodb = cloud
+    return handle_event(event, settings, batch=batch, dynamodb=dynamodb)
+
+
+def test_every_record_of_an_event_gets_its_job_with_matching_parameters(cloud, capsys) -> None:
+    settings, batch, _ = cloud
+    result = handle(s3_event(("in", "a.csv", 10, "v1"), ("in", "sub/b.csv", 20, "v1")), cloud)
+    assert [o["decision"] for o in result["outcomes"]] == ["submitted", "submitted"]
+    by_input = {j["parameters"]["input"]: j for j in jobs(batch, settings)}
+    assert set(by_input) == {"s3://in/a.csv", "s3://in/sub/b.csv"}
+    assert by_input["s3://in/sub/b.csv"]["parameters"] == {
+        "input": "s3://in/sub/b.csv",
+        "output": "s3://results-bucket/sub/",
+        "model": "s3://models-bucket/",
+    }
+    assert by_input["s3://in/a.csv"]["parameters"]["output"] == "s3://results-bucket/"
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(x["decision"], x["key"]) for x in lines] == [
+        ("submitted", "a.csv"),
+        ("submitted", "sub/b.csv"),
+    ]
+    assert all(x["job_id"] and x["version"] == "v1" for x in lines)
+
+
+def test_encoded_keys_with_spaces_plus_and_unicode(cloud) -> None:
+    settings, batch, _ = cloud
+    key = "claims 2026/my reviews+extra é.csv"
+    result = handle(s3_event(("in", key, 10, None)), cloud)
+    [outcome] = result["outcomes"]
+    assert outcome["uri"] == f"s3://in/{key}"
+    [job] = jobs(batch, settings)
+    assert job["parameters"]["input"] == f"s3://in/{key}"
+    assert job["parameters"]["output"] == "s3://results-bucket/claims 2026/"
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,128}", job["jobName"])
+    assert job["jobName"].startswith("tb-my-reviews-extra-")
+
+
+def test_job_names_are_valid_and_unique_per_revision() -> None:
+    long_key = "x" * 1000 + ".csv"
+    name = job_name_for(UploadedObject("b", long_key, 1, "v1", None))
+    assert len(name) <= 128
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", name)
+    assert name != job_name_for(UploadedObject("b", long_key, 1, "v2", None))
+    assert job_name_for(UploadedObject("b", "ü.csv", 1, None, "e")).startswith("tb-file-")
+
+
+def test_the_same_event_delivered_twice_submits_one_job(cloud, capsys) -> None:
+    settings, batch, _ = cloud
+    event = s3_event(("in", "a.csv", 10, "v1"))
+    first = handle(event, cloud)["outcomes"][0]
+    second = handle(event, cloud)["outcomes"][0]
+    assert (first["decision"], second["decision"]) == ("submitted", "duplicate")
+    assert second["job_id"] == first["job_id"]
+    assert len(jobs(batch, settings)) == 1
+    duplicate = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert duplicate["decision"] == "duplicate"
+    assert duplicate["reason"] == "already submitted"
+
+
+def test_concurrent_duplicate_deliveries_submit_one_job(cloud) -> None:
+    settings, batch, _ = cloud
+    event = s3_event(("in", "race.csv", 10, "v1"))
+    decisions: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def deliver() -> None:
+        barrier.wait()
+        decisions.append(handle(event, cloud)["outcomes"][0]["decision"])
+
+    threads = [threading.Thread(target=deliver) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(decisions) == ["duplicate"] * 7 + ["submitted"]
+    assert len(jobs(batch, settings)) == 1
+
+
+def test_a_new_version_of_the_same_key_is_new_work(cloud) -> None:
+    settings, batch, _ = cloud
+    handle(s3_event(("in", "a.csv", 10, "v1")), cloud)
+    handle(s3_event(("in", "a.csv", 12, "v2")), cloud)
+    assert len(jobs(batch, settings)) == 2
+
+
+@pytest.mark.parametrize(
+    ("key", "size", "reason"),
+    [
+        ("notes.txt", 10, "not a .csv file"),
+        ("empty.csv", 0, "empty object (0 bytes)"),
+        ("folder/", 0, "folder marker"),
+    ],
+)
+def test_ignored_objects_say_why_and_submit_nothing(cloud, capsys, key, size, reason) -> None:
+    settings, batch, _ = cloud
+    [outcome] = handle(s3_event(("in", key, size, None)), cloud)["outcomes"]
+    assert (outcome["decision"], outcome["reason"]) == ("ignored", reason)
+    assert jobs(batch, settings) == []
+    assert json.loads(capsys.readouterr().out)["reason"] == reason
+
+
+def test_outputs_written_by_the_pipeline_do_not_loop(cloud) -> None:
+    settings, batch, dynamodb = cloud
+    shared = TriggerSettings(**{**settings.__dict__, "results_location": "s3://in/results/"})
+    result = handle_event(
+        s3_event(("in", "results/a_output.csv", 10, None)), shared, batch=batch, dynamodb=dynamodb
+    )
+    assert result["outcomes"][0]["reason"] == "written by the pipeline (under the results location)"
+
+
+def test_s3_test_event_and_eventbridge_shape(cloud) -> None:
+    assert handle({"Service": "Amazon S3", "Event": "s3:TestEvent"}, cloud) == {"outcomes": []}
+    event = {
+        "source": "aws.s3",
+        "detail-type": "Object Created",
+        "detail": {
+            "bucket": {"name": "in"},
+            "object": {"key": "eb dir/x y.csv", "size": 5, "etag": "e1", "version-id": "v9"},
+        },
+    }
+    [outcome] = handle(event, cloud)["outcomes"]
+    assert outcome["uri"] == "s3://in/eb dir/x y.csv"  # EventBridge keys are not URL-encoded
+
+
+def test_a_batch_failure_raises_and_leaves_the_key_retryable(cloud, capsys) -> None:
+    settings, batch, dynamodb = cloud
+    broken = TriggerSettings(**{**settings.__dict__, "job_queue": "no-such-queue"})
+    event = s3_event(("in", "a.csv", 10, "v1"))
+    with pytest.raises(RecordsFailed, match=r"1 of 1 records failed: s3://in/a\.csv"):
+        handle_event(event, broken, batch=batch, dynamodb=dynamodb)
+    failed = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert failed["decision"] == "failed"
+    # the retry (as the asynchronous invocation would make) is not taken for a duplicate
+    [outcome] = handle(event, cloud)["outcomes"]
+    assert outcome["decision"] == "submitted"
+
+
+def test_one_failing_record_does_not_hide_the_others(cloud) -> None:
+    settings, batch, _ = cloud
+
+    def refuse_b(params, **_):
+        if params.get("parameters", {}).get("input") == "s3://in/b.csv":
+            raise ClientError(
+                {"Error": {"Code": "ServerException", "Message": "boom"}}, "SubmitJob"
+            )
+
+    batch.meta.events.register("provide-client-params.batch.SubmitJob", refuse_b)
+    try:
+        with pytest.raises(RecordsFailed, match=r"1 of 2 records failed: s3://in/b\.csv") as info:
+            handle(s3_event(("in", "a.csv", 1, "v1"), ("in", "b.csv", 1, "v1")), cloud)
+    finally:
+        batch.meta.events.unregister("provide-client-params.batch.SubmitJob", refuse_b)
+    assert "a.csv" not in str(info.value)
+    assert [j["parameters"]["input"] for j in jobs(batch, settings)] == ["s3://in/a.csv"]
+    # redelivery: a.csv is a duplicate, b.csv is submitted now
+    decisions = [
+        o["decision"]
+        for o in handle(s3_event(("in", "a.csv", 1, "v1"), ("in", "b.csv", 1, "v1")), cloud)[
+            "outcomes"
+        ]
+    ]
+    assert decisions == ["duplicate", "submitted"]
+
+
+def test_settings_come_from_the_function_environment() -> None:
+    env = {
+        "JOB_QUEUE": "q",
+        "JOB_DEFINITION": "d",
+        "RESULTS_LOCATION": "s3://r/",
+        "MODEL_LOCATION": "s3://m/",
+        "IDEMPOTENCY_TABLE": "t",
+    }
+    assert TriggerSettings.from_env(env).job_queue == "q"
+    with pytest.raises(RuntimeError, match="lacks MODEL_LOCATION"):
+        TriggerSettings.from_env({k: v for k, v in env.items() if k != "MODEL_LOCATION"})

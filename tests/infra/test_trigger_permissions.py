@@ -1,0 +1,72 @@
+"""The trigger's IAM policy allows exactly the AWS calls its handler makes, on every path."""
+
+from __future__ import annotations
+
+import contextlib
+
+from textbatch_trigger.handler import RecordsFailed, handle_event
+from textbatch_trigger.submission import TriggerSettings
+
+
+def record(*clients) -> set[str]:
+    """IAM actions of every call the clients make from now on (service prefix:Operation)."""
+    calls: set[str] = set()
+
+    def note(model, **_):
+        calls.add(f"{model.service_model.endpoint_prefix}:{model.name}")
+
+    for client in clients:
+        client.meta.events.register("before-call", note)
+    return calls
+
+
+def event(key: str, version: str) -> dict:
+    return {
+        "Records": [
+            {
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "bucket": {"name": "in"},
+                    "object": {"key": key, "size": 3, "versionId": version},
+                },
+            }
+        ]
+    }
+
+
+def test_handler_calls_match_the_granted_actions(trigger_cloud, synths) -> None:
+    settings, batch, dynamodb = trigger_cloud
+    calls = record(batch, dynamodb)
+    handle_event(event("a.csv", "v1"), settings, batch=batch, dynamodb=dynamodb)  # submit
+    handle_event(event("a.csv", "v1"), settings, batch=batch, dynamodb=dynamodb)  # duplicate
+    broken = TriggerSettings(**{**settings.__dict__, "job_queue": "missing"})
+    with contextlib.suppress(RecordsFailed):  # failure: the claim is released
+        handle_event(event("b.csv", "v1"), broken, batch=batch, dynamodb=dynamodb)
+    assert calls == {
+        "batch:SubmitJob",
+        "dynamodb:PutItem",
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+    }
+    for synth in synths.values():
+        granted = {
+            action
+            for policy in synth.resources("AWS::IAM::Policy").values()
+            if any(
+                r["Ref"].startswith("TriggerTriggerFunctionServiceRole")
+                for r in policy["Properties"]["Roles"]
+            )
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+            for action in (
+                statement["Action"]
+                if isinstance(statement["Action"], list)
+                else [statement["Action"]]
+            )
+        }
+        granted -= {
+            "sqs:SendMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:GetQueueUrl",
+        }  # on-failure destination
+        assert granted == calls, synth.stage

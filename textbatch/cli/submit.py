@@ -1,0 +1,64 @@
+"""Submit the predict job for an object in the predict bucket, as the upload trigger would.
+
+Takes the trigger's own path (idempotency included): an object revision that already has a job
+is reported, not submitted again, unless --force is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+
+from textbatch.cloud.deployment import Deployment
+from textbatch.errors import TextbatchError
+from textbatch.io.storage import S3Uri, Storage
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "submit", help="(re)run the predict job for a file", description=__doc__
+    )
+    parser.add_argument("uri", help="s3://bucket/key of an uploaded CSV")
+    parser.add_argument("--stage", default="dev", help="the deployed stage (stack Textbatch-STAGE)")
+    parser.add_argument("--force", action="store_true", help="submit even if a job exists")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import boto3
+    from textbatch_trigger.objects import UploadedObject
+    from textbatch_trigger.submission import TriggerSettings, submit_object
+
+    deployment = Deployment.find(args.stage, boto3.client("cloudformation"))
+    settings = TriggerSettings(
+        job_queue=deployment.output("GpuJobQueue"),
+        job_definition=deployment.output("PredictJobDefinition"),
+        results_location=deployment.output("ResultsLocation"),
+        model_location=deployment.output("ModelLocation"),
+        idempotency_table=deployment.output("SubmissionsTable"),
+    )
+    location = S3Uri.parse(args.uri)
+    head = Storage().head(args.uri)
+    obj = UploadedObject(
+        bucket=location.bucket,
+        key=location.key,
+        size=head["ContentLength"],
+        version_id=head.get("VersionId"),
+        etag=head.get("ETag", "").strip('"') or None,
+    )
+    with contextlib.redirect_stdout(sys.stderr):  # the trigger's JSON decision line
+        outcome = submit_object(
+            obj,
+            settings,
+            batch=boto3.client("batch"),
+            dynamodb=boto3.client("dynamodb"),
+            force=args.force,
+        )
+    if outcome.decision == "ignored":
+        raise TextbatchError(f"{args.uri} is not submitted: {outcome.reason}")
+    print(
+        f"{outcome.decision}: {args.uri} -> job {outcome.job_id or '?'}"
+        + (f" ({outcome.reason})" if outcome.reason else "")
+    )
+    return 0

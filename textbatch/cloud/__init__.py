@@ -1,0 +1,1 @@
+"""A deployed textbatch stack, as the command line sees it."""
