@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml Makefile package.json package-lock.json
 	@echo "ready: $(BIN)/textbatch ($$($(BIN)/python -c 'import torch, spacy; print("torch", torch.__version__, "spacy", spacy.__version__)'))"
 
 demo: install
-	$(BIN)/textbatch demo --workdir demo-output
+	$(BIN)/textbatch demo
 
 lint: install
 	$(BIN)/ruff check .
@@ -43,8 +43,13 @@ synth: install
 		npx cdk synth -c stage=$$stage --quiet -o cdk.out/$$stage || exit 1; \
 	done
 
+# The end-to-end suite runs against a real LocalStack (its own Python 3.13 venv, see
+# scripts/localstack.sh), stopped whatever happens; without it the same tests use moto alone.
 test: lint synth
-	$(BIN)/python -m pytest
+	@scripts/localstack.sh start
+	@trap 'scripts/localstack.sh stop' EXIT; \
+		TEXTBATCH_E2E_ENDPOINT=http://127.0.0.1:4566 $(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out demo-output bench-output .pytest_cache .ruff_cache
+	scripts/localstack.sh stop
+	rm -rf $(VENV) node_modules cdk.out .localstack .pytest_cache .ruff_cache

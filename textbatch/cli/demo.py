@@ -1,72 +1,142 @@
-"""Train on the bundled warranty claims and classify the bundled sample CSV, locally.
+"""The whole user journey on the local cloud, on the bundled warranty claims.
 
-Writes the model, the results and the jobs' JSON logs under --workdir and prints a summary.
+Starts the local cloud (unless one is running), trains a model with a Batch train job, uploads
+a sample CSV to the predict bucket, waits while the trigger and the predict job do their work,
+prints the first rows, the summary and the job's CloudWatch log lines, and stops the local
+cloud it started.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import shutil
+import io
+import json
+import os
 import textwrap
+import time
 from pathlib import Path
+from typing import Any
 
-from textbatch.jobs.events import EventLog
-from textbatch.jobs.predict import PredictRequest, run_predict
-from textbatch.jobs.train import TrainRequest, run_train
+from textbatch.errors import TextbatchError
+from textbatch.local import control
 from textbatch.sample_data import BUNDLED_DIR
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "warranty.json"
+UPLOAD_KEY = "in/warranty_predict.csv"
+RESULT_TIMEOUT_S = 180
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
-        "demo", help="train and predict on bundled data", description=__doc__
+        "demo", help="the whole pipeline on the local cloud", description=__doc__
     )
-    parser.add_argument("--workdir", type=Path, default=Path("demo-output"))
     parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="model config JSON")
+    parser.add_argument("--endpoint", help="use a running LocalStack, e.g. http://localhost:4566")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    workdir: Path = args.workdir
-    shutil.rmtree(workdir, ignore_errors=True)
-    workdir.mkdir(parents=True)
-    train_data = BUNDLED_DIR / "warranty_train.csv"
-    predict_input = BUNDLED_DIR / "warranty_predict.csv"
-    models, results = workdir / "models-store", workdir / "results"
-
-    print(f"training on {train_data.name} with {args.config} ...", flush=True)
-    with open(workdir / "train.log", "w", encoding="utf-8") as train_log:
-        trained = run_train(
-            TrainRequest(config=args.config, data=str(train_data), out=str(models)),
-            log=EventLog(train_log, job="train"),
-        )
-    validation = trained.metrics["validation"]
-    print(
-        f"  model {trained.version}: {trained.train_rows} training rows, "
-        f"{trained.validation_rows} validation rows, {trained.seconds:.1f} s\n"
-        f"  validation accuracy {validation['accuracy']:.3f}, macro-F1 {validation['macro_f1']:.3f}"
-    )
-
-    print(f"classifying {predict_input.name} ...", flush=True)
-    with open(workdir / "predict.log", "w", encoding="utf-8") as predict_log:
-        summary = run_predict(
-            PredictRequest(model=str(models), input=str(predict_input), output=str(results)),
-            log=EventLog(predict_log, job="predict"),
-        )
-    print(
-        f"  {summary.rows_in} rows in, {summary.rows_predicted} predicted, "
-        f"{summary.rows_rejected} rejected, {summary.rows_per_s:.0f} rows/s\n"
-        f"  predictions: {', '.join(f'{k} {v}' for k, v in summary.predictions.items())}"
-    )
-    print("first rows:")
-    with open(summary.output, encoding="utf-8", newline="") as f:
-        for row in list(csv.DictReader(f))[:5]:
-            text = textwrap.shorten(" ".join(row["text"].split()), width=70, placeholder="...")
-            print(f"  {row['prediction']:<13} {float(row['confidence']):.2f}  {text}")
-    print(
-        f"results: {summary.output}\nsummary: {summary.output[:-4]}.json\n"
-        f"logs:    {workdir / 'train.log'}, {workdir / 'predict.log'}"
-    )
+    started = time.monotonic()
+    cloud = control.running()
+    owned = cloud is None
+    if owned:
+        say("starting the local cloud", end="")
+        cloud = control.start(args.endpoint, None, tick=lambda: print(".", end="", flush=True))
+        print(" ready")
+    try:
+        os.environ.update(control.environment(cloud))
+        _journey(args.config, cloud.outputs)
+    finally:
+        if owned:
+            control.stop()
+            say("local cloud stopped")
+    say(f"demo finished in {time.monotonic() - started:.0f} s")
     return 0
+
+
+def _journey(config: str, outputs: dict[str, str]) -> None:
+    import boto3
+
+    from textbatch.cloud.deployment import Deployment
+    from textbatch.cloud.jobs import follow
+    from textbatch.cloud.training import follow_training, submit_training
+    from textbatch.io.storage import Storage
+
+    deployment = Deployment.find("local", boto3.client("cloudformation"))
+    batch, logs, s3 = boto3.client("batch"), boto3.client("logs"), boto3.client("s3")
+
+    say(f"1. training: a Batch train job on {outputs['GpuJobQueue']} ({Path(config).name})")
+    job = submit_training(
+        deployment,
+        config=config,
+        data=str(BUNDLED_DIR / "warranty_train.csv"),
+        out=None,
+        batch=batch,
+        storage=Storage(s3),
+    )
+    trained = follow_training(
+        deployment, job["jobId"], batch=batch, logs=logs, show=lambda s: say("   " + s)
+    )
+    if trained["status"] != "SUCCEEDED":
+        raise TextbatchError(f"the train job failed: {trained.get('statusReason')}")
+
+    predict_bucket, results_bucket = outputs["PredictBucket"], outputs["ResultsBucket"]
+    say(f"2. upload: s3://{predict_bucket}/{UPLOAD_KEY}")
+    uploaded = time.monotonic()
+    s3.upload_file(str(BUNDLED_DIR / "warranty_predict.csv"), predict_bucket, UPLOAD_KEY)
+
+    say("3. the trigger submits a predict job; waiting for it")
+    job_id = _wait_for_predict_job(batch, outputs, f"s3://{predict_bucket}/{UPLOAD_KEY}")
+    lines = []
+    for update in follow(
+        batch, logs, job_id, log_group=outputs["JobLogGroup"], timeout_seconds=RESULT_TIMEOUT_S
+    ):
+        if update.status:
+            say(f"   job {job_id}: {update.status}")
+        elif update.line:
+            lines.append(update.line)
+    summary_key = UPLOAD_KEY[: -len(".csv")] + "_output.json"
+    summary = json.loads(s3.get_object(Bucket=results_bucket, Key=summary_key)["Body"].read())
+    say(f"   upload to result: {time.monotonic() - uploaded:.1f} s")
+
+    output_key = UPLOAD_KEY[: -len(".csv")] + "_output.csv"
+    body = s3.get_object(Bucket=results_bucket, Key=output_key)["Body"].read().decode("utf-8")
+    say(f"4. results: s3://{results_bucket}/{output_key}")
+    for row in list(csv.DictReader(io.StringIO(body, newline="")))[:5]:
+        text = textwrap.shorten(" ".join(row["text"].split()), width=64, placeholder="...")
+        say(f"   {row['prediction']:<13} {float(row['confidence']):.2f}  {text}")
+    say(
+        f"   summary: {summary['rows_in']} rows in, {summary['rows_predicted']} predicted, "
+        f"{summary['rows_rejected']} rejected, model {summary['model_version']}; "
+        + ", ".join(f"{k} {v}" for k, v in summary["predictions"].items())
+    )
+    say(f"5. the predict job's CloudWatch log lines ({outputs['JobLogGroup']}):")
+    for line in lines:
+        say("   " + line)
+
+
+def _wait_for_predict_job(batch: Any, outputs: dict[str, str], uri: str) -> str:
+    deadline = time.monotonic() + RESULT_TIMEOUT_S
+    while time.monotonic() < deadline:
+        for status in (
+            "SUBMITTED",
+            "PENDING",
+            "RUNNABLE",
+            "STARTING",
+            "RUNNING",
+            "SUCCEEDED",
+            "FAILED",
+        ):
+            summaries = batch.list_jobs(jobQueue=outputs["GpuJobQueue"], jobStatus=status)[
+                "jobSummaryList"
+            ]
+            ids = [j["jobId"] for j in summaries if j["jobName"].startswith("tb-warranty_predict")]
+            if ids:
+                return ids[0]
+        time.sleep(0.5)
+    raise TextbatchError(f"no predict job appeared for {uri} within {RESULT_TIMEOUT_S} s")
+
+
+def say(text: str, end: str = "\n") -> None:
+    print(text, end=end, flush=True)

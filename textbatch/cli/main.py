@@ -10,10 +10,10 @@ import sys
 from collections.abc import Sequence
 
 from textbatch import __version__
-from textbatch.cli import demo, predict, sample_data, submit, train
+from textbatch.cli import demo, local, predict, sample_data, submit, train
 from textbatch.errors import TextbatchError
 
-COMMANDS = (train, predict, submit, demo, sample_data)
+COMMANDS = (train, predict, submit, local, demo, sample_data)
 
 
 def build_parser() -> argparse.ArgumentParser:

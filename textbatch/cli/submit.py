@@ -10,7 +10,7 @@ import argparse
 import contextlib
 import sys
 
-from textbatch.cloud.deployment import Deployment
+from textbatch.cloud.deployment import Deployment, default_stage
 from textbatch.errors import TextbatchError
 from textbatch.io.storage import S3Uri, Storage
 
@@ -20,7 +20,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "submit", help="(re)run the predict job for a file", description=__doc__
     )
     parser.add_argument("uri", help="s3://bucket/key of an uploaded CSV")
-    parser.add_argument("--stage", default="dev", help="the deployed stage (stack Textbatch-STAGE)")
+    parser.add_argument(
+        "--stage", default=default_stage(), help="deployed stage (default: $TEXTBATCH_STAGE or dev)"
+    )
     parser.add_argument("--force", action="store_true", help="submit even if a job exists")
     parser.set_defaults(run=run)
 

@@ -1,13 +1,17 @@
 """Train a classifier on a labelled CSV and publish the model version.
 
-Prints one JSON line per logged batch, per validation pass and at the end: the lines that
-CloudWatch Logs holds when this runs as a Batch job.
+Runs here by default, printing one JSON line per logged batch, per validation pass and at the
+end (the lines CloudWatch Logs holds when this runs as a Batch job). With --submit it runs as
+a Batch job on the stage's GPU queue instead (local files are uploaded to the stage's config
+and training buckets first); --wait follows it, showing each epoch's metrics as they arrive.
 """
 
 from __future__ import annotations
 
 import argparse
 
+from textbatch.cloud.deployment import default_stage
+from textbatch.errors import TextbatchError
 from textbatch.jobs.train import TrainRequest, run_train
 
 
@@ -17,14 +21,24 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", required=True, help="labelled CSV: a path or s3:// URI")
     parser.add_argument(
         "--out",
-        help="where to publish: a directory or s3://bucket[/prefix] (default: MODELPARAMSURL)",
+        help="where to publish: a directory or s3://bucket[/prefix] (default: MODELPARAMSURL; "
+        "with --submit, the stage's models bucket)",
     )
     parser.add_argument("--text-column", help="default: text or review")
     parser.add_argument("--label-column", help="default: label, sentiment, category or class")
+    parser.add_argument("--submit", action="store_true", help="run as a Batch job on the stage")
+    parser.add_argument(
+        "--wait", action="store_true", help="with --submit: follow the job to its end"
+    )
+    parser.add_argument(
+        "--stage", default=default_stage(), help="with --submit (default: $TEXTBATCH_STAGE or dev)"
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.submit:
+        return _submit(args)
     run_train(
         TrainRequest(
             config=args.config,
@@ -35,3 +49,33 @@ def run(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+def _submit(args: argparse.Namespace) -> int:
+    import boto3
+
+    from textbatch.cloud.deployment import Deployment
+    from textbatch.cloud.training import follow_training, submit_training
+    from textbatch.io.storage import Storage
+
+    if args.text_column or args.label_column:
+        raise TextbatchError(
+            "--text-column and --label-column do not apply to a submitted job",
+            hint="set text_column / label_column in the config file instead",
+        )
+    deployment = Deployment.find(args.stage, boto3.client("cloudformation"))
+    batch = boto3.client("batch")
+    job = submit_training(
+        deployment, config=args.config, data=args.data, out=args.out, batch=batch, storage=Storage()
+    )
+    print(f"submitted train job {job['jobId']} to {deployment.output('GpuJobQueue')}", flush=True)
+    if not args.wait:
+        return 0
+    final = follow_training(
+        deployment,
+        job["jobId"],
+        batch=batch,
+        logs=boto3.client("logs"),
+        show=lambda s: print(s, flush=True),
+    )
+    return 0 if final["status"] == "SUCCEEDED" else 1

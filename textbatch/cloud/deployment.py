@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +11,11 @@ from textbatch.errors import TextbatchError
 
 class DeploymentError(TextbatchError):
     """The stack of a stage cannot be found or lacks an output."""
+
+
+def default_stage() -> str:
+    """TEXTBATCH_STAGE (set by `textbatch local env` to `local`), else dev."""
+    return os.environ.get("TEXTBATCH_STAGE", "dev")
 
 
 def stack_name(stage: str) -> str:

@@ -1,0 +1,171 @@
+"""One local cloud for the session: on the LocalStack at $TEXTBATCH_E2E_ENDPOINT when set (as
+`make test` does), else on the embedded moto server. Everything goes through `textbatch` and
+plain boto3, as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from textbatch.sample_data import BUNDLED_DIR
+
+SMALL_MODEL = {
+    "n_classes": 5,
+    "num_epoch": 3,
+    "seq_len": 60,
+    "vocab_size": 2000,
+    "embed_size": 64,
+    "kernel_size": 3,
+    "use_spacy_pretrained": False,
+}
+
+
+@dataclass
+class LocalCloud:
+    env: dict[str, str]
+    state: dict[str, Any]  # the local cloud's own description (cloud.json)
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.env.get(
+                f"AWS_ENDPOINT_URL_{service.upper()}", self.env["AWS_ENDPOINT_URL"]
+            ),
+            region_name=self.env["AWS_DEFAULT_REGION"],
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+
+    def bucket(self, role: str) -> str:
+        return self.env[f"TEXTBATCH_{role.upper()}_BUCKET"]
+
+    def textbatch(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "textbatch.cli.main", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def wait_for_result(self, key: str, timeout: float = 120) -> dict[str, Any]:
+        """The summary or error report of an uploaded key, once the pipeline has written it."""
+        s3 = self.client("s3")
+        stem = key[: -len(".csv")]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for suffix in ("_output.json", "_error.json"):
+                try:
+                    body = s3.get_object(Bucket=self.bucket("results"), Key=stem + suffix)[
+                        "Body"
+                    ].read()
+                except s3.exceptions.NoSuchKey:
+                    continue
+                return {"kind": suffix, **json.loads(body)}
+            time.sleep(0.5)
+        raise TimeoutError(f"no result for {key} after {timeout} s")
+
+    def jobs(self, name_prefix: str = "tb-") -> list[dict[str, Any]]:
+        batch = self.client("batch")
+        ids = set()
+        for status in (
+            "SUBMITTED",
+            "PENDING",
+            "RUNNABLE",
+            "STARTING",
+            "RUNNING",
+            "SUCCEEDED",
+            "FAILED",
+        ):
+            for queue in ("textbatch-local-gpu", "textbatch-local-cpu"):
+                for job in batch.list_jobs(jobQueue=queue, jobStatus=status)["jobSummaryList"]:
+                    if job["jobName"].startswith(name_prefix):
+                        ids.add(job["jobId"])
+        return batch.describe_jobs(jobs=sorted(ids))["jobs"] if ids else []
+
+    def job_for(self, key: str) -> dict[str, Any]:
+        uri = f"s3://{self.bucket('predict')}/{key}"
+        matches = [j for j in self.jobs() if j["parameters"].get("input") == uri]
+        assert len(matches) == 1, f"{len(matches)} jobs for {key}"
+        return matches[0]
+
+    def wait_for_job(self, job_id: str, timeout: float = 120) -> dict[str, Any]:
+        batch = self.client("batch")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            [job] = batch.describe_jobs(jobs=[job_id])["jobs"]
+            if job["status"] in ("SUCCEEDED", "FAILED"):
+                return job
+            time.sleep(0.5)
+        raise TimeoutError(f"job {job_id} not finished after {timeout} s")
+
+    def job_log(self, job: dict[str, Any]) -> list[str]:
+        from textbatch.cloud.jobs import job_lines
+
+        return job_lines(self.client("logs"), job, log_group="/aws/batch/textbatch-local-jobs")
+
+
+@pytest.fixture(scope="session")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> LocalCloud:
+    home = tmp_path_factory.mktemp("local-cloud")
+    env = {**os.environ, "TEXTBATCH_LOCAL_HOME": str(home / "local")}
+    for key in [k for k in env if k.startswith("AWS_")]:
+        del env[key]
+    up = ["local", "up"]
+    if os.environ.get("TEXTBATCH_E2E_ENDPOINT"):
+        up += ["--endpoint", os.environ["TEXTBATCH_E2E_ENDPOINT"]]
+    started = subprocess.run(
+        [sys.executable, "-m", "textbatch.cli.main", *up],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert started.returncode == 0, started.stdout + started.stderr
+    exports = subprocess.run(
+        [sys.executable, "-m", "textbatch.cli.main", "local", "env"],
+        env=env,
+        capture_output=True,
+        text=True,
+    ).stdout
+    for line in exports.splitlines():
+        key, _, value = line.removeprefix("export ").partition("=")
+        env[key] = shlex.split(value)[0]
+    yield LocalCloud(env, json.loads((home / "local" / "cloud.json").read_text()))
+    subprocess.run(
+        [sys.executable, "-m", "textbatch.cli.main", "local", "down"], env=env, timeout=60
+    )
+
+
+@pytest.fixture(scope="session")
+def model_version(cloud: LocalCloud, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A model trained by a Batch train job in the local cloud, published as models/latest.json."""
+    config = tmp_path_factory.mktemp("config") / "config.json"
+    config.write_text(json.dumps(SMALL_MODEL))
+    result = cloud.textbatch(
+        "train",
+        "--submit",
+        "--wait",
+        "--config",
+        str(config),
+        "--data",
+        str(BUNDLED_DIR / "warranty_train.csv"),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    latest = cloud.client("s3").get_object(Bucket=cloud.bucket("models"), Key="models/latest.json")
+    return json.loads(latest["Body"].read())["version"]
+
+
+def upload(cloud: LocalCloud, key: str, body: bytes | Path) -> None:
+    data = body.read_bytes() if isinstance(body, Path) else body
+    cloud.client("s3").put_object(Bucket=cloud.bucket("predict"), Key=key, Body=data)

@@ -1,0 +1,91 @@
+"""Training as a Batch job on a deployed (or the local) stage's GPU queue."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from textbatch.cloud.deployment import Deployment
+from textbatch.cloud.jobs import JobUpdate, follow
+from textbatch.io.storage import Storage, basename, is_s3
+
+
+def stage_input(path: str, bucket: str, storage: Storage) -> str:
+    """An s3:// URI as is; a local file is uploaded to `bucket` first."""
+    if is_s3(path):
+        return path
+    uri = f"s3://{bucket}/{basename(path)}"
+    storage.upload(Path(path), uri)
+    return uri
+
+
+def submit_training(
+    deployment: Deployment,
+    *,
+    config: str,
+    data: str,
+    out: str | None,
+    batch: Any,
+    storage: Storage,
+) -> dict[str, Any]:
+    parameters = {
+        "config": stage_input(config, deployment.output("ConfigBucket"), storage),
+        "data": stage_input(data, deployment.output("TrainingBucket"), storage),
+    }
+    if out:
+        parameters["out"] = out
+    return batch.submit_job(
+        jobName=f"tb-train-{basename(parameters['data']).rsplit('.', 1)[0]}"[:100].replace(
+            ".", "-"
+        ),
+        jobQueue=deployment.output("GpuJobQueue"),
+        jobDefinition=deployment.output("TrainJobDefinition"),
+        parameters=parameters,
+    )
+
+
+def describe_training_line(line: str) -> str | None:
+    """A train job's JSON log line as a short readable line (None: not worth showing)."""
+    try:
+        event = json.loads(line)
+    except json.JSONDecodeError:
+        return line
+    kind = event.get("event")
+    if kind == "validation":
+        return (
+            f"epoch {event['epoch']}: validation accuracy {event['accuracy']:.3f}, "
+            f"loss {event['loss']:.4f} (train accuracy {event['train_accuracy']:.3f}), "
+            f"lr {event['lr']:g}" + (" *best" if event.get("best") else "")
+        )
+    if kind == "data":
+        return (
+            f"data: {event['train_rows']} training rows, {event['validation_rows']} validation rows"
+        )
+    if kind == "done":
+        return f"model {event['version']} published to {event['location']}"
+    if kind in ("failed", "embeddings"):
+        return f"{kind}: " + ", ".join(
+            f"{k}={v}" for k, v in event.items() if k not in ("event", "job", "time")
+        )
+    return None
+
+
+def follow_training(
+    deployment: Deployment, job_id: str, *, batch: Any, logs: Any, show: Callable[[str], None]
+) -> dict[str, Any]:
+    job: dict[str, Any] = {}
+    update: JobUpdate
+    for update in follow(batch, logs, job_id, log_group=deployment.output("JobLogGroup")):
+        job = update.job
+        if update.status:
+            reason = (
+                f" ({job['statusReason']})"
+                if update.status == "FAILED" and job.get("statusReason")
+                else ""
+            )
+            show(f"job {job_id}: {update.status}{reason}")
+        elif update.line and (text := describe_training_line(update.line)):
+            show(f"  {text}")
+    return job

@@ -1,0 +1,112 @@
+"""Delivers the predict bucket's S3 notifications to the real trigger handler, as Lambda would.
+
+S3 sends each notification to the local events queue; the relay receives it, invokes
+`textbatch_trigger.handler.lambda_handler` with the unchanged event, a Lambda-like context and
+the function's configured environment, and writes the handler's output to the function's log
+group. A failing invocation is retried twice (Lambda's asynchronous retries) and then sent to
+the dead-letter queue, as the function's on-failure destination would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+MAX_RECEIVES = 3  # the first invocation and Lambda's two asynchronous retries
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    function_name: str
+    aws_request_id: str
+    memory_limit_in_mb: int = 256
+    function_version: str = "$LATEST"
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:local:000000000000:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+class EventRelay:
+    def __init__(
+        self,
+        *,
+        sqs: Any,
+        logs: Any,
+        queue_url: str,
+        dead_letter_url: str,
+        function_name: str,
+        environment: dict[str, str],
+        log_group: str,
+    ) -> None:
+        self.sqs = sqs
+        self.logs = logs
+        self.queue_url = queue_url
+        self.dead_letter_url = dead_letter_url
+        self.function_name = function_name
+        self.environment = environment
+        self.log_group = log_group
+        self.stopping = threading.Event()
+
+    def serve(self) -> None:
+        os.environ.update(self.environment)  # the function's configuration, as Lambda sets it
+        from textbatch_trigger.handler import lambda_handler
+
+        stream = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
+        with contextlib.suppress(self.logs.exceptions.ResourceAlreadyExistsException):
+            self.logs.create_log_group(logGroupName=self.log_group)
+        self.logs.create_log_stream(logGroupName=self.log_group, logStreamName=stream)
+        while not self.stopping.is_set():
+            messages = self.sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=10,
+                WaitTimeSeconds=1,
+                AttributeNames=["ApproximateReceiveCount"],
+                VisibilityTimeout=2,
+            ).get("Messages", [])
+            for message in messages:
+                self._deliver(lambda_handler, message, stream)
+
+    def _deliver(self, handler: Any, message: dict[str, Any], stream: str) -> None:
+        event = json.loads(message["Body"])
+        context = LambdaContext(self.function_name, str(uuid.uuid4()))
+        output = io.StringIO()
+        failed = None
+        started = time.monotonic()
+        with contextlib.redirect_stdout(output):
+            try:
+                handler(event, context)
+            except Exception as exc:
+                failed = exc
+                print(traceback.format_exc().rstrip())
+        lines = [f"START RequestId: {context.aws_request_id} Version: $LATEST"]
+        lines += output.getvalue().splitlines()
+        lines.append(f"END RequestId: {context.aws_request_id}")
+        lines.append(
+            f"REPORT RequestId: {context.aws_request_id}\t"
+            f"Duration: {1000 * (time.monotonic() - started):.2f} ms"
+        )
+        now = int(time.time() * 1000)
+        self.logs.put_log_events(
+            logGroupName=self.log_group,
+            logStreamName=stream,
+            logEvents=[{"timestamp": now, "message": line} for line in lines],
+        )
+        receives = int(message["Attributes"].get("ApproximateReceiveCount", "1"))
+        if failed is None:
+            self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        elif receives >= MAX_RECEIVES:
+            self.sqs.send_message(QueueUrl=self.dead_letter_url, MessageBody=message["Body"])
+            self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        # else: left on the queue; it becomes visible again and is retried
