@@ -13,6 +13,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
@@ -29,6 +30,8 @@ class Observability(Construct):
         job_queues: Sequence[batch.IJobQueue],
         trigger_function: lambda_.IFunction,
         dead_letters: sqs.IQueue,
+        job_logs: logs.ILogGroup,
+        trigger_logs: logs.ILogGroup,
         alarm_email: str | None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -57,6 +60,61 @@ class Observability(Construct):
             ),
             targets=[targets.SnsTopic(self.topic)],
         )
+        # Metrics from the jobs' JSON lines (textbatch/jobs/events.py writes them).
+        namespace = f"Textbatch/{prefix}"
+        self.metrics = {
+            name: self._metric_from_logs(job_logs, namespace, name, pattern, value, unit)
+            for name, pattern, value, unit in [
+                ("RowsProcessed", '$.job = "predict" && $.event = "done"', "$.rows_in", "Count"),
+                (
+                    "RowsRejected",
+                    '$.job = "predict" && $.event = "done"',
+                    "$.rows_rejected",
+                    "Count",
+                ),
+                ("JobDuration", '$.event = "done"', "$.seconds", "Seconds"),
+                (
+                    "ValidationAccuracy",
+                    '$.job = "train" && $.event = "done"',
+                    "$.validation_accuracy",
+                    "None",
+                ),
+                ("JobErrors", '$.event = "failed"', "1", "Count"),
+            ]
+        }
+        # Saved Logs Insights queries; operators replace BUCKET/KEY with the uploaded file.
+        logs.QueryDefinition(
+            self,
+            "WhatHappenedToFileQuery",
+            query_definition_name=f"{prefix}/what-happened-to-file",
+            query_string=logs.QueryString(
+                fields=[
+                    "@timestamp",
+                    "@logStream",
+                    "decision",
+                    "event",
+                    "reason",
+                    "job_id",
+                    "rows_in",
+                    "message",
+                ],
+                filter_statements=['uri = "s3://BUCKET/KEY" or input = "s3://BUCKET/KEY"'],
+                sort="@timestamp asc",
+            ),
+            log_groups=[trigger_logs, job_logs],
+        )
+        logs.QueryDefinition(
+            self,
+            "FailedJobsTodayQuery",
+            query_definition_name=f"{prefix}/failed-jobs-today",
+            query_string=logs.QueryString(
+                fields=["@timestamp", "@logStream", "input", "error", "message", "hint"],
+                filter_statements=['event = "failed"'],
+                sort="@timestamp desc",
+            ),
+            log_groups=[job_logs],
+        )
+
         action = cw_actions.SnsAction(self.topic)
         alarms = {
             "TriggerErrorsAlarm": trigger_function.metric_errors(period=Duration.minutes(5)),
@@ -70,6 +128,7 @@ class Observability(Construct):
                 statistic="Sum",
                 period=Duration.minutes(5),
             ),
+            "RejectedRowsAlarm": self.metrics["RowsRejected"],
         }
         self.alarms = {}
         for construct_id_, metric in alarms.items():
@@ -84,3 +143,46 @@ class Observability(Construct):
             )
             alarm.add_alarm_action(action)
             self.alarms[construct_id_] = alarm
+
+        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=prefix)
+        m = self.metrics
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Rows processed / rejected", left=[m["RowsProcessed"], m["RowsRejected"]]
+            ),
+            cloudwatch.GraphWidget(
+                title="Job duration (s)",
+                left=[m["JobDuration"], m["JobDuration"].with_(statistic="Maximum")],
+            ),
+            cloudwatch.GraphWidget(
+                title="Validation accuracy of trained models", left=[m["ValidationAccuracy"]]
+            ),
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Trigger invocations / errors",
+                left=[trigger_function.metric_invocations(), trigger_function.metric_errors()],
+            ),
+            cloudwatch.GraphWidget(title="Job errors (from logs)", left=[m["JobErrors"]]),
+            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.values())),
+        )
+
+    def _metric_from_logs(
+        self, group: logs.ILogGroup, namespace: str, name: str, pattern: str, value: str, unit: str
+    ) -> cloudwatch.Metric:
+        logs.MetricFilter(
+            self,
+            f"{name}Filter",
+            log_group=group,
+            metric_namespace=namespace,
+            metric_name=name,
+            filter_pattern=logs.FilterPattern.literal("{ " + pattern + " }"),
+            metric_value=value,
+            unit=cloudwatch.Unit(unit.upper()) if unit != "None" else cloudwatch.Unit.NONE,
+        )
+        return cloudwatch.Metric(
+            namespace=namespace,
+            metric_name=name,
+            statistic="Average" if name == "ValidationAccuracy" else "Sum",
+            period=Duration.minutes(5),
+        )

@@ -108,6 +108,8 @@ class TextbatchStack(Stack):
             job_queues=[compute.gpu_queue, compute.cpu_queue],
             trigger_function=trigger.function,
             dead_letters=trigger.dead_letters,
+            job_logs=compute.log_group,
+            trigger_logs=trigger.log_group,
             alarm_email=settings.alarm_email,
         )
 
@@ -129,6 +131,7 @@ class TextbatchStack(Stack):
             "ModelLocation": model_location,
             "TriggerDeadLetterQueue": trigger.dead_letters.queue_url,
             "AlertsTopic": alerts.topic.topic_arn,
+            "Dashboard": alerts.dashboard.dashboard_name,
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)

@@ -214,7 +214,7 @@ def test_failed_jobs_notify_the_alerts_topic_and_alarms_are_wired(synth) -> None
     [topic_id] = synth.resources("AWS::SNS::Topic")
     assert rule["Properties"]["Targets"][0]["Arn"] == {"Ref": topic_id}
     alarms = synth.resources("AWS::CloudWatch::Alarm")
-    assert len(alarms) == 3
+    assert len(alarms) == 4
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
 
@@ -270,3 +270,71 @@ def test_stage_settings_are_validated(tmp_path) -> None:
     (tmp_path / "bad.json").write_text(json.dumps({**raw, "gpu_instance_types": ["m5.large"]}))
     with pytest.raises(SettingsError, match="gpu_instance_types"):
         load_stage("bad", tmp_path)
+
+
+def test_metrics_come_from_the_jobs_json_lines(synth) -> None:
+    prefix = load_stage(synth.stage).prefix
+    filters = {
+        f["Properties"]["MetricTransformations"][0]["MetricName"]: f["Properties"]
+        for f in synth.resources("AWS::Logs::MetricFilter").values()
+    }
+    assert set(filters) == {
+        "RowsProcessed",
+        "RowsRejected",
+        "JobDuration",
+        "ValidationAccuracy",
+        "JobErrors",
+    }
+    rows = filters["RowsProcessed"]
+    assert rows["FilterPattern"] == '{ $.job = "predict" && $.event = "done" }'
+    assert rows["MetricTransformations"][0]["MetricValue"] == "$.rows_in"
+    assert rows["MetricTransformations"][0]["MetricNamespace"] == f"Textbatch/{prefix}"
+    assert (
+        filters["ValidationAccuracy"]["MetricTransformations"][0]["MetricValue"]
+        == "$.validation_accuracy"
+    )
+    [job_logs] = [
+        k
+        for k, g in synth.resources("AWS::Logs::LogGroup").items()
+        if g["Properties"].get("LogGroupName") == f"/aws/batch/{prefix}-jobs"
+    ]
+    assert {f["LogGroupName"]["Ref"] for f in filters.values()} == {job_logs}
+
+
+def test_the_metric_filters_match_what_the_jobs_log() -> None:
+    """The filters' fields exist in the events the jobs really write."""
+    import inspect
+
+    from textbatch.jobs import predict, train
+
+    assert "rows_rejected=summary.rows_rejected" in inspect.getsource(predict._predict)
+    assert "rows_in=summary.rows_in" in inspect.getsource(predict._predict)
+    assert 'validation_accuracy=metrics["validation"]["accuracy"]' in inspect.getsource(
+        train.run_train
+    )
+
+
+def test_saved_queries_and_dashboard(synth) -> None:
+    prefix = load_stage(synth.stage).prefix
+    queries = {
+        q["Properties"]["Name"]: q["Properties"]
+        for q in synth.resources("AWS::Logs::QueryDefinition").values()
+    }
+    assert set(queries) == {f"{prefix}/what-happened-to-file", f"{prefix}/failed-jobs-today"}
+    assert (
+        'filter uri = "s3://BUCKET/KEY"'
+        in queries[f"{prefix}/what-happened-to-file"]["QueryString"]
+    )
+    assert len(queries[f"{prefix}/what-happened-to-file"]["LogGroupNames"]) == 2
+    assert 'filter event = "failed"' in queries[f"{prefix}/failed-jobs-today"]["QueryString"]
+    [dashboard] = synth.resources("AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for metric in (
+        "RowsProcessed",
+        "RowsRejected",
+        "JobDuration",
+        "ValidationAccuracy",
+        "JobErrors",
+    ):
+        assert metric in body
+    assert "alarm" in body.lower()

@@ -10,10 +10,21 @@ import sys
 from collections.abc import Sequence
 
 from textbatch import __version__
-from textbatch.cli import demo, local, predict, sample_data, submit, train
+from textbatch.cli import (
+    demo,
+    jobs,
+    local,
+    logs,
+    predict,
+    results,
+    sample_data,
+    status,
+    submit,
+    train,
+)
 from textbatch.errors import TextbatchError
 
-COMMANDS = (train, predict, submit, local, demo, sample_data)
+COMMANDS = (train, predict, submit, jobs, status, logs, results, local, demo, sample_data)
 
 
 def build_parser() -> argparse.ArgumentParser:

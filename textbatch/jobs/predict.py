@@ -27,7 +27,7 @@ from textbatch.model.inference import Classifier
 
 CHUNK_ROWS = 2048
 MAX_REJECTED_LISTED = 1000
-PROGRESS_SECONDS = 10.0
+PROGRESS_SECONDS = 5.0
 
 
 @dataclass(frozen=True)

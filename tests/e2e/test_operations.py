@@ -1,0 +1,104 @@
+"""The operator's commands against the local cloud, on real runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.e2e.conftest import LocalCloud, upload
+from textbatch.sample_data import BUNDLED_DIR, generate, write_csv
+
+
+def test_jobs_status_and_results_for_a_success_and_a_failure(
+    cloud: LocalCloud, model_version, tmp_path
+) -> None:
+    upload(cloud, "ops/good.csv", BUNDLED_DIR / "warranty_predict.csv")
+    upload(cloud, "ops/bad.csv", "text\ncafé\n".encode("latin-1"))
+    cloud.wait_for_result("ops/good.csv")
+    cloud.wait_for_result("ops/bad.csv")
+    for key in ("ops/good.csv", "ops/bad.csv"):
+        cloud.wait_for_job(cloud.job_for(key)["jobId"])
+
+    jobs = cloud.textbatch("jobs", "--since", "1h")
+    assert jobs.returncode == 0, jobs.stderr
+    lines = jobs.stdout.splitlines()
+    assert lines[0].split() == [
+        "INPUT",
+        "JOB",
+        "ID",
+        "QUEUE",
+        "STATE",
+        "TRIES",
+        "ROWS",
+        "TIME",
+        "OUTPUT",
+    ]
+    good = next(line for line in lines if line.startswith("ops/good.csv"))
+    assert "SUCCEEDED" in good
+    assert " 60 " in good
+    assert "ops/good_output.csv" in good
+    assert "FAILED" in next(line for line in lines if line.startswith("ops/bad.csv"))
+
+    uri = f"s3://{cloud.bucket('predict')}/ops/good.csv"
+    status = cloud.textbatch("status", uri)
+    assert status.returncode == 0, status.stderr
+    assert "trigger: submitted job" in status.stdout
+    assert "SUCCEEDED" in status.stdout
+    assert "attempt 1: started" in status.stdout
+    assert "exit code 0" in status.stdout
+    assert f"60 rows in, 60 predicted, 0 rejected, model {model_version}" in status.stdout
+
+    bad = cloud.textbatch("status", f"s3://{cloud.bucket('predict')}/ops/bad.csv")
+    assert "FAILED" in bad.stdout
+    assert "error report: InputError:" in bad.stdout
+    assert "is not UTF-8" in bad.stdout
+
+    by_id = cloud.textbatch("status", cloud.job_for("ops/good.csv")["jobId"])
+    assert f"file: {uri}" in by_id.stdout
+
+    fetched = cloud.textbatch("results", uri, "-o", str(tmp_path / "good.csv"))
+    assert fetched.returncode == 0, fetched.stderr
+    stored = cloud.client("s3").get_object(
+        Bucket=cloud.bucket("results"), Key="ops/good_output.csv"
+    )
+    assert (tmp_path / "good.csv").read_bytes() == stored["Body"].read()
+    report = cloud.textbatch("results", f"s3://{cloud.bucket('predict')}/ops/bad.csv")
+    assert report.returncode == 1
+    assert '"error": "InputError"' in report.stdout
+
+    logs = cloud.textbatch("logs", f"s3://{cloud.bucket('predict')}/ops/bad.csv")
+    assert logs.returncode == 1  # the job failed
+    assert "trigger submitted" in logs.stdout
+    assert "failed error=InputError" in logs.stdout
+
+
+def test_logs_follow_shows_progress_until_the_job_ends(
+    cloud: LocalCloud, model_version, tmp_path
+) -> None:
+    write_csv(tmp_path / "big.csv", generate(40_000, seed=9), labelled=False)
+    upload(cloud, "ops/followed.csv", tmp_path / "big.csv")
+    uri = f"s3://{cloud.bucket('predict')}/ops/followed.csv"
+    follow = subprocess.run(  # at once: it waits for the trigger to submit the job
+        [sys.executable, "-m", "textbatch.cli.main", "logs", uri, "--follow"],
+        env=cloud.env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert follow.returncode == 0, follow.stdout + follow.stderr
+    out = follow.stdout
+    assert "RUNNING" in out
+    assert "SUCCEEDED" in out
+    bars = [line for line in out.splitlines() if "[" in line and "rows/s" in line and "ETA" in line]
+    assert bars, out
+    assert "done rows_in=40000" in out
+
+
+def test_user_mistakes_are_one_clear_line(cloud: LocalCloud) -> None:
+    for args, message in [
+        (("jobs", "--stage", "nope"), "stack Textbatch-nope not found"),
+        (("jobs", "--since", "soon"), "--since 'soon' is not a duration"),
+        (("status", f"s3://{cloud.bucket('predict')}/never.csv"), "nothing is known about"),
+        (("status", "no-such-job-id"), "no job no-such-job-id"),
+    ]:
+        result = cloud.textbatch(*args)
+        assert result.returncode == 1, args
+        assert message in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr

@@ -1,0 +1,61 @@
+"""Options and clients shared by the commands that look at a deployed (or the local) stage."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from textbatch.cloud.deployment import Deployment, default_stage
+from textbatch.io.storage import Storage
+
+
+def add_cloud_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--stage", default=default_stage(), help="the stage (default: $TEXTBATCH_STAGE or dev)"
+    )
+    parser.add_argument("--endpoint", help="an AWS endpoint URL, e.g. a LocalStack")
+    parser.add_argument("--region", help="AWS region (default: the AWS configuration's)")
+    parser.add_argument("--profile", help="AWS profile (default: the AWS configuration's)")
+
+
+@dataclass(frozen=True)
+class Connection:
+    deployment: Deployment
+    batch: Any
+    logs: Any
+    dynamodb: Any
+    storage: Storage
+
+
+def connect(args: argparse.Namespace) -> Connection:
+    import boto3
+
+    if args.endpoint:
+        os.environ["AWS_ENDPOINT_URL"] = args.endpoint
+    session = boto3.Session(profile_name=args.profile, region_name=args.region)
+    deployment = Deployment.find(args.stage, session.client("cloudformation"))
+    return Connection(
+        deployment=deployment,
+        batch=session.client("batch"),
+        logs=session.client("logs"),
+        dynamodb=session.client("dynamodb"),
+        storage=Storage(session.client("s3")),
+    )
+
+
+def clock(epoch: float | None) -> str:
+    return "-" if epoch is None else time.strftime("%H:%M:%S", time.localtime(epoch))
+
+
+def span(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(seconds)
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def key_of(uri: str | None) -> str:
+    return "-" if not uri else uri.removeprefix("s3://").split("/", 1)[-1]

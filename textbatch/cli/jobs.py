@@ -1,0 +1,60 @@
+"""Recent jobs as a table: input key, job id, queue, state, attempts, rows done, duration,
+output key. Newest first."""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+from textbatch.cli._cloud import add_cloud_options, connect, key_of, span
+from textbatch.cloud.history import recent_jobs
+from textbatch.errors import TextbatchError
+
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("jobs", help="list recent jobs", description=__doc__)
+    parser.add_argument("--since", default="1h", help="how far back: 30m, 1h, 2d (default 1h)")
+    add_cloud_options(parser)
+    parser.set_defaults(run=run)
+
+
+def seconds(text: str) -> float:
+    match = re.fullmatch(r"(\d+)([smhd])", text.strip())
+    if not match:
+        raise TextbatchError(
+            f"--since {text!r} is not a duration", hint="write it like 30m, 1h or 2d"
+        )
+    return int(match.group(1)) * UNITS[match.group(2)]
+
+
+def run(args: argparse.Namespace) -> int:
+    since = seconds(args.since)
+    connection = connect(args)
+    records = recent_jobs(
+        connection.deployment, batch=connection.batch, logs=connection.logs, since_seconds=since
+    )
+    if not records:
+        print(f"no jobs in the last {args.since} on stage {args.stage}")
+        return 0
+    rows = [("INPUT", "JOB ID", "QUEUE", "STATE", "TRIES", "ROWS", "TIME", "OUTPUT")]
+    for r in records:
+        rows.append(
+            (
+                key_of(r.input) if r.kind == "predict" else f"[{r.kind}] {key_of(r.input)}",
+                r.job_id,
+                r.queue,
+                r.status,
+                str(r.attempts),
+                "-" if r.rows_done is None else str(r.rows_done),
+                span(r.duration),
+                key_of(r.output),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+    return 0

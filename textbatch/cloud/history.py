@@ -1,0 +1,135 @@
+"""What Batch, the logs and the results bucket say about jobs and the files they process."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from textbatch.cloud.deployment import Deployment
+from textbatch.cloud.jobs import log_stream
+
+STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    job_id: str
+    name: str
+    kind: str  # "predict", "train", ...: the job definition's role
+    queue: str
+    status: str
+    attempts: int
+    created: float  # epoch seconds
+    started: float | None
+    stopped: float | None
+    input: str | None
+    output: str | None  # the result file a predict job writes (or wrote)
+    rows_done: int | None
+    status_reason: str | None
+    raw: dict[str, Any]
+
+    @property
+    def duration(self) -> float | None:
+        if self.started is None:
+            return None
+        return (self.stopped or time.time()) - self.started
+
+
+def parse_events(lines: list[str]) -> list[dict[str, Any]]:
+    events = []
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(event, dict):
+            events.append(event)
+    return events
+
+
+def rows_done(events: list[dict[str, Any]]) -> int | None:
+    for event in reversed(events):
+        if event.get("event") == "done" and "rows_in" in event:
+            return int(event["rows_in"])
+        if event.get("event") == "progress":
+            return int(event["rows_done"])
+    return None
+
+
+def record(
+    job: dict[str, Any], *, logs: Any, log_group: str, queue_names: dict[str, str]
+) -> JobRecord:
+    from textbatch.jobs.predict import OutputPlan
+
+    parameters = job.get("parameters", {})
+    definition = job.get("jobDefinition", "").rsplit("/", 1)[-1].rsplit(":", 1)[0]
+    kind = (
+        "predict" if "predict" in definition else "train" if "train" in definition else definition
+    )
+    output = None
+    if kind == "predict" and parameters.get("input") and parameters.get("output"):
+        output = OutputPlan.for_request(parameters["input"], parameters["output"]).csv
+    return JobRecord(
+        job_id=job["jobId"],
+        name=job["jobName"],
+        kind=kind,
+        queue=queue_names.get(job.get("jobQueue", ""), job.get("jobQueue", "").rsplit("/", 1)[-1]),
+        status=job["status"],
+        attempts=len(job.get("attempts", [])),
+        created=job["createdAt"] / 1000,
+        started=job["startedAt"] / 1000 if job.get("startedAt") else None,
+        stopped=job["stoppedAt"] / 1000 if job.get("stoppedAt") else None,
+        input=parameters.get("input") or parameters.get("data"),
+        output=output or parameters.get("out"),
+        rows_done=rows_done(parse_events(tail_lines(logs, log_group, job))),
+        status_reason=job.get("statusReason"),
+        raw=job,
+    )
+
+
+def tail_lines(logs: Any, log_group: str, job: dict[str, Any], limit: int = 20) -> list[str]:
+    stream = log_stream(job)
+    if not stream:
+        return []
+    try:
+        page = logs.get_log_events(
+            logGroupName=log_group, logStreamName=stream, startFromHead=False, limit=limit
+        )
+    except logs.exceptions.ResourceNotFoundException:
+        return []
+    return [event["message"] for event in page["events"]]
+
+
+def recent_jobs(
+    deployment: Deployment, *, batch: Any, logs: Any, since_seconds: float
+) -> list[JobRecord]:
+    """Jobs of both queues created in the last `since_seconds`, newest first."""
+    cutoff = (time.time() - since_seconds) * 1000
+    queues = {}
+    for key in ("GpuJobQueue", "CpuJobQueue"):
+        name = deployment.outputs.get(key)
+        if name:
+            queues[name] = name
+    ids: list[str] = []
+    for queue in queues:
+        for status in STATUSES:
+            paginator = batch.get_paginator("list_jobs")
+            for page in paginator.paginate(jobQueue=queue, jobStatus=status):
+                ids += [
+                    j["jobId"] for j in page["jobSummaryList"] if j.get("createdAt", 0) >= cutoff
+                ]
+    jobs = describe(batch, ids)
+    arn_to_name = {j["jobQueue"]: j["jobQueue"].rsplit("/", 1)[-1] for j in jobs if "jobQueue" in j}
+    log_group = deployment.output("JobLogGroup")
+    records = [record(j, logs=logs, log_group=log_group, queue_names=arn_to_name) for j in jobs]
+    return sorted(records, key=lambda r: r.created, reverse=True)
+
+
+def describe(batch: Any, ids: list[str]) -> list[dict[str, Any]]:
+    jobs = []
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), 100):
+        jobs += batch.describe_jobs(jobs=unique[start : start + 100])["jobs"]
+    return jobs

@@ -1,0 +1,105 @@
+"""A file's whole story: the trigger's decisions, its jobs' states and attempts, its result."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from textbatch.cloud.deployment import Deployment
+from textbatch.cloud.history import JobRecord, describe, record
+from textbatch.errors import StorageError, TextbatchError
+from textbatch.io.storage import S3Uri, Storage
+
+
+class NotFoundError(TextbatchError):
+    """No job or file matches what was asked for."""
+
+
+@dataclass
+class Story:
+    uri: str | None
+    decisions: list[dict[str, Any]] = field(default_factory=list)  # the trigger's log lines
+    jobs: list[JobRecord] = field(default_factory=list)  # oldest first
+    summary: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+
+
+def trigger_decisions(logs: Any, log_group: str, uri: str) -> list[dict[str, Any]]:
+    """The trigger's JSON log lines about `uri`, oldest first."""
+    decisions = []
+    kwargs: dict[str, Any] = {
+        "logGroupName": log_group,
+        "filterPattern": f'"{S3Uri.parse(uri).key}"',
+    }
+    try:
+        pages = logs.get_paginator("filter_log_events").paginate(**kwargs)
+        events = [e for page in pages for e in page["events"]]
+    except logs.exceptions.ResourceNotFoundException:
+        return []
+    for event in sorted(events, key=lambda e: e["timestamp"]):
+        try:
+            line = json.loads(event["message"])
+        except json.JSONDecodeError:
+            continue
+        if isinstance(line, dict) and line.get("uri") == uri:
+            decisions.append(line)
+    return decisions
+
+
+def jobs_for_file(deployment: Deployment, uri: str, *, batch: Any, dynamodb: Any) -> list[str]:
+    """Job ids the trigger recorded for any revision of `uri` (the idempotency table)."""
+    bucket_key = uri.removeprefix("s3://")
+    items = []
+    paginator = dynamodb.get_paginator("scan")
+    for page in paginator.paginate(
+        TableName=deployment.output("SubmissionsTable"),
+        FilterExpression="begins_with(pk, :prefix)",
+        ExpressionAttributeValues={":prefix": {"S": bucket_key + "#"}},
+    ):
+        items += page["Items"]
+    return [item["job_id"]["S"] for item in items if "job_id" in item]
+
+
+def story_of(
+    target: str, deployment: Deployment, *, batch: Any, logs: Any, dynamodb: Any, storage: Storage
+) -> Story:
+    """`target` is an s3:// URI of an uploaded file or a job id."""
+    log_group = deployment.output("JobLogGroup")
+    if target.startswith("s3://"):
+        uri = target
+        ids = jobs_for_file(deployment, uri, batch=batch, dynamodb=dynamodb)
+    else:
+        found = describe(batch, [target])
+        if not found:
+            raise NotFoundError(f"no job {target}", hint="list recent jobs with `textbatch jobs`")
+        uri = found[0].get("parameters", {}).get("input")
+        ids = [target]
+    story = Story(uri=uri)
+    if uri:
+        story.decisions = trigger_decisions(logs, deployment.output("TriggerLogGroup"), uri)
+        ids += [d["job_id"] for d in story.decisions if d.get("job_id") and d["job_id"] not in ids]
+    jobs = describe(batch, ids)
+    story.jobs = sorted(
+        (record(j, logs=logs, log_group=log_group, queue_names={}) for j in jobs),
+        key=lambda r: r.created,
+    )
+    if not story.jobs and not story.decisions:
+        raise NotFoundError(
+            f"nothing is known about {target}",
+            hint="check the bucket and key; the trigger ignores keys not ending in .csv",
+        )
+    latest = story.jobs[-1] if story.jobs else None
+    if latest and latest.output:
+        story.summary = _json_or_none(storage, latest.output[: -len(".csv")] + ".json")
+        story.error = _json_or_none(storage, latest.output[: -len("_output.csv")] + "_error.json")
+    return story
+
+
+def _json_or_none(storage: Storage, uri: str) -> dict[str, Any] | None:
+    try:
+        return json.loads(storage.read_bytes(uri))
+    except StorageError as exc:
+        if exc.status == 404:
+            return None
+        raise
