@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 from tests.e2e.conftest import LocalCloud, upload
 from textbatch.sample_data import BUNDLED_DIR, generate, write_csv
@@ -76,14 +77,15 @@ def test_logs_follow_shows_progress_until_the_job_ends(
     cloud: LocalCloud, model_version, tmp_path
 ) -> None:
     write_csv(tmp_path / "big.csv", generate(40_000, seed=9), labelled=False)
-    upload(cloud, "ops/followed.csv", tmp_path / "big.csv")
     uri = f"s3://{cloud.bucket('predict')}/ops/followed.csv"
-    follow = subprocess.run(  # at once: it waits for the trigger to submit the job
+    follow = subprocess.Popen(  # before the upload: it waits for the trigger to submit the job
         [sys.executable, "-m", "textbatch.cli.main", "logs", uri, "--follow"],
-        env=cloud.env, capture_output=True, text=True, timeout=300,
+        env=cloud.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    assert follow.returncode == 0, follow.stdout + follow.stderr
-    out = follow.stdout
+    time.sleep(3)
+    upload(cloud, "ops/followed.csv", tmp_path / "big.csv")
+    out, err = follow.communicate(timeout=300)
+    assert follow.returncode == 0, out + err
     assert "RUNNING" in out
     assert "SUCCEEDED" in out
     bars = [line for line in out.splitlines() if "[" in line and "rows/s" in line and "ETA" in line]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from textbatch.cloud.deployment import Deployment, default_stage
+from textbatch.cloud.story import Story, story_of
 from textbatch.io.storage import Storage
 
 
@@ -28,6 +29,17 @@ class Connection:
     logs: Any
     dynamodb: Any
     storage: Storage
+
+    def story(self, target: str) -> Story:
+        """A file's (s3:// URI) or a job's (id) story on this connection's stage."""
+        return story_of(
+            target,
+            self.deployment,
+            batch=self.batch,
+            logs=self.logs,
+            dynamodb=self.dynamodb,
+            storage=self.storage,
+        )
 
 
 def connect(args: argparse.Namespace) -> Connection:

@@ -10,7 +10,7 @@ import time
 
 from textbatch.cli._cloud import Connection, add_cloud_options, connect
 from textbatch.cloud.jobs import follow, job_lines
-from textbatch.cloud.story import NotFoundError, Story, story_of
+from textbatch.cloud.story import NotFoundError, Story
 
 HIDDEN = ("event", "job", "time")
 WAIT_FOR_JOB_S = 120
@@ -50,14 +50,7 @@ def _story(args: argparse.Namespace, c: Connection) -> Story:
     deadline = time.monotonic() + (WAIT_FOR_JOB_S if args.follow else 0)
     while True:
         try:
-            story = story_of(
-                args.target,
-                c.deployment,
-                batch=c.batch,
-                logs=c.logs,
-                dynamodb=c.dynamodb,
-                storage=c.storage,
-            )
+            story = c.story(args.target)
             if story.jobs or time.monotonic() > deadline:
                 return story
         except NotFoundError:
@@ -80,14 +73,7 @@ def progress_bar(event: dict) -> str:
 
 def run(args: argparse.Namespace) -> int:
     c = connect(args)
-    story = story_of(
-        args.target,
-        c.deployment,
-        batch=c.batch,
-        logs=c.logs,
-        dynamodb=c.dynamodb,
-        storage=c.storage,
-    )
+    story = _story(args, c)
     for decision in story.decisions:
         print(readable(json.dumps(decision)))
     if not story.jobs:

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 from textbatch.cli._cloud import add_cloud_options, connect
-from textbatch.cloud.story import story_of
 from textbatch.errors import TextbatchError
 
 
@@ -23,14 +22,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     c = connect(args)
-    story = story_of(
-        args.target,
-        c.deployment,
-        batch=c.batch,
-        logs=c.logs,
-        dynamodb=c.dynamodb,
-        storage=c.storage,
-    )
+    story = c.story(args.target)
     if story.error:
         print(json.dumps(story.error, indent=2, ensure_ascii=False))
         return 1

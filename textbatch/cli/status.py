@@ -7,7 +7,6 @@ import argparse
 import time
 
 from textbatch.cli._cloud import add_cloud_options, clock, connect, span
-from textbatch.cloud.story import story_of
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -21,14 +20,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     c = connect(args)
-    story = story_of(
-        args.target,
-        c.deployment,
-        batch=c.batch,
-        logs=c.logs,
-        dynamodb=c.dynamodb,
-        storage=c.storage,
-    )
+    story = c.story(args.target)
     print(f"file: {story.uri or '-'}")
     for decision in story.decisions:
         when = decision.get("time", "")
