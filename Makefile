@@ -7,7 +7,13 @@ STAMP := $(VENV)/.installed
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
 
-.PHONY: install demo test lint synth format clean
+.PHONY: install demo test lint synth format clean bench
+
+# make bench: IMDB's train split (25k reviews, split 80/20 here) when present beside the clone,
+# else 25k synthetic warranty claims; BENCH_CONFIGS may add config/config.json (the blog's CNN:
+# it takes the better part of an hour on two cores).
+BENCH_DATA ?= ../shared/data/imdb/train.csv.gz
+BENCH_CONFIGS ?= config/fast.json
 
 install: $(STAMP)
 
@@ -18,7 +24,7 @@ $(STAMP): pyproject.toml Makefile package.json package-lock.json
 	@echo "installing torch==$(TORCH_VERSION) (CPU wheel on this machine)"
 	@$(BIN)/pip install --quiet --disable-pip-version-check "torch==$(TORCH_VERSION)" 2>&1 | grep -v "is ignored" || true
 	@echo "installing textbatch (editable) with its dev tools"
-	@$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]" 2>&1 | grep -v "is ignored" || true
+	@$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev,bench]" 2>&1 | grep -v "is ignored" || true
 	@echo "installing the pinned AWS CDK CLI (npm ci)"
 	@npm ci --no-audit --no-fund --silent
 	@$(BIN)/python -c "import torch, spacy, textbatch, textbatch_trigger, aws_cdk" || { echo "install failed"; exit 1; }
@@ -50,6 +56,13 @@ test: lint synth
 	@trap 'scripts/localstack.sh stop' EXIT; \
 		TEXTBATCH_E2E_ENDPOINT=http://127.0.0.1:4566 $(BIN)/python -m pytest
 
+bench: install
+	@if [ -f "$(BENCH_DATA)" ]; then data="$(BENCH_DATA)"; else \
+		echo "$(BENCH_DATA) not found: benchmarking on synthetic warranty claims"; \
+		data=bench-output/claims.csv; mkdir -p bench-output; \
+		$(BIN)/textbatch sample-data --rows 25000 --seed 7 --out $$data >/dev/null; fi; \
+	$(BIN)/textbatch bench --data $$data $(foreach c,$(BENCH_CONFIGS),--config $(c)) --workdir bench-output
+
 clean:
 	scripts/localstack.sh stop
-	rm -rf $(VENV) node_modules cdk.out .localstack .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules cdk.out .localstack bench-output .pytest_cache .ruff_cache

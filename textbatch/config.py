@@ -15,12 +15,14 @@ from typing import Any
 from textbatch.errors import ConfigError
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
+ARCHITECTURES = ("cnn", "lstm", "bag")
+TOKENIZERS = ("spacy", "fast")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    n_classes: int = 2
+    n_classes: int | None = 2  # textbatch: null means as many as the training data's labels
     num_epoch: int = 5
     optimizer: str = "adam"
     seq_len: int = 500
@@ -51,6 +53,15 @@ class ModelConfig:
     validation_fraction: float = 0.2
     predict_batch_size: int = 256
     spacy_model: str = "en_core_web_md"
+    # textbatch: model family and tokenizer beyond the blog's
+    architecture: str | None = None  # None: the blog's `cnn` flag decides (cnn or lstm)
+    tokenizer: str = "spacy"  # "spacy" (the blog's) or "fast" (a regex, several times faster)
+    ngram_buckets: int = 0  # hashed word-bigram embeddings (the "bag" model); 0: none
+
+    @property
+    def network(self) -> str:
+        """The network to build: `architecture` when given, else the blog's `cnn` flag."""
+        return self.architecture or ("cnn" if self.cnn else "lstm")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -84,7 +95,10 @@ _LOCATION = _location, "null, an S3 bucket name or an s3://bucket/prefix URI"
 _OPTIONAL_NAME = (lambda v: v is None or (isinstance(v, str) and v != "")), "null or a column name"
 
 _RULES: dict[str, tuple[Any, str]] = {
-    "n_classes": _int_at_least(2),
+    "n_classes": (
+        (lambda v: v is None or (_is_int(v) and v >= 2)),
+        "a whole number >= 2, or null for as many as the training data's labels",
+    ),
     "num_epoch": _int_at_least(1),
     "optimizer": ((lambda v: v in OPTIMIZERS), f"one of {', '.join(OPTIMIZERS)}"),
     "seq_len": _int_at_least(1),
@@ -120,6 +134,12 @@ _RULES: dict[str, tuple[Any, str]] = {
     "validation_fraction": ((lambda v: _is_number(v) and 0 < v < 1), "a number between 0 and 1"),
     "predict_batch_size": _int_at_least(1),
     "spacy_model": ((lambda v: isinstance(v, str) and v != ""), "a spaCy package name or path"),
+    "architecture": (
+        (lambda v: v is None or v in ARCHITECTURES),
+        f"null or one of {', '.join(ARCHITECTURES)}",
+    ),
+    "tokenizer": ((lambda v: v in TOKENIZERS), f"one of {', '.join(TOKENIZERS)}"),
+    "ngram_buckets": _int_at_least(0),
 }
 
 
@@ -144,7 +164,7 @@ def config_from_dict(raw: Any, *, source: str = "config") -> ModelConfig:
         if key in values:
             values[key] = float(values[key])
     config = ModelConfig(**values)
-    if config.cnn and config.kernel_size > config.seq_len:
+    if config.network == "cnn" and config.kernel_size > config.seq_len:
         raise ConfigError(
             f"{source}: kernel_size = {config.kernel_size} is longer than "
             f"seq_len = {config.seq_len}",
@@ -164,8 +184,8 @@ def parse_config(text: str, *, source: str) -> ModelConfig:
 
 
 def check_labels(config: ModelConfig, labels: list[str], *, source: str) -> None:
-    """n_classes must agree with the labels found in the training data."""
-    if len(labels) != config.n_classes:
+    """n_classes must agree with the labels found in the training data (null: it does)."""
+    if config.n_classes is not None and len(labels) != config.n_classes:
         shown = ", ".join(labels[:10]) + (" ..." if len(labels) > 10 else "")
         raise ConfigError(
             f"n_classes = {config.n_classes}, but {source} has {len(labels)} distinct labels "

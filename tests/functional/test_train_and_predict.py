@@ -270,3 +270,29 @@ def test_a_damaged_model_file_fails_its_checksum(trained, tmp_path, sample_predi
 def test_a_location_with_no_model_says_so(tmp_path, sample_predict) -> None:
     with pytest.raises(ArtifactError, match="no model at"):
         predict(tmp_path / "nothing", sample_predict, tmp_path / "r")
+
+
+def test_bag_model_with_the_fast_tokenizer_trains_predicts_and_wants_no_gpu(
+    tmp_path, sample_train, sample_predict
+) -> None:
+    result = run_train(
+        TrainRequest(
+            config=str(
+                write_config(
+                    tmp_path, architecture="bag", tokenizer="fast", ngram_buckets=5000,
+                    num_epoch=8, learning_rate=0.02, n_classes=None,
+                )
+            ),
+            data=str(sample_train),
+            out=str(tmp_path / "store"),
+        ),
+        log=EventLog(io.StringIO(), job="train"),
+    )  # fmt: skip
+    assert result.metrics["validation"]["accuracy"] >= 0.8
+    model = open_model(str(tmp_path / "store"), Storage())
+    assert model.manifest.architecture == "bag"
+    assert model.manifest.wants_gpu is False
+    assert model.transformer.tokenizer_name == "fast"
+    assert model.config.n_classes == 5  # null, resolved from the labels and saved so
+    summary, _ = predict(tmp_path / "store", sample_predict, tmp_path / "results")
+    assert summary.rows_predicted == 60

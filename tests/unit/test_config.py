@@ -96,3 +96,22 @@ def test_n_classes_must_match_the_labels() -> None:
     ) as info:
         check_labels(ModelConfig(n_classes=2), ["a", "b", "c"], source="d.csv")
     assert "set n_classes to 3" in info.value.hint
+
+
+def test_architecture_defaults_to_the_blog_cnn_flag() -> None:
+    assert config_from_dict({}).network == "cnn"
+    assert config_from_dict({"cnn": False}).network == "lstm"
+    assert config_from_dict({"architecture": "bag", "tokenizer": "fast"}).network == "bag"
+    with pytest.raises(
+        ConfigError, match='architecture = "svm" is invalid; expected null or one of cnn, lstm, bag'
+    ):
+        config_from_dict({"architecture": "svm"})
+    with pytest.raises(ConfigError, match="tokenizer"):
+        config_from_dict({"tokenizer": "nltk"})
+
+
+def test_n_classes_null_takes_the_labels_of_the_data() -> None:
+    config = config_from_dict({"n_classes": None})
+    check_labels(config, ["a", "b", "c", "d", "e"], source="d.csv")  # no error
+    with pytest.raises(ConfigError, match="or null"):
+        config_from_dict({"n_classes": 1})

@@ -66,3 +66,28 @@ def test_a_foreign_json_is_rejected() -> None:
         TextTransformer.from_json('{"format": "other", "tokens": [], "seq_len": 1, "lang": "en"}')
     with pytest.raises(ArtifactError, match="not a textbatch transformer"):
         TextTransformer.from_json('{"format": "textbatch.transformer/1"}')
+
+
+def test_fast_tokenizer_lowercases_words_and_keeps_punctuation_apart() -> None:
+    from textbatch.model.transformer import FastTokenizer
+
+    assert FastTokenizer().tokenize(['The fridge didn\'t cool, "at all"!']) == [
+        ["the", "fridge", "didn", "'", "t", "cool", ",", '"', "at", "all", '"', "!"]
+    ]
+
+
+def test_bigram_buckets_follow_the_vocabulary_and_skip_padding() -> None:
+    transformer = TextTransformer.fit([["a", "b", "c"]], vocab_size=10, seq_len=4, ngram_buckets=7)
+    assert (transformer.rows, transformer.width) == (5 + 7, 4 + 3)
+    encoded = transformer.encode_tokens([["a", "b", "c"], ["a", "b", "c"], ["c"]])
+    assert encoded.shape == (3, 7)
+    tokens, bigrams = encoded[:, :4], encoded[:, 4:]
+    assert (bigrams[0, :2] >= 5).all()
+    assert (bigrams[0, :2] < 12).all()
+    assert bigrams[0, 2] == PAD_ID  # "c" + padding is no bigram
+    assert (bigrams[2] == PAD_ID).all()
+    np.testing.assert_array_equal(encoded[0], encoded[1])  # the hash is stable
+    loaded = TextTransformer.from_json(transformer.to_json())
+    assert (loaded.ngram_buckets, loaded.tokenizer_name) == (7, "spacy")
+    np.testing.assert_array_equal(loaded.encode_tokens([["a", "b", "c"]]), encoded[:1])
+    assert tokens[0, 0] == transformer.ids["a"]

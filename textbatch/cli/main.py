@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from textbatch import __version__
 from textbatch.cli import (
+    bench,
     demo,
     jobs,
     local,
@@ -24,7 +25,7 @@ from textbatch.cli import (
 )
 from textbatch.errors import TextbatchError
 
-COMMANDS = (train, predict, submit, jobs, status, logs, results, local, demo, sample_data)
+COMMANDS = (train, predict, submit, jobs, status, logs, results, local, bench, demo, sample_data)
 
 
 def build_parser() -> argparse.ArgumentParser:

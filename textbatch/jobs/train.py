@@ -7,6 +7,7 @@ train with a logged loop keeping the best validation weights, write and publish 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import tempfile
 import time
@@ -28,7 +29,7 @@ from textbatch.model import artifacts
 from textbatch.model.device import autocast, grad_scaler, select_device, to_device
 from textbatch.model.metrics import classification_report
 from textbatch.model.networks import NetworkSpec, build_network
-from textbatch.model.transformer import TextTransformer, Tokenizer
+from textbatch.model.transformer import FastTokenizer, TextTransformer, Tokenizer
 from textbatch.model.vectors import embedding_matrix, load_vectors
 
 MAX_SKIPPED_LISTED = 100
@@ -214,15 +215,21 @@ def run_train(
         )
     labels = sorted_labels(data.labels)
     check_labels(config, labels, source=request.data)
+    config = dataclasses.replace(config, n_classes=len(labels))  # the resolved config is saved
     label_ids = {label: i for i, label in enumerate(labels)}
     y_all = np.array([label_ids[label] for label in data.labels], dtype=np.int64)
     train_idx, val_idx = stratified_split(y_all, config.validation_fraction, config.seed)
     if data.skipped_count:
         log.emit("rows_skipped", count=data.skipped_count, rows=data.skipped)
 
-    tokenized = Tokenizer("en").tokenize(data.texts)
+    tokenizer = FastTokenizer() if config.tokenizer == "fast" else Tokenizer("en")
+    tokenized = tokenizer.tokenize(data.texts)
     transformer = TextTransformer.fit(
-        (tokenized[i] for i in train_idx), vocab_size=config.vocab_size, seq_len=config.seq_len
+        (tokenized[i] for i in train_idx),
+        vocab_size=config.vocab_size,
+        seq_len=config.seq_len,
+        tokenizer_name=config.tokenizer,
+        ngram_buckets=config.ngram_buckets if config.network == "bag" else 0,
     )
     x_all = torch.from_numpy(transformer.encode_tokens(tokenized))
     x_train, y_train = x_all[train_idx], torch.from_numpy(y_all[train_idx])
@@ -237,12 +244,10 @@ def run_train(
 
     matrix = initial_embeddings(config, transformer, log)
     embed_size = config.embed_size if matrix is None else matrix.shape[1]
-    spec = NetworkSpec.from_config(
-        config, vocab_rows=len(transformer.tokens), embed_size=embed_size
-    )
+    spec = NetworkSpec.from_config(config, vocab_rows=transformer.rows, embed_size=embed_size)
     network = build_network(spec)
-    if matrix is not None:
-        network.embedding.weight.data.copy_(torch.from_numpy(matrix))
+    if matrix is not None:  # the vocabulary's rows; bigram buckets keep their random start
+        network.embedding.weight.data[: len(matrix)].copy_(torch.from_numpy(matrix))
     network.to(device)
 
     optimizer = make_optimizer(config, network.parameters())

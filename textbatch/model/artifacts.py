@@ -110,7 +110,7 @@ def write_version(
         created_at=created.isoformat(timespec="seconds"),
         textbatch_version=__version__,
         architecture=spec.architecture,
-        wants_gpu=spec.architecture in ("cnn", "lstm"),
+        wants_gpu=spec.architecture in ("cnn", "lstm"),  # the bag model is cheap on a CPU
         weights=weights,
         files=files,
     )

@@ -29,7 +29,7 @@ class NetworkSpec:
     @classmethod
     def from_config(cls, config: ModelConfig, *, vocab_rows: int, embed_size: int) -> NetworkSpec:
         return cls(
-            architecture="cnn" if config.cnn else "lstm",
+            architecture=config.network,
             vocab_rows=vocab_rows,
             embed_size=embed_size,
             n_classes=config.n_classes,
@@ -89,7 +89,27 @@ class LstmClassifier(nn.Module):
         return self.decoder(self.dropout(torch.cat(list(last), dim=1)))
 
 
-ARCHITECTURES: dict[str, type[nn.Module]] = {"cnn": CnnClassifier, "lstm": LstmClassifier}
+class BagClassifier(nn.Module):
+    """fastText-style: the mean of the embeddings of a text's words and hashed word bigrams,
+    then one linear layer. Cheap on a CPU, and strong on long texts."""
+
+    def __init__(self, spec: NetworkSpec) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(spec.vocab_rows, spec.embed_size, padding_idx=PAD_ID)
+        self.dropout = nn.Dropout(spec.dropout)
+        self.decoder = nn.Linear(spec.embed_size, spec.n_classes)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        mask = (ids != PAD_ID).unsqueeze(-1).to(self.embedding.weight.dtype)
+        summed = (self.embedding(ids) * mask).sum(dim=1)
+        return self.decoder(self.dropout(summed / mask.sum(dim=1).clamp(min=1)))
+
+
+ARCHITECTURES: dict[str, type[nn.Module]] = {
+    "cnn": CnnClassifier,
+    "lstm": LstmClassifier,
+    "bag": BagClassifier,
+}
 
 
 def build_network(spec: NetworkSpec) -> nn.Module:

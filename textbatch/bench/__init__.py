@@ -1,0 +1,1 @@
+"""`textbatch bench`: textbatch configurations against the scikit-learn peer, in one run."""
