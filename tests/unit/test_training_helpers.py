@@ -32,3 +32,22 @@ def test_stratified_split_keeps_class_shares_and_is_seeded() -> None:
 def test_labels_sort_numerically_when_all_integers() -> None:
     assert sorted_labels(["10", "2", "2", "-1"]) == ["-1", "2", "10"]
     assert sorted_labels(["pos", "neg", "10"]) == ["10", "neg", "pos"]
+
+
+def test_the_bag_models_embedding_gets_sparse_adam_the_rest_the_configured_optimizer() -> None:
+    import torch
+
+    from textbatch.jobs.train import make_optimizers
+    from textbatch.model.networks import NetworkSpec, build_network
+
+    config = ModelConfig(architecture="bag", optimizer="sgd", n_classes=3)
+    network = build_network(NetworkSpec.from_config(config, vocab_rows=50, embed_size=4))
+    dense, sparse = make_optimizers(config, network)
+    assert isinstance(dense, torch.optim.SGD)
+    assert isinstance(sparse, torch.optim.SparseAdam)
+    assert sparse.param_groups[0]["params"][0] is network.embedding.weight
+    assert all(p is not network.embedding.weight for p in dense.param_groups[0]["params"])
+    cnn = build_network(
+        NetworkSpec.from_config(ModelConfig(n_classes=3), vocab_rows=50, embed_size=4)
+    )
+    assert len(make_optimizers(ModelConfig(n_classes=3), cnn)) == 1

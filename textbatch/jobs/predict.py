@@ -23,6 +23,7 @@ from textbatch.io.csv_table import TEXT_COLUMNS, CsvRecord, open_table
 from textbatch.io.storage import Storage, basename, is_s3, join
 from textbatch.jobs.events import EventLog
 from textbatch.model.artifacts import open_model
+from textbatch.model.encoding import default_workers, encoded
 from textbatch.model.inference import Classifier
 
 CHUNK_ROWS = 2048
@@ -147,9 +148,15 @@ def _predict(
         with open(out_path, "w", encoding="utf-8", newline="") as out:
             writer = csv.writer(out)
             writer.writerow(table.header + added)
-            for chunk in _chunks(table.records(), CHUNK_ROWS):
-                usable = [r for r in chunk if _usable(r, text_at, width, summary)]
-                probs = classifier.predict_proba([r.fields[text_at] for r in usable])
+            chunks = (
+                ((chunk, usable), [r.fields[text_at] for r in usable])
+                for chunk in _chunks(table.records(), CHUNK_ROWS)
+                for usable in [[r for r in chunk if _usable(r, text_at, width, summary)]]
+            )
+            for (chunk, usable), ids in encoded(
+                chunks, model.transformer, workers=default_workers()
+            ):
+                probs = classifier.predict_ids(ids)
                 by_row = {r.row: p for r, p in zip(usable, probs, strict=True)}
                 for record in chunk:
                     fields = (record.fields + [""] * width)[:width]

@@ -125,6 +125,18 @@ def get_lr(epoch: int, config: ModelConfig) -> float:
     return config.learning_rate * 0.9 ** max(0, epoch - config.epoch_factor - 1)
 
 
+def make_optimizers(config: ModelConfig, network: torch.nn.Module) -> list[torch.optim.Optimizer]:
+    """The configured optimizer; an embedding with sparse gradients (the bag model's, whose
+    rows a batch barely touches) gets SparseAdam instead, which has no weight decay."""
+    embeddings = (torch.nn.Embedding, torch.nn.EmbeddingBag)
+    sparse = [m.weight for m in network.modules() if isinstance(m, embeddings) and m.sparse]
+    dense = [p for p in network.parameters() if all(p is not s for s in sparse)]
+    optimizers = [make_optimizer(config, dense)]
+    if sparse:
+        optimizers.append(torch.optim.SparseAdam(sparse, lr=config.learning_rate))
+    return optimizers
+
+
 def make_optimizer(config: ModelConfig, params: Any) -> torch.optim.Optimizer:
     lr, wd = config.learning_rate, config.wd
     return {
@@ -250,14 +262,15 @@ def run_train(
         network.embedding.weight.data[: len(matrix)].copy_(torch.from_numpy(matrix))
     network.to(device)
 
-    optimizer = make_optimizer(config, network.parameters())
+    optimizers = make_optimizers(config, network)
     scaler = grad_scaler(device)
     shuffle = torch.Generator().manual_seed(config.seed)
     best_accuracy, best_state, best_epoch = -1.0, None, 0
     for epoch in range(config.num_epoch):
         lr = get_lr(epoch, config)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+        for optimizer in optimizers:
+            for group in optimizer.param_groups:
+                group["lr"] = lr
         network.train()
         seen, correct, loss_sum, tick = 0, 0, 0.0, time.perf_counter()
         order = torch.randperm(len(x_train), generator=shuffle)
@@ -266,12 +279,15 @@ def run_train(
             with autocast(device):
                 logits = network(x)
                 loss = F.cross_entropy(logits.float(), y)
-            optimizer.zero_grad(set_to_none=True)
+            for optimizer in optimizers:
+                optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             if spec.architecture == "lstm":
-                scaler.unscale_(optimizer)
+                for optimizer in optimizers:
+                    scaler.unscale_(optimizer)
                 torch.nn.utils.clip_grad_norm_(network.parameters(), 5.0)
-            scaler.step(optimizer)
+            for optimizer in optimizers:
+                scaler.step(optimizer)
             scaler.update()
             seen += len(idx)
             correct += int((logits.argmax(dim=1) == y).sum())

@@ -19,12 +19,16 @@ class Classifier:
         self.network = model.network.to(self.device).eval()
         self.batch_size = model.config.predict_batch_size
 
-    @torch.inference_mode()
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """(len(texts), n_classes) float32 probabilities, rows in the order of `texts`."""
-        ids = torch.from_numpy(self.model.transformer.encode(texts))
-        out = np.empty((len(texts), len(self.labels)), dtype=np.float32)
-        for start in range(0, len(texts), self.batch_size):
+        return self.predict_ids(self.model.transformer.encode(texts))
+
+    @torch.inference_mode()
+    def predict_ids(self, encoded: np.ndarray) -> np.ndarray:
+        """Probabilities for texts already encoded by the model's transformer."""
+        ids = torch.from_numpy(encoded)
+        out = np.empty((len(ids), len(self.labels)), dtype=np.float32)
+        for start in range(0, len(ids), self.batch_size):
             batch = to_device(ids[start : start + self.batch_size], self.device)
             with autocast(self.device):
                 logits = self.network(batch)

@@ -95,14 +95,16 @@ class BagClassifier(nn.Module):
 
     def __init__(self, spec: NetworkSpec) -> None:
         super().__init__()
-        self.embedding = nn.Embedding(spec.vocab_rows, spec.embed_size, padding_idx=PAD_ID)
+        # EmbeddingBag averages without materialising (batch, ids, embed); padding is left out.
+        # Sparse gradients: a batch touches a few thousand of the (many) rows.
+        self.embedding = nn.EmbeddingBag(
+            spec.vocab_rows, spec.embed_size, mode="mean", padding_idx=PAD_ID, sparse=True
+        )
         self.dropout = nn.Dropout(spec.dropout)
         self.decoder = nn.Linear(spec.embed_size, spec.n_classes)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        mask = (ids != PAD_ID).unsqueeze(-1).to(self.embedding.weight.dtype)
-        summed = (self.embedding(ids) * mask).sum(dim=1)
-        return self.decoder(self.dropout(summed / mask.sum(dim=1).clamp(min=1)))
+        return self.decoder(self.dropout(self.embedding(ids)))
 
 
 ARCHITECTURES: dict[str, type[nn.Module]] = {
