@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 import pytest
 
+from textbatch.cloud.history import describe, job_summaries
 from textbatch.sample_data import BUNDLED_DIR
 
 SMALL_MODEL = {
@@ -77,21 +78,10 @@ class LocalCloud:
 
     def jobs(self, name_prefix: str = "tb-") -> list[dict[str, Any]]:
         batch = self.client("batch")
-        ids = set()
-        for status in (
-            "SUBMITTED",
-            "PENDING",
-            "RUNNABLE",
-            "STARTING",
-            "RUNNING",
-            "SUCCEEDED",
-            "FAILED",
-        ):
-            for queue in ("textbatch-local-gpu", "textbatch-local-cpu"):
-                for job in batch.list_jobs(jobQueue=queue, jobStatus=status)["jobSummaryList"]:
-                    if job["jobName"].startswith(name_prefix):
-                        ids.add(job["jobId"])
-        return batch.describe_jobs(jobs=sorted(ids))["jobs"] if ids else []
+        summaries = job_summaries(batch, ["textbatch-local-gpu", "textbatch-local-cpu"])
+        return describe(
+            batch, [j["jobId"] for j in summaries if j["jobName"].startswith(name_prefix)]
+        )
 
     def job_for(self, key: str) -> dict[str, Any]:
         uri = f"s3://{self.bucket('predict')}/{key}"

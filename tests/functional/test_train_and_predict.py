@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import json
 import re
 from pathlib import Path
@@ -296,3 +297,15 @@ def test_bag_model_with_the_fast_tokenizer_trains_predicts_and_wants_no_gpu(
     assert model.config.n_classes == 5  # null, resolved from the labels and saved so
     summary, _ = predict(tmp_path / "store", sample_predict, tmp_path / "results")
     assert summary.rows_predicted == 60
+
+
+def test_progress_is_logged_at_each_tenth_of_the_input(trained, tmp_path) -> None:
+    from textbatch.sample_data import generate, write_csv
+
+    store, _ = trained
+    write_csv(tmp_path / "many.csv", generate(30_000, seed=4), labelled=False)
+    _, events = predict(store, tmp_path / "many.csv", tmp_path / "r")
+    progress = [e for e in events if e["event"] == "progress"]
+    assert len(progress) >= 8  # fast or slow, at least one line per tenth read
+    assert all(a["rows_done"] < b["rows_done"] for a, b in itertools.pairwise(progress))
+    assert {"percent", "rows_per_s", "eta_s"} <= set(progress[-1])

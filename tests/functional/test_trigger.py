@@ -13,6 +13,8 @@ from textbatch_trigger.handler import RecordsFailed, handle_event
 from textbatch_trigger.objects import UploadedObject
 from textbatch_trigger.submission import TriggerSettings, job_name_for
 
+from textbatch.cloud.history import describe, job_summaries
+
 
 def s3_event(*objects: tuple[str, str, int, str | None]) -> dict:
     """An S3 notification as S3 sends it: keys URL-encoded, one record per object."""
@@ -37,20 +39,7 @@ def s3_event(*objects: tuple[str, str, int, str | None]) -> dict:
 
 
 def jobs(batch, settings) -> list[dict]:
-    ids = [
-        j["jobId"]
-        for status in (
-            "SUBMITTED",
-            "PENDING",
-            "RUNNABLE",
-            "STARTING",
-            "RUNNING",
-            "SUCCEEDED",
-            "FAILED",
-        )
-        for j in batch.list_jobs(jobQueue=settings.job_queue, jobStatus=status)["jobSummaryList"]
-    ]
-    return batch.describe_jobs(jobs=list(set(ids)))["jobs"] if ids else []
+    return describe(batch, [j["jobId"] for j in job_summaries(batch, [settings.job_queue])])
 
 
 @pytest.fixture

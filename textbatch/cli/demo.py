@@ -117,23 +117,13 @@ def _journey(config: str, outputs: dict[str, str]) -> None:
 
 
 def _wait_for_predict_job(batch: Any, outputs: dict[str, str], uri: str) -> str:
+    from textbatch.cloud.history import job_summaries
+
     deadline = time.monotonic() + RESULT_TIMEOUT_S
     while time.monotonic() < deadline:
-        for status in (
-            "SUBMITTED",
-            "PENDING",
-            "RUNNABLE",
-            "STARTING",
-            "RUNNING",
-            "SUCCEEDED",
-            "FAILED",
-        ):
-            summaries = batch.list_jobs(jobQueue=outputs["GpuJobQueue"], jobStatus=status)[
-                "jobSummaryList"
-            ]
-            ids = [j["jobId"] for j in summaries if j["jobName"].startswith("tb-warranty_predict")]
-            if ids:
-                return ids[0]
+        for summary in job_summaries(batch, [outputs["GpuJobQueue"]]):
+            if summary["jobName"].startswith("tb-warranty_predict"):
+                return summary["jobId"]
         time.sleep(0.5)
     raise TextbatchError(f"no predict job appeared for {uri} within {RESULT_TIMEOUT_S} s")
 

@@ -102,24 +102,27 @@ def tail_lines(logs: Any, log_group: str, job: dict[str, Any], limit: int = 20) 
     return [event["message"] for event in page["events"]]
 
 
+def job_summaries(batch: Any, queues: list[str]) -> list[dict[str, Any]]:
+    """ListJobs summaries of every state in the given queues."""
+    paginator = batch.get_paginator("list_jobs")
+    return [
+        summary
+        for queue in queues
+        for status in STATUSES
+        for page in paginator.paginate(jobQueue=queue, jobStatus=status)
+        for summary in page["jobSummaryList"]
+    ]
+
+
 def recent_jobs(
     deployment: Deployment, *, batch: Any, logs: Any, since_seconds: float
 ) -> list[JobRecord]:
     """Jobs of both queues created in the last `since_seconds`, newest first."""
     cutoff = (time.time() - since_seconds) * 1000
-    queues = {}
-    for key in ("GpuJobQueue", "CpuJobQueue"):
-        name = deployment.outputs.get(key)
-        if name:
-            queues[name] = name
-    ids: list[str] = []
-    for queue in queues:
-        for status in STATUSES:
-            paginator = batch.get_paginator("list_jobs")
-            for page in paginator.paginate(jobQueue=queue, jobStatus=status):
-                ids += [
-                    j["jobId"] for j in page["jobSummaryList"] if j.get("createdAt", 0) >= cutoff
-                ]
+    queues = [
+        deployment.outputs[k] for k in ("GpuJobQueue", "CpuJobQueue") if deployment.outputs.get(k)
+    ]
+    ids = [j["jobId"] for j in job_summaries(batch, queues) if j.get("createdAt", 0) >= cutoff]
     jobs = describe(batch, ids)
     arn_to_name = {j["jobQueue"]: j["jobQueue"].rsplit("/", 1)[-1] for j in jobs if "jobQueue" in j}
     log_group = deployment.output("JobLogGroup")

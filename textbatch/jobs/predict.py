@@ -218,20 +218,23 @@ def _chunks(records: Iterable[CsvRecord], size: int) -> Iterator[list[CsvRecord]
 
 
 class _Progress:
-    """A `progress` event at most every PROGRESS_SECONDS: rows done, share of bytes read, rate."""
+    """A `progress` event (rows done, share of bytes read, rate, ETA) at each tenth of the input
+    read, and every PROGRESS_SECONDS in between: short jobs show progress too."""
 
     def __init__(self, log: EventLog, total_bytes: int) -> None:
         self.log = log
         self.total_bytes = total_bytes
         self.started = self.last = time.perf_counter()
+        self.tenth = 0
 
     def update(self, rows: int, bytes_read: int) -> None:
         now = time.perf_counter()
-        if now - self.last < PROGRESS_SECONDS:
-            return
-        self.last = now
-        elapsed = now - self.started
         fraction = min(1.0, bytes_read / self.total_bytes) if self.total_bytes else None
+        tenth = int(10 * fraction) if fraction is not None else 0
+        if tenth <= self.tenth and now - self.last < PROGRESS_SECONDS:
+            return
+        self.tenth, self.last = max(tenth, self.tenth), now
+        elapsed = now - self.started
         self.log.emit(
             "progress",
             rows_done=rows,
