@@ -36,6 +36,11 @@ class LocalCloud:
     env: dict[str, str]
     state: dict[str, Any]  # the local cloud's own description (cloud.json)
 
+    @property
+    def home(self) -> Path:
+        """The local cloud's state directory (TEXTBATCH_LOCAL_HOME)."""
+        return Path(self.env["TEXTBATCH_LOCAL_HOME"])
+
     def client(self, service: str) -> Any:
         return boto3.client(
             service,
