@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 
-from textbatch.jobs.predict import PredictRequest, run_predict
-
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("predict", help="classify a CSV", description=__doc__)
@@ -27,6 +25,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from textbatch.jobs.predict import PredictRequest, run_predict  # torch: only when needed
+
     run_predict(
         PredictRequest(
             model=args.model, input=args.input, output=args.output, text_column=args.text_column

@@ -12,7 +12,6 @@ import argparse
 
 from textbatch.cloud.deployment import default_stage
 from textbatch.errors import TextbatchError
-from textbatch.jobs.train import TrainRequest, run_train
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -39,6 +38,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.submit:
         return _submit(args)
+    from textbatch.jobs.train import TrainRequest, run_train  # torch: only when training here
+
     run_train(
         TrainRequest(
             config=args.config,

@@ -9,6 +9,7 @@ from typing import Any
 
 from textbatch.cloud.deployment import Deployment
 from textbatch.cloud.jobs import log_stream
+from textbatch.jobs.outputs import OutputPlan
 
 STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
 
@@ -61,7 +62,6 @@ def rows_done(events: list[dict[str, Any]]) -> int | None:
 def record(
     job: dict[str, Any], *, logs: Any, log_group: str, queue_names: dict[str, str]
 ) -> JobRecord:
-    from textbatch.jobs.predict import OutputPlan
 
     parameters = job.get("parameters", {})
     definition = job.get("jobDefinition", "").rsplit("/", 1)[-1].rsplit(":", 1)[0]

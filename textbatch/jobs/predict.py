@@ -20,8 +20,9 @@ from typing import Any
 
 from textbatch.errors import InputError, StorageError, TextbatchError
 from textbatch.io.csv_table import TEXT_COLUMNS, CsvRecord, open_table
-from textbatch.io.storage import Storage, basename, is_s3, join
+from textbatch.io.storage import Storage
 from textbatch.jobs.events import EventLog
+from textbatch.jobs.outputs import OutputPlan
 from textbatch.model.artifacts import open_model
 from textbatch.model.encoding import default_workers, encoded
 from textbatch.model.inference import Classifier
@@ -37,30 +38,6 @@ class PredictRequest:
     input: str
     output: str
     text_column: str | None = None
-
-
-@dataclass(frozen=True)
-class OutputPlan:
-    csv: str
-    summary: str
-    error: str
-
-    @classmethod
-    def for_request(cls, input_uri: str, output: str) -> OutputPlan:
-        """A .csv output is used as given; anything else is a directory or prefix that gets
-        `<input stem>_output.csv`, as the blog's test.csv gave test_output.csv."""
-        if output.lower().endswith(".csv"):
-            stem = output[:-4]
-            return cls(csv=output, summary=f"{stem}.json", error=f"{stem}_error.json")
-        name = basename(input_uri)
-        stem = name[:-4] if name.lower().endswith(".csv") else name
-        if is_s3(output) and output.count("/") == 2:  # s3://bucket: the bucket's root
-            output += "/"
-        return cls(
-            csv=join(output, f"{stem}_output.csv"),
-            summary=join(output, f"{stem}_output.json"),
-            error=join(output, f"{stem}_error.json"),
-        )
 
 
 @dataclass
