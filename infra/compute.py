@@ -78,9 +78,6 @@ class BatchCompute(Construct):
             for spec in JOB_SPECS
         }
 
-    def queue_for(self, spec: JobSpec) -> batch.JobQueue:
-        return self.gpu_queue if spec.queue == "gpu" else self.cpu_queue
-
     def _ordered(self, kind: str, **props: object) -> list[batch.OrderedComputeEnvironment]:
         markets = ["Spot", "OnDemand"] if self._settings.use_spot else ["OnDemand"]
         return [

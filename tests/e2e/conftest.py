@@ -64,6 +64,13 @@ class LocalCloud:
             timeout=timeout,
         )
 
+    def train(self, config: Path) -> subprocess.CompletedProcess:
+        """`textbatch train --submit --wait` on the bundled claims: a Batch train job here."""
+        return self.textbatch(
+            "train", "--submit", "--wait", "--config", str(config),
+            "--data", str(BUNDLED_DIR / "warranty_train.csv"),
+        )  # fmt: skip
+
     def wait_for_result(self, key: str, timeout: float = 120) -> dict[str, Any]:
         """The summary or error report of an uploaded key, once the pipeline has written it."""
         s3 = self.client("s3")
@@ -147,15 +154,7 @@ def model_version(cloud: LocalCloud, tmp_path_factory: pytest.TempPathFactory) -
     """A model trained by a Batch train job in the local cloud, published as models/latest.json."""
     config = tmp_path_factory.mktemp("config") / "config.json"
     config.write_text(json.dumps(SMALL_MODEL))
-    result = cloud.textbatch(
-        "train",
-        "--submit",
-        "--wait",
-        "--config",
-        str(config),
-        "--data",
-        str(BUNDLED_DIR / "warranty_train.csv"),
-    )
+    result = cloud.train(config)
     assert result.returncode == 0, result.stdout + result.stderr
     latest = cloud.client("s3").get_object(Bucket=cloud.bucket("models"), Key="models/latest.json")
     return json.loads(latest["Body"].read())["version"]

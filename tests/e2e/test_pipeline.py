@@ -171,15 +171,7 @@ def test_a_new_training_run_is_used_by_the_next_prediction(cloud, model_version,
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"n_classes": 5, "num_epoch": 1, "seq_len": 40, "embed_size": 16,
                                   "kernel_size": 3, "use_spacy_pretrained": False}))  # fmt: skip
-    result = cloud.textbatch(
-        "train",
-        "--submit",
-        "--wait",
-        "--config",
-        str(config),
-        "--data",
-        str(BUNDLED_DIR / "warranty_train.csv"),
-    )
+    result = cloud.train(config)
     assert result.returncode == 0, result.stderr
     latest = json.loads(
         cloud.client("s3")

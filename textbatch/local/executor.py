@@ -86,10 +86,8 @@ class JobExecutor:
                 if job.stop:
                     job._mark_stopped(success=False)
                     return
-                exit_code, reason, status_reason = self._attempt(job, attempt)
-            job.latest_attempt["container"].update(
-                {"exitCode": exit_code, **({"reason": reason} if reason else {})}
-            )
+                exit_code, status_reason = self._attempt(job, attempt)
+            job.latest_attempt["container"]["exitCode"] = exit_code
             job.latest_attempt["statusReason"] = (
                 status_reason or "Essential container in task exited"
             )
@@ -99,7 +97,7 @@ class JobExecutor:
                 job.job_stopped_reason = "Essential container in task exited"
                 job._mark_stopped(success=True)
                 return
-            action = _action(rules, exit_code, reason, status_reason)
+            action = _action(rules, exit_code, status_reason)
             if status_reason == TIMED_OUT or job.stop or action == "EXIT" or attempt == attempts:
                 job.exit_code = exit_code
                 job.job_stopped_reason = (
@@ -110,9 +108,9 @@ class JobExecutor:
                 job._mark_stopped(success=False)
                 return
 
-    def _attempt(self, job: Any, attempt: int) -> tuple[int | None, str | None, str | None]:
-        """One attempt: STARTING, RUNNING, the process, its logs. Returns exit code, container
-        reason and status reason."""
+    def _attempt(self, job: Any, attempt: int) -> tuple[int | None, str | None]:
+        """One attempt: STARTING, RUNNING, the process, its logs. Returns the exit code and the
+        status reason."""
         job.status = "STARTING"
         definition = job.job_definition
         container = definition.container_properties
@@ -173,18 +171,18 @@ class JobExecutor:
         reader.join(timeout=10)
         shipper.flush()
         if status_reason == HOST_TERMINATED:
-            return None, None, status_reason  # the host is gone: no exit code, as in Batch
-        return exit_code, None, status_reason
+            return None, status_reason  # the host is gone: no exit code, as in Batch
+        return exit_code, status_reason
 
 
-def _action(
-    rules: list[dict[str, str]], exit_code: int | None, reason: str | None, status: str | None
-) -> str:
-    """The first evaluateOnExit rule that matches decides; none matching means retry (Batch)."""
+def _action(rules: list[dict[str, str]], exit_code: int | None, status: str | None) -> str:
+    """The first evaluateOnExit rule that matches decides; none matching means retry (Batch).
+    A local process has no container-level reason (image pulls and the like), so an onReason
+    rule never matches here."""
     for rule in rules:
         checks = [
             ("onExitCode", None if exit_code is None else str(exit_code)),
-            ("onReason", reason),
+            ("onReason", None),
             ("onStatusReason", status),
         ]
         if all(
