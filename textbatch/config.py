@@ -15,7 +15,9 @@ from typing import Any
 from textbatch.errors import ConfigError
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
-ARCHITECTURES = ("cnn", "lstm", "bag")
+ARCHITECTURES = ("cnn", "lstm", "bag", "nb_linear")
+CPU_ARCHITECTURES = ("bag", "nb_linear")  # cheap on a CPU: no GPU wanted
+HASHED_BIGRAMS = ("bag", "nb_linear")
 TOKENIZERS = ("spacy", "fast")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
@@ -56,7 +58,7 @@ class ModelConfig:
     # textbatch: model family and tokenizer beyond the blog's
     architecture: str | None = None  # None: the blog's `cnn` flag decides (cnn or lstm)
     tokenizer: str = "spacy"  # "spacy" (the blog's) or "fast" (a regex, several times faster)
-    ngram_buckets: int = 0  # hashed word-bigram embeddings (the "bag" model); 0: none
+    ngram_buckets: int = 0  # hashed word-bigram ids (bag and nb_linear models); 0: none
 
     @property
     def network(self) -> str:

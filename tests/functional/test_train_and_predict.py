@@ -8,6 +8,8 @@ import io
 import itertools
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +22,7 @@ from textbatch.jobs.events import EventLog
 from textbatch.jobs.predict import PredictRequest, run_predict
 from textbatch.jobs.train import TrainRequest, run_train
 from textbatch.model.artifacts import open_model, resolve_version
-from textbatch.model.inference import Classifier
+from textbatch.model.inference import classifier_for
 
 
 def read_rows(path: Path) -> list[list[str]]:
@@ -168,8 +170,10 @@ def test_predictions_match_the_generator_labels(trained, tmp_path) -> None:
 def test_saved_model_reloads_to_the_same_probabilities(trained, sample_predict) -> None:
     store, _ = trained
     texts = [row[2] for row in read_rows(sample_predict)[1:]]
-    first = Classifier(open_model(str(store), Storage())).predict_proba(texts)
-    second = Classifier(open_model(str(store), Storage())).predict_proba(texts)
+    first, second = (
+        classifier_for(model).predict_ids(model.transformer.encode(texts))
+        for model in (open_model(str(store), Storage()), open_model(str(store), Storage()))
+    )
     np.testing.assert_array_equal(first, second)
 
 
@@ -273,15 +277,16 @@ def test_a_location_with_no_model_says_so(tmp_path, sample_predict) -> None:
         predict(tmp_path / "nothing", sample_predict, tmp_path / "r")
 
 
-def test_bag_model_with_the_fast_tokenizer_trains_predicts_and_wants_no_gpu(
-    tmp_path, sample_train, sample_predict
+@pytest.mark.parametrize(("architecture", "learning_rate"), [("bag", 0.02), ("nb_linear", 0.03)])
+def test_cpu_models_with_the_fast_tokenizer_train_predict_and_want_no_gpu(
+    tmp_path, sample_train, sample_predict, architecture, learning_rate
 ) -> None:
     result = run_train(
         TrainRequest(
             config=str(
                 write_config(
-                    tmp_path, architecture="bag", tokenizer="fast", ngram_buckets=5000,
-                    num_epoch=8, learning_rate=0.02, n_classes=None,
+                    tmp_path, architecture=architecture, tokenizer="fast", ngram_buckets=5000,
+                    num_epoch=8, learning_rate=learning_rate, n_classes=None,
                 )
             ),
             data=str(sample_train),
@@ -291,12 +296,37 @@ def test_bag_model_with_the_fast_tokenizer_trains_predicts_and_wants_no_gpu(
     )  # fmt: skip
     assert result.metrics["validation"]["accuracy"] >= 0.8
     model = open_model(str(tmp_path / "store"), Storage())
-    assert model.manifest.architecture == "bag"
+    assert model.manifest.architecture == architecture
     assert model.manifest.wants_gpu is False
     assert model.transformer.tokenizer_name == "fast"
     assert model.config.n_classes == 5  # null, resolved from the labels and saved so
     summary, _ = predict(tmp_path / "store", sample_predict, tmp_path / "results")
     assert summary.rows_predicted == 60
+
+
+def test_the_nb_linear_predict_job_runs_without_torch(tmp_path, sample_train, sample_predict):
+    config = write_config(
+        tmp_path, architecture="nb_linear", tokenizer="fast", ngram_buckets=5000, n_classes=None
+    )
+    run_train(
+        TrainRequest(config=str(config), data=str(sample_train), out=str(tmp_path / "store")),
+        log=EventLog(io.StringIO(), job="train"),
+    )
+    code = (
+        "import sys, io;"
+        "from textbatch.jobs.events import EventLog;"
+        "from textbatch.jobs.predict import PredictRequest, run_predict;"
+        f"s = run_predict(PredictRequest(model={str(tmp_path / 'store')!r},"
+        f" input={str(sample_predict)!r}, output={str(tmp_path / 'r')!r}),"
+        " log=EventLog(io.StringIO(), job='predict'));"
+        "print(s.rows_predicted, 'torch' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["60", "False"]
+    predict(tmp_path / "store", sample_predict, tmp_path / "again")
+    assert (tmp_path / "r" / "warranty_predict_output.csv").read_bytes() == (
+        tmp_path / "again" / "warranty_predict_output.csv"
+    ).read_bytes()
 
 
 def test_progress_is_logged_at_each_tenth_of_the_input(trained, tmp_path) -> None:

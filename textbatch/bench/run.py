@@ -64,22 +64,20 @@ def score(output: Path) -> tuple[float, float, int]:
 
 
 def forward_rate(model_dir: Path, test: Path) -> float:
-    import torch
-
+    """Rows/s of the model alone (the predict job's classifier) on texts encoded beforehand."""
     from textbatch.io.csv_table import TEXT_COLUMNS, open_table
     from textbatch.io.storage import Storage
     from textbatch.model.artifacts import open_model
+    from textbatch.model.inference import classifier_for
 
     model = open_model(str(model_dir), Storage())
     with open_table(test) as table:
         at = table.column(None, candidates=TEXT_COLUMNS, role="text", besides=())
-        ids = torch.from_numpy(model.transformer.encode([r.fields[at] for r in table.records()]))
-    network, size = model.network.eval(), model.config.predict_batch_size
-    with torch.inference_mode():
-        started = time.perf_counter()
-        for start in range(0, len(ids), size):
-            network(ids[start : start + size])
-        return len(ids) / (time.perf_counter() - started)
+        ids = model.transformer.encode([r.fields[at] for r in table.records()])
+    classifier = classifier_for(model)
+    started = time.perf_counter()
+    classifier.predict_ids(ids)
+    return len(ids) / (time.perf_counter() - started)
 
 
 def split_data(path: Path, workdir: Path, *, test_fraction: float, seed: int) -> tuple[Path, Path]:

@@ -34,8 +34,11 @@ def run(args: argparse.Namespace) -> int:
 
     deployment = Deployment.find(args.stage, boto3.client("cloudformation"))
     settings = TriggerSettings(
-        job_queue=deployment.output("GpuJobQueue"),
-        job_definition=deployment.output("PredictJobDefinition"),
+        gpu_job_queue=deployment.output("GpuJobQueue"),
+        gpu_job_definition=deployment.output("PredictJobDefinition"),
+        cpu_job_queue=deployment.output("CpuJobQueue"),
+        cpu_job_definition=deployment.output("PredictCpuJobDefinition"),
+        predict_queue=deployment.output("PredictQueue"),
         results_location=deployment.output("ResultsLocation"),
         model_location=deployment.output("ModelLocation"),
         idempotency_table=deployment.output("SubmissionsTable"),
@@ -55,12 +58,14 @@ def run(args: argparse.Namespace) -> int:
             settings,
             batch=boto3.client("batch"),
             dynamodb=boto3.client("dynamodb"),
+            s3=boto3.client("s3"),
             force=args.force,
         )
     if outcome.decision == "ignored":
         raise TextbatchError(f"{args.uri} is not submitted: {outcome.reason}")
     print(
         f"{outcome.decision}: {args.uri} -> job {outcome.job_id or '?'}"
+        + (f" on the {outcome.queue.upper()} queue" if outcome.queue else "")
         + (f" ({outcome.reason})" if outcome.reason else "")
     )
     return 0

@@ -25,9 +25,9 @@ from textbatch.jobs.events import EventLog
 from textbatch.jobs.outputs import OutputPlan
 from textbatch.model.artifacts import open_model
 from textbatch.model.encoding import default_workers, encoded
-from textbatch.model.inference import Classifier
+from textbatch.model.inference import classifier_for
 
-CHUNK_ROWS = 2048
+CHUNK_ROWS = 512
 MAX_REJECTED_LISTED = 1000
 PROGRESS_SECONDS = 5.0
 
@@ -90,9 +90,9 @@ def _predict(
     started = time.perf_counter()
     log.emit("start", input=request.input, model=request.model, output=plan.csv)
     model = open_model(request.model, storage)
-    classifier = Classifier(model)
+    classifier = classifier_for(model)
     loaded = time.perf_counter()
-    log.emit("model", version=model.manifest.version, device=classifier.device.type)
+    log.emit("model", version=model.manifest.version, device=classifier.device)
 
     with (
         storage.local_copy(request.input) as path,

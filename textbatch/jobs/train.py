@@ -20,13 +20,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from textbatch.config import ModelConfig, check_labels, parse_config
+from textbatch.config import HASHED_BIGRAMS, ModelConfig, check_labels, parse_config
 from textbatch.errors import ConfigError, InputError
 from textbatch.io.csv_table import LABEL_COLUMNS, TEXT_COLUMNS, open_table
 from textbatch.io.storage import Storage, is_s3, join
 from textbatch.jobs.events import EventLog
 from textbatch.model import artifacts
 from textbatch.model.device import autocast, grad_scaler, select_device, to_device
+from textbatch.model.linear import nb_ratios
 from textbatch.model.metrics import classification_report
 from textbatch.model.networks import NetworkSpec, build_network
 from textbatch.model.transformer import FastTokenizer, TextTransformer, Tokenizer
@@ -188,6 +189,9 @@ def initial_embeddings(
     if not config.use_spacy_pretrained:
         log.emit("embeddings", source="random", reason="use_spacy_pretrained is false")
         return None
+    if config.network == "nb_linear":
+        log.emit("embeddings", source="none", reason="nb_linear has no embeddings to initialise")
+        return None
     loaded = load_vectors(config.spacy_model)
     if loaded is None:
         log.emit(
@@ -241,7 +245,7 @@ def run_train(
         vocab_size=config.vocab_size,
         seq_len=config.seq_len,
         tokenizer_name=config.tokenizer,
-        ngram_buckets=config.ngram_buckets if config.network == "bag" else 0,
+        ngram_buckets=config.ngram_buckets if config.network in HASHED_BIGRAMS else 0,
     )
     x_all = torch.from_numpy(transformer.encode_tokens(tokenized))
     x_train, y_train = x_all[train_idx], torch.from_numpy(y_all[train_idx])
@@ -260,6 +264,11 @@ def run_train(
     network = build_network(spec)
     if matrix is not None:  # the vocabulary's rows; bigram buckets keep their random start
         network.embedding.weight.data[: len(matrix)].copy_(torch.from_numpy(matrix))
+    if spec.architecture == "nb_linear":  # from the training rows only, never validation
+        ratios = nb_ratios(
+            x_train.numpy(), y_train.numpy(), rows=spec.vocab_rows, n_classes=spec.n_classes
+        )
+        network.ratios.copy_(torch.from_numpy(ratios))
     network.to(device)
 
     optimizers = make_optimizers(config, network)

@@ -14,17 +14,20 @@ import tempfile
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from safetensors.torch import load_file, save_file
+import numpy as np
+from safetensors.numpy import load_file
 
 from textbatch import __version__
-from textbatch.config import ModelConfig, config_from_dict
+from textbatch.config import CPU_ARCHITECTURES, ModelConfig, config_from_dict
 from textbatch.errors import ArtifactError, StorageError
 from textbatch.io.storage import Storage, join
-from textbatch.model.networks import NetworkSpec, build_network
+from textbatch.model.spec import NetworkSpec
 from textbatch.model.transformer import TextTransformer
+
+if TYPE_CHECKING:
+    import torch
 
 MANIFEST = "manifest.json"
 LATEST = "latest.json"
@@ -58,11 +61,12 @@ class Manifest:
 
 @dataclass(frozen=True)
 class Model:
-    """A loaded model version: everything prediction needs."""
+    """A loaded model version: everything prediction needs. Loading it needs no torch: the
+    weights are numpy arrays (torch networks are built from them by the classifier)."""
 
     manifest: Manifest
     spec: NetworkSpec
-    network: torch.nn.Module
+    weights: dict[str, np.ndarray]
     transformer: TextTransformer
     config: ModelConfig
     labels: list[str]
@@ -87,6 +91,8 @@ def write_version(
     metrics: dict[str, Any],
 ) -> Manifest:
     """Write a complete version into an empty directory and return its manifest."""
+    from safetensors.torch import save_file
+
     directory.mkdir(parents=True, exist_ok=True)
     weights = config.save_name
     state = {
@@ -110,7 +116,7 @@ def write_version(
         created_at=created.isoformat(timespec="seconds"),
         textbatch_version=__version__,
         architecture=spec.architecture,
-        wants_gpu=spec.architecture in ("cnn", "lstm"),  # the bag model is cheap on a CPU
+        wants_gpu=spec.architecture not in CPU_ARCHITECTURES,
         weights=weights,
         files=files,
     )
@@ -178,13 +184,10 @@ def load_version(directory: Path) -> Model:
     config = config_from_dict(
         json.loads((directory / "config.json").read_text("utf-8")), source="config.json"
     )
-    network = build_network(spec)
-    network.load_state_dict(load_file(str(directory / manifest.weights)))
-    network.eval()
     return Model(
         manifest=manifest,
         spec=spec,
-        network=network,
+        weights=load_file(str(directory / manifest.weights)),
         transformer=TextTransformer.from_json((directory / "transformer.json").read_text("utf-8")),
         config=config,
         labels=list(json.loads((directory / "labels.json").read_text("utf-8"))),

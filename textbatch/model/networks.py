@@ -1,47 +1,13 @@
-"""The classifiers: the blog's CNN and (bi)LSTM, built from a NetworkSpec. No I/O here."""
+"""The torch networks: the blog's CNN and (bi)LSTM, the bag model, the NB-weighted linear model."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
-
+import numpy as np
 import torch
 from torch import nn
 
-from textbatch.config import ModelConfig
+from textbatch.model.spec import NetworkSpec
 from textbatch.model.transformer import PAD_ID
-
-
-@dataclass(frozen=True)
-class NetworkSpec:
-    """Everything needed to rebuild a network before loading its weights."""
-
-    architecture: str  # "cnn" or "lstm"
-    vocab_rows: int  # embedding rows, padding and unknown included
-    embed_size: int
-    n_classes: int
-    dropout: float
-    kernel_size: int
-    hidden_size: int
-    n_layers: int
-    bidirectional: bool
-
-    @classmethod
-    def from_config(cls, config: ModelConfig, *, vocab_rows: int, embed_size: int) -> NetworkSpec:
-        return cls(
-            architecture=config.network,
-            vocab_rows=vocab_rows,
-            embed_size=embed_size,
-            n_classes=config.n_classes,
-            dropout=config.dropout,
-            kernel_size=config.kernel_size,
-            hidden_size=config.hidden_size,
-            n_layers=config.n_layers,
-            bidirectional=config.bidirectional,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class CnnClassifier(nn.Module):
@@ -107,12 +73,41 @@ class BagClassifier(nn.Module):
         return self.decoder(self.dropout(self.embedding(ids)))
 
 
+class NbLinearClassifier(nn.Module):
+    """A linear model over a text's distinct word and bigram ids, each weighted by its
+    naive-Bayes log-count ratio (fixed when training starts); see textbatch.model.linear,
+    which predicts with the same arithmetic in numpy."""
+
+    def __init__(self, spec: NetworkSpec) -> None:
+        super().__init__()
+        self.weight = nn.Embedding(spec.vocab_rows, spec.n_classes, sparse=True)
+        nn.init.ones_(self.weight.weight)  # start as naive Bayes itself
+        self.bias = nn.Parameter(torch.zeros(spec.n_classes))
+        self.register_buffer("ratios", torch.zeros(spec.vocab_rows, spec.n_classes))
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        distinct, _ = ids.sort(dim=1)
+        distinct[:, 1:][distinct[:, 1:] == distinct[:, :-1]] = PAD_ID
+        present = (distinct != PAD_ID).float()
+        scale = present / present.sum(dim=1, keepdim=True).clamp(min=1).sqrt()
+        features = self.weight(distinct) * nn.functional.embedding(distinct, self.ratios)
+        return (features * scale.unsqueeze(2)).sum(dim=1) + self.bias
+
+
 ARCHITECTURES: dict[str, type[nn.Module]] = {
     "cnn": CnnClassifier,
     "lstm": LstmClassifier,
     "bag": BagClassifier,
+    "nb_linear": NbLinearClassifier,
 }
 
 
 def build_network(spec: NetworkSpec) -> nn.Module:
     return ARCHITECTURES[spec.architecture](spec)
+
+
+def load_network(spec: NetworkSpec, weights: dict[str, np.ndarray]) -> nn.Module:
+    """A network in eval mode with a loaded version's weights."""
+    network = build_network(spec)
+    network.load_state_dict({name: torch.from_numpy(array) for name, array in weights.items()})
+    return network.eval()

@@ -1,0 +1,30 @@
+"""Inference with a torch network: batches on the best device, float16 on CUDA."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from textbatch.model.artifacts import Model
+from textbatch.model.device import autocast, select_device, to_device
+from textbatch.model.networks import load_network
+
+
+class NetworkClassifier:
+    def __init__(self, model: Model, *, device: torch.device | None = None) -> None:
+        self.labels = model.labels
+        self.torch_device = device or select_device()
+        self.device = self.torch_device.type
+        self.network = load_network(model.spec, model.weights).to(self.torch_device)
+        self.batch_size = model.config.predict_batch_size
+
+    @torch.inference_mode()
+    def predict_ids(self, encoded: np.ndarray) -> np.ndarray:
+        ids = torch.from_numpy(encoded)
+        out = np.empty((len(ids), len(self.labels)), dtype=np.float32)
+        for start in range(0, len(ids), self.batch_size):
+            batch = to_device(ids[start : start + self.batch_size], self.torch_device)
+            with autocast(self.torch_device):
+                logits = self.network(batch)
+            out[start : start + len(batch)] = torch.softmax(logits.float(), dim=1).cpu().numpy()
+        return out
