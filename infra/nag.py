@@ -15,8 +15,9 @@ def acknowledge(construct: IConstruct, finding: str, reason: str) -> None:
     Validations.of(construct).acknowledge(Acknowledgment(id=f"{PACK}::{finding}", reason=reason))
 
 
-def objects_of(bucket: s3.IBucket) -> str:
-    """The IAM5 finding for a policy on every object of `bucket` (`<Logical.Arn>/*`)."""
+def objects_of(bucket: s3.IBucket, pattern: str = "*") -> str:
+    """The IAM5 finding for a policy on the objects of `bucket` matching `pattern`
+    (`<Logical.Arn>/*` by default)."""
     stack = Stack.of(bucket)
     logical_id = stack.resolve(stack.get_logical_id(bucket.node.default_child))
-    return f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/*]"
+    return f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/{pattern}]"

@@ -33,6 +33,7 @@ class StageSettings:
     train_timeout_minutes: int
     job_attempts: int
     model_version: str | None  # None: predict jobs use models/latest.json
+    predict_queue: str  # "auto": the model's manifest decides (wants_gpu); or "gpu" / "cpu"
 
     @property
     def retain(self) -> bool:
@@ -67,6 +68,8 @@ def _validate(s: StageSettings, path: Path) -> None:
     for key in ("gpu_max_vcpus", "cpu_max_vcpus", "log_retention_days", "job_attempts"):
         if getattr(s, key) < 1:
             problems.append(f"{key}: >= 1")
+    if s.predict_queue not in ("auto", "gpu", "cpu"):
+        problems.append("predict_queue: 'auto', 'gpu' or 'cpu'")
     if not 1 <= s.job_attempts <= 10:
         problems.append("job_attempts: 1 to 10 (AWS Batch's limit)")
     if problems:

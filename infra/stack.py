@@ -76,22 +76,30 @@ class TextbatchStack(Stack):
             log_retention=retention,
             removal_policy=removal,
         )
-        predict_definition = compute.job_definitions["predict"]
         trigger = UploadTrigger(
             self,
             "Trigger",
             prefix=prefix,
             predict_bucket=storage.predict,
             environment={
-                "JOB_QUEUE": compute.gpu_queue.job_queue_arn,
-                "JOB_DEFINITION": compute.job_definition_names["predict"],
+                "GPU_JOB_QUEUE": compute.gpu_queue.job_queue_arn,
+                "GPU_JOB_DEFINITION": compute.job_definition_names["predict"],
+                "CPU_JOB_QUEUE": compute.cpu_queue.job_queue_arn,
+                "CPU_JOB_DEFINITION": compute.job_definition_names["predict-cpu"],
+                "PREDICT_QUEUE": settings.predict_queue,
                 "RESULTS_LOCATION": results,
                 "MODEL_LOCATION": model_location,
             },
             log_retention=retention,
             removal_policy=removal,
         )
-        predict_definition.grant_submit_job(trigger.function.role, compute.gpu_queue)
+        compute.job_definitions["predict"].grant_submit_job(
+            trigger.function.role, compute.gpu_queue
+        )
+        compute.job_definitions["predict-cpu"].grant_submit_job(
+            trigger.function.role, compute.cpu_queue
+        )
+        trigger.allow_reading_manifests(storage.models)
         # CDK adds one stack-level function that writes bucket notification configurations.
         for child in self.node.children:
             if child.node.id.startswith("BucketNotificationsHandler"):
@@ -122,6 +130,8 @@ class TextbatchStack(Stack):
             "GpuJobQueue": compute.gpu_queue.job_queue_name,
             "CpuJobQueue": compute.cpu_queue.job_queue_name,
             "PredictJobDefinition": compute.job_definition_names["predict"],
+            "PredictCpuJobDefinition": compute.job_definition_names["predict-cpu"],
+            "PredictQueue": settings.predict_queue,
             "TrainJobDefinition": compute.job_definition_names["train"],
             "JobLogGroup": compute.log_group.log_group_name,
             "TriggerLogGroup": trigger.log_group.log_group_name,

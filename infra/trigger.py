@@ -8,6 +8,7 @@ from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
@@ -16,7 +17,7 @@ from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.nag import acknowledge
+from infra.nag import acknowledge, objects_of
 
 FUNCTION_DIR = Path(__file__).resolve().parent.parent / "functions" / "trigger"
 HANDLER = "textbatch_trigger.handler.lambda_handler"
@@ -102,4 +103,19 @@ class UploadTrigger(Construct):
             "dynamodb:GetItem",
             "dynamodb:UpdateItem",
             "dynamodb:DeleteItem",
+        )
+
+    def allow_reading_manifests(self, models_bucket: s3.IBucket) -> None:
+        """The trigger reads a model's manifest (via models/latest.json) to choose the queue:
+        s3:GetObject under models/ only (the tests compare it with the handler's calls)."""
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"], resources=[models_bucket.arn_for_objects("models/*")]
+            )
+        )
+        acknowledge(
+            self.function,
+            objects_of(models_bucket, "models/*"),
+            "Model versions are published under models/<version>/ with names chosen at training "
+            "time; the trigger may only read them.",
         )

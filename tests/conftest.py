@@ -112,7 +112,8 @@ def trained(
 
 @pytest.fixture
 def trigger_cloud(aws_env: str):
-    """A Batch queue and job definition and an idempotency table on the moto server."""
+    """GPU and CPU Batch queues and predict job definitions and an idempotency table on the
+    moto server. No model is published: jobs go to the CPU queue unless a test publishes one."""
     requests.post(
         f"{aws_env}/moto-api/config",
         json={"batch": {"use_docker": False}, "lambda": {"use_docker": False}},
@@ -126,24 +127,28 @@ def trigger_cloud(aws_env: str):
     environment = batch.create_compute_environment(
         computeEnvironmentName=f"ce-{suffix}", type="UNMANAGED", state="ENABLED", serviceRole=role
     )
-    queue = batch.create_job_queue(
-        jobQueueName=f"gpu-{suffix}",
-        state="ENABLED",
-        priority=1,
-        computeEnvironmentOrder=[
-            {"order": 1, "computeEnvironment": environment["computeEnvironmentArn"]}
-        ],
-    )
-    batch.register_job_definition(
-        jobDefinitionName=f"predict-{suffix}",
-        type="container",
-        containerProperties={
-            "image": "textbatch",
-            "vcpus": 1,
-            "memory": 512,
-            "command": ["predict"],
-        },
-    )
+    queues = {
+        kind: batch.create_job_queue(
+            jobQueueName=f"{kind}-{suffix}",
+            state="ENABLED",
+            priority=1,
+            computeEnvironmentOrder=[
+                {"order": 1, "computeEnvironment": environment["computeEnvironmentArn"]}
+            ],
+        )["jobQueueArn"]
+        for kind in ("gpu", "cpu")
+    }
+    for name in (f"predict-{suffix}", f"predict-cpu-{suffix}"):
+        batch.register_job_definition(
+            jobDefinitionName=name,
+            type="container",
+            containerProperties={
+                "image": "textbatch",
+                "vcpus": 1,
+                "memory": 512,
+                "command": ["predict"],
+            },
+        )
     table = f"submissions-{suffix}"
     dynamodb.create_table(
         TableName=table,
@@ -152,10 +157,14 @@ def trigger_cloud(aws_env: str):
         BillingMode="PAY_PER_REQUEST",
     )
     settings = TriggerSettings(
-        job_queue=queue["jobQueueArn"],
-        job_definition=f"predict-{suffix}",
+        gpu_job_queue=queues["gpu"],
+        gpu_job_definition=f"predict-{suffix}",
+        cpu_job_queue=queues["cpu"],
+        cpu_job_definition=f"predict-cpu-{suffix}",
+        predict_queue="auto",
         results_location="s3://results-bucket/",
-        model_location="s3://models-bucket/",
+        model_location=f"s3://models-{suffix}/",
         idempotency_table=table,
     )
-    return settings, batch, dynamodb
+    s3 = boto3.client("s3", endpoint_url=aws_env, region_name=REGION)
+    return settings, batch, dynamodb, s3

@@ -97,13 +97,16 @@ def deploy_outputs(aws_env: str, stage: str, outputs: dict[str, str]) -> None:
 
 
 def test_submit_takes_the_trigger_path_by_hand(aws_env, s3, bucket, trigger_cloud) -> None:
-    settings, batch, _ = trigger_cloud
+    settings, batch, _, _ = trigger_cloud
     deploy_outputs(
         aws_env,
         "handtest",
         {
-            "GpuJobQueue": settings.job_queue,
-            "PredictJobDefinition": settings.job_definition,
+            "GpuJobQueue": settings.gpu_job_queue,
+            "PredictJobDefinition": settings.gpu_job_definition,
+            "CpuJobQueue": settings.cpu_job_queue,
+            "PredictCpuJobDefinition": settings.cpu_job_definition,
+            "PredictQueue": settings.predict_queue,
             "ResultsLocation": settings.results_location,
             "ModelLocation": settings.model_location,
             "SubmissionsTable": settings.idempotency_table,
@@ -115,15 +118,17 @@ def test_submit_takes_the_trigger_path_by_hand(aws_env, s3, bucket, trigger_clou
     first = textbatch("submit", uri, "--stage", "handtest")
     assert first.returncode == 0, first.stderr
     assert first.stdout.startswith(f"submitted: {uri} -> job ")
+    assert first.stdout.rstrip().endswith("on the CPU queue")  # no model published: cheapest
     again = textbatch("submit", uri, "--stage", "handtest")
     assert again.stdout.startswith("duplicate:")
     forced = textbatch("submit", uri, "--stage", "handtest", "--force")
     assert forced.stdout.startswith("submitted:")
-    summaries = batch.list_jobs(jobQueue=settings.job_queue, jobStatus="SUCCEEDED")[
-        "jobSummaryList"
-    ]
-    summaries += batch.list_jobs(jobQueue=settings.job_queue, jobStatus="SUBMITTED")[
-        "jobSummaryList"
+    summaries = [
+        job
+        for status in ("SUBMITTED", "SUCCEEDED")
+        for job in batch.list_jobs(jobQueue=settings.cpu_job_queue, jobStatus=status)[
+            "jobSummaryList"
+        ]
     ]
     assert len({j["jobId"] for j in summaries}) == 2
 

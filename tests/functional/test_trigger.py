@@ -39,7 +39,13 @@ def s3_event(*objects: tuple[str, str, int, str | None]) -> dict:
 
 
 def jobs(batch, settings) -> list[dict]:
-    return describe(batch, [j["jobId"] for j in job_summaries(batch, [settings.job_queue])])
+    return describe(
+        batch,
+        [
+            j["jobId"]
+            for j in job_summaries(batch, [settings.gpu_job_queue, settings.cpu_job_queue])
+        ],
+    )
 
 
 @pytest.fixture
@@ -48,12 +54,12 @@ def cloud(trigger_cloud):
 
 
 def handle(event, cloud):
-    settings, batch, dynamodb = cloud
-    return handle_event(event, settings, batch=batch, dynamodb=dynamodb)
+    settings, batch, dynamodb, s3 = cloud
+    return handle_event(event, settings, batch=batch, dynamodb=dynamodb, s3=s3)
 
 
 def test_every_record_of_an_event_gets_its_job_with_matching_parameters(cloud, capsys) -> None:
-    settings, batch, _ = cloud
+    settings, batch, _, _ = cloud
     result = handle(s3_event(("in", "a.csv", 10, "v1"), ("in", "sub/b.csv", 20, "v1")), cloud)
     assert [o["decision"] for o in result["outcomes"]] == ["submitted", "submitted"]
     by_input = {j["parameters"]["input"]: j for j in jobs(batch, settings)}
@@ -61,7 +67,7 @@ def test_every_record_of_an_event_gets_its_job_with_matching_parameters(cloud, c
     assert by_input["s3://in/sub/b.csv"]["parameters"] == {
         "input": "s3://in/sub/b.csv",
         "output": "s3://results-bucket/sub/",
-        "model": "s3://models-bucket/",
+        "model": settings.model_location,  # no model published yet: the location as given
     }
     assert by_input["s3://in/a.csv"]["parameters"]["output"] == "s3://results-bucket/"
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -73,7 +79,7 @@ def test_every_record_of_an_event_gets_its_job_with_matching_parameters(cloud, c
 
 
 def test_encoded_keys_with_spaces_plus_and_unicode(cloud) -> None:
-    settings, batch, _ = cloud
+    settings, batch, _, _ = cloud
     key = "claims 2026/my reviews+extra é.csv"
     result = handle(s3_event(("in", key, 10, None)), cloud)
     [outcome] = result["outcomes"]
@@ -95,7 +101,7 @@ def test_job_names_are_valid_and_unique_per_revision() -> None:
 
 
 def test_the_same_event_delivered_twice_submits_one_job(cloud, capsys) -> None:
-    settings, batch, _ = cloud
+    settings, batch, _, _ = cloud
     event = s3_event(("in", "a.csv", 10, "v1"))
     first = handle(event, cloud)["outcomes"][0]
     second = handle(event, cloud)["outcomes"][0]
@@ -108,7 +114,7 @@ def test_the_same_event_delivered_twice_submits_one_job(cloud, capsys) -> None:
 
 
 def test_concurrent_duplicate_deliveries_submit_one_job(cloud) -> None:
-    settings, batch, _ = cloud
+    settings, batch, _, _ = cloud
     event = s3_event(("in", "race.csv", 10, "v1"))
     decisions: list[str] = []
     barrier = threading.Barrier(8)
@@ -127,7 +133,7 @@ def test_concurrent_duplicate_deliveries_submit_one_job(cloud) -> None:
 
 
 def test_a_new_version_of_the_same_key_is_new_work(cloud) -> None:
-    settings, batch, _ = cloud
+    settings, batch, _, _ = cloud
     handle(s3_event(("in", "a.csv", 10, "v1")), cloud)
     handle(s3_event(("in", "a.csv", 12, "v2")), cloud)
     assert len(jobs(batch, settings)) == 2
@@ -142,7 +148,7 @@ def test_a_new_version_of_the_same_key_is_new_work(cloud) -> None:
     ],
 )
 def test_ignored_objects_say_why_and_submit_nothing(cloud, capsys, key, size, reason) -> None:
-    settings, batch, _ = cloud
+    settings, batch, _, _ = cloud
     [outcome] = handle(s3_event(("in", key, size, None)), cloud)["outcomes"]
     assert (outcome["decision"], outcome["reason"]) == ("ignored", reason)
     assert jobs(batch, settings) == []
@@ -150,10 +156,14 @@ def test_ignored_objects_say_why_and_submit_nothing(cloud, capsys, key, size, re
 
 
 def test_outputs_written_by_the_pipeline_do_not_loop(cloud) -> None:
-    settings, batch, dynamodb = cloud
+    settings, batch, dynamodb, s3 = cloud
     shared = TriggerSettings(**{**settings.__dict__, "results_location": "s3://in/results/"})
     result = handle_event(
-        s3_event(("in", "results/a_output.csv", 10, None)), shared, batch=batch, dynamodb=dynamodb
+        s3_event(("in", "results/a_output.csv", 10, None)),
+        shared,
+        batch=batch,
+        dynamodb=dynamodb,
+        s3=s3,
     )
     assert result["outcomes"][0]["reason"] == "written by the pipeline (under the results location)"
 
@@ -173,11 +183,13 @@ def test_s3_test_event_and_eventbridge_shape(cloud) -> None:
 
 
 def test_a_batch_failure_raises_and_leaves_the_key_retryable(cloud, capsys) -> None:
-    settings, batch, dynamodb = cloud
-    broken = TriggerSettings(**{**settings.__dict__, "job_queue": "no-such-queue"})
+    settings, batch, dynamodb, s3 = cloud
+    broken = TriggerSettings(
+        **{**settings.__dict__, "gpu_job_queue": "no-such-queue", "cpu_job_queue": "no-such-queue"}
+    )
     event = s3_event(("in", "a.csv", 10, "v1"))
     with pytest.raises(RecordsFailed, match=r"1 of 1 records failed: s3://in/a\.csv"):
-        handle_event(event, broken, batch=batch, dynamodb=dynamodb)
+        handle_event(event, broken, batch=batch, dynamodb=dynamodb, s3=s3)
     failed = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert failed["decision"] == "failed"
     # the retry (as the asynchronous invocation would make) is not taken for a duplicate
@@ -186,7 +198,7 @@ def test_a_batch_failure_raises_and_leaves_the_key_retryable(cloud, capsys) -> N
 
 
 def test_one_failing_record_does_not_hide_the_others(cloud) -> None:
-    settings, batch, _ = cloud
+    settings, batch, _, _ = cloud
 
     def refuse_b(params, **_):
         if params.get("parameters", {}).get("input") == "s3://in/b.csv":
@@ -214,12 +226,59 @@ def test_one_failing_record_does_not_hide_the_others(cloud) -> None:
 
 def test_settings_come_from_the_function_environment() -> None:
     env = {
-        "JOB_QUEUE": "q",
-        "JOB_DEFINITION": "d",
+        "GPU_JOB_QUEUE": "q",
+        "GPU_JOB_DEFINITION": "d",
+        "CPU_JOB_QUEUE": "cq",
+        "CPU_JOB_DEFINITION": "cd",
+        "PREDICT_QUEUE": "auto",
         "RESULTS_LOCATION": "s3://r/",
         "MODEL_LOCATION": "s3://m/",
         "IDEMPOTENCY_TABLE": "t",
     }
-    assert TriggerSettings.from_env(env).job_queue == "q"
+    assert TriggerSettings.from_env(env).gpu_job_queue == "q"
     with pytest.raises(RuntimeError, match="lacks MODEL_LOCATION"):
         TriggerSettings.from_env({k: v for k, v in env.items() if k != "MODEL_LOCATION"})
+
+
+def publish_manifest(s3, settings, *, version: str, wants_gpu: bool) -> None:
+    bucket = settings.model_location.removeprefix("s3://").rstrip("/")
+    if bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
+        s3.create_bucket(Bucket=bucket)
+    manifest = {"version": version, "architecture": "x", "wants_gpu": wants_gpu}
+    s3.put_object(Bucket=bucket, Key=f"models/{version}/manifest.json", Body=json.dumps(manifest))
+    s3.put_object(Bucket=bucket, Key="models/latest.json", Body=json.dumps({"version": version}))
+
+
+@pytest.mark.parametrize(("wants_gpu", "queue"), [(True, "gpu"), (False, "cpu")])
+def test_the_model_manifest_chooses_the_queue_and_pins_the_version(
+    cloud, capsys, wants_gpu, queue
+) -> None:
+    settings, batch, _, _ = cloud
+    publish_manifest(cloud[3], settings, version="v7", wants_gpu=wants_gpu)
+    [outcome] = handle(s3_event(("in", "a.csv", 10, "v1")), cloud)["outcomes"]
+    assert outcome["queue"] == queue
+    [job] = jobs(batch, settings)
+    assert job["jobQueue"] == getattr(settings, f"{queue}_job_queue")
+    assert job["jobDefinition"].split("/")[-1].rsplit(":", 1)[0] == getattr(
+        settings, f"{queue}_job_definition"
+    )
+    assert job["parameters"]["model"] == f"{settings.model_location}models/v7/"
+    logged = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert logged["queue"] == queue
+    assert logged["queue_reason"].startswith("model v7 (x) ")
+
+
+def test_the_stage_setting_overrides_the_manifest(cloud) -> None:
+    settings, batch, dynamodb, s3 = cloud
+    publish_manifest(s3, settings, version="v8", wants_gpu=False)
+    forced = TriggerSettings(**{**settings.__dict__, "predict_queue": "gpu"})
+    handle_event(s3_event(("in", "a.csv", 10, "v1")), forced, batch=batch, dynamodb=dynamodb, s3=s3)
+    [job] = jobs(batch, settings)
+    assert job["jobQueue"] == settings.gpu_job_queue
+    assert job["parameters"]["model"].endswith("models/v8/")
+
+
+def test_an_unknown_queue_setting_is_refused(cloud) -> None:
+    settings = cloud[0]
+    with pytest.raises(RuntimeError, match="PREDICT_QUEUE is 'fast'"):
+        TriggerSettings(**{**settings.__dict__, "predict_queue": "fast"})

@@ -155,10 +155,14 @@ def test_trigger_function_environment_runtime_and_failure_destination(synth) -> 
     props = function["Properties"]
     assert props["Runtime"] == "python3.14"
     assert props["Handler"] == "textbatch_trigger.handler.lambda_handler"
-    assert set(props["Environment"]["Variables"]) == {
-        "JOB_QUEUE", "JOB_DEFINITION", "RESULTS_LOCATION", "MODEL_LOCATION", "IDEMPOTENCY_TABLE"
+    variables = props["Environment"]["Variables"]
+    assert set(variables) == {
+        "GPU_JOB_QUEUE", "GPU_JOB_DEFINITION", "CPU_JOB_QUEUE", "CPU_JOB_DEFINITION",
+        "PREDICT_QUEUE", "RESULTS_LOCATION", "MODEL_LOCATION", "IDEMPOTENCY_TABLE",
     }  # fmt: skip
-    assert props["Environment"]["Variables"]["JOB_DEFINITION"] == f"{prefix}-predict"
+    assert variables["GPU_JOB_DEFINITION"] == f"{prefix}-predict"
+    assert variables["CPU_JOB_DEFINITION"] == f"{prefix}-predict-cpu"
+    assert variables["PREDICT_QUEUE"] == load_stage(synth.stage).predict_queue
     [invoke_config] = synth.resources("AWS::Lambda::EventInvokeConfig").values()
     assert invoke_config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
 

@@ -35,19 +35,22 @@ def event(key: str, version: str) -> dict:
 
 
 def test_handler_calls_match_the_granted_actions(trigger_cloud, synths) -> None:
-    settings, batch, dynamodb = trigger_cloud
-    calls = record(batch, dynamodb)
-    handle_event(event("a.csv", "v1"), settings, batch=batch, dynamodb=dynamodb)  # submit
-    handle_event(event("a.csv", "v1"), settings, batch=batch, dynamodb=dynamodb)  # duplicate
-    broken = TriggerSettings(**{**settings.__dict__, "job_queue": "missing"})
+    settings, batch, dynamodb, s3 = trigger_cloud
+    calls = record(batch, dynamodb, s3)
+    handle_event(event("a.csv", "v1"), settings, batch=batch, dynamodb=dynamodb, s3=s3)  # submit
+    handle_event(event("a.csv", "v1"), settings, batch=batch, dynamodb=dynamodb, s3=s3)  # duplicate
+    broken = TriggerSettings(
+        **{**settings.__dict__, "gpu_job_queue": "missing", "cpu_job_queue": "missing"}
+    )
     with contextlib.suppress(RecordsFailed):  # failure: the claim is released
-        handle_event(event("b.csv", "v1"), broken, batch=batch, dynamodb=dynamodb)
+        handle_event(event("b.csv", "v1"), broken, batch=batch, dynamodb=dynamodb, s3=s3)
     assert calls == {
         "batch:SubmitJob",
         "dynamodb:PutItem",
         "dynamodb:GetItem",
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
+        "s3:GetObject",  # the model manifest, to choose the queue
     }
     for synth in synths.values():
         granted = {

@@ -26,13 +26,13 @@ class RecordsFailed(Exception):
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = TriggerSettings.from_env()
-    for name in ("batch", "dynamodb"):
+    for name in ("batch", "dynamodb", "s3"):
         _clients.setdefault(name, boto3.client(name))
-    return handle_event(event, settings, batch=_clients["batch"], dynamodb=_clients["dynamodb"])
+    return handle_event(event, settings, **_clients)
 
 
 def handle_event(
-    event: dict[str, Any], settings: TriggerSettings, *, batch: Any, dynamodb: Any
+    event: dict[str, Any], settings: TriggerSettings, *, batch: Any, dynamodb: Any, s3: Any
 ) -> dict[str, Any]:
     if event.get("Event") == "s3:TestEvent":
         log(IGNORED, reason="s3:TestEvent sent when the notification was configured")
@@ -40,7 +40,7 @@ def handle_event(
     outcomes = []
     for obj in objects_in(event):
         try:
-            outcomes.append(submit_object(obj, settings, batch=batch, dynamodb=dynamodb))
+            outcomes.append(submit_object(obj, settings, batch=batch, dynamodb=dynamodb, s3=s3))
         except Exception as exc:  # one bad record must not hide the others' outcomes
             outcomes.append(Outcome(FAILED, obj.uri, reason=f"{type(exc).__name__}: {exc}"))
     failed = [o for o in outcomes if o.decision == FAILED]

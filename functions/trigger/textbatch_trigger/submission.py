@@ -13,23 +13,39 @@ from typing import Any
 from textbatch_trigger.idempotency import IdempotencyStore
 from textbatch_trigger.log import log
 from textbatch_trigger.objects import UploadedObject
+from textbatch_trigger.routing import choose_route
 
 SUBMITTED, DUPLICATE, IGNORED, FAILED = "submitted", "duplicate", "ignored", "failed"
 
 
+PREDICT_QUEUES = ("auto", "gpu", "cpu")
+
+
 @dataclass(frozen=True)
 class TriggerSettings:
-    job_queue: str
-    job_definition: str
+    gpu_job_queue: str
+    gpu_job_definition: str
+    cpu_job_queue: str
+    cpu_job_definition: str
+    predict_queue: str  # "auto": the model's manifest decides; "gpu" or "cpu": always that one
     results_location: str  # s3://bucket/prefix/ under which outputs mirror the input's folders
     model_location: str  # a model version, or a location holding models/latest.json
     idempotency_table: str
 
+    def __post_init__(self) -> None:
+        if self.predict_queue not in PREDICT_QUEUES:
+            raise RuntimeError(
+                f"PREDICT_QUEUE is {self.predict_queue!r}; expected one of {PREDICT_QUEUES}"
+            )
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> TriggerSettings:
         names = {
-            "job_queue": "JOB_QUEUE",
-            "job_definition": "JOB_DEFINITION",
+            "gpu_job_queue": "GPU_JOB_QUEUE",
+            "gpu_job_definition": "GPU_JOB_DEFINITION",
+            "cpu_job_queue": "CPU_JOB_QUEUE",
+            "cpu_job_definition": "CPU_JOB_DEFINITION",
+            "predict_queue": "PREDICT_QUEUE",
             "results_location": "RESULTS_LOCATION",
             "model_location": "MODEL_LOCATION",
             "idempotency_table": "IDEMPOTENCY_TABLE",
@@ -47,6 +63,7 @@ class Outcome:
     reason: str | None = None
     job_id: str | None = None
     job_name: str | None = None
+    queue: str | None = None  # "gpu" or "cpu"
 
 
 def ignore_reason(obj: UploadedObject, settings: TriggerSettings) -> str | None:
@@ -86,11 +103,12 @@ def submit_object(
     *,
     batch: Any,
     dynamodb: Any,
+    s3: Any,
     force: bool = False,
 ) -> Outcome:
-    """Submit one object's predict job unless it is ignored or already submitted.
-
-    A failing AWS call is logged and re-raised after the idempotency claim is released."""
+    """Submit one object's predict job unless it is ignored or already submitted, to the queue
+    its model wants (see routing). A failing AWS call is logged and re-raised after the
+    idempotency claim is released."""
     fields = {"uri": obj.uri, "key": obj.key, "version": obj.version_id, "etag": obj.etag}
     reason = ignore_reason(obj, settings)
     if reason:
@@ -105,14 +123,15 @@ def submit_object(
         return Outcome(DUPLICATE, obj.uri, reason=reason, job_id=claim.job_id)
     name = job_name_for(obj)
     try:
+        route = choose_route(settings, s3)
         response = batch.submit_job(
             jobName=name,
-            jobQueue=settings.job_queue,
-            jobDefinition=settings.job_definition,
+            jobQueue=route.queue,
+            jobDefinition=route.definition,
             parameters={
                 "input": obj.uri,
                 "output": output_location(obj, settings),
-                "model": settings.model_location,
+                "model": route.model,
             },
         )
     except Exception as exc:
@@ -120,5 +139,14 @@ def submit_object(
         log(FAILED, reason=f"{type(exc).__name__}: {exc}", job_name=name, **fields)
         raise
     store.complete(claim_key, job_id=response["jobId"], job_name=name)
-    log(SUBMITTED, job_id=response["jobId"], job_name=name, forced=force or None, **fields)
-    return Outcome(SUBMITTED, obj.uri, job_id=response["jobId"], job_name=name)
+    log(
+        SUBMITTED,
+        job_id=response["jobId"],
+        job_name=name,
+        queue=route.kind,
+        queue_reason=route.reason,
+        model=route.model,
+        forced=force or None,
+        **fields,
+    )
+    return Outcome(SUBMITTED, obj.uri, job_id=response["jobId"], job_name=name, queue=route.kind)
