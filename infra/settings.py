@@ -34,6 +34,16 @@ class StageSettings:
     job_attempts: int
     model_version: str | None  # None: predict jobs use models/latest.json
     predict_queue: str  # "auto": the model's manifest decides (wants_gpu); or "gpu" / "cpu"
+    split_threshold_mb: float  # larger uploads run as split -> array of parts -> merge
+    part_size_mb: float  # one part per this many MB (one array child each)
+
+    @property
+    def split_threshold_bytes(self) -> int:
+        return int(self.split_threshold_mb * 1_000_000)
+
+    @property
+    def part_bytes(self) -> int:
+        return int(self.part_size_mb * 1_000_000)
 
     @property
     def retain(self) -> bool:
@@ -68,6 +78,8 @@ def _validate(s: StageSettings, path: Path) -> None:
     for key in ("gpu_max_vcpus", "cpu_max_vcpus", "log_retention_days", "job_attempts"):
         if getattr(s, key) < 1:
             problems.append(f"{key}: >= 1")
+    if not 0 < s.part_size_mb <= s.split_threshold_mb:
+        problems.append("part_size_mb: > 0 and at most split_threshold_mb")
     if s.predict_queue not in ("auto", "gpu", "cpu"):
         problems.append("predict_queue: 'auto', 'gpu' or 'cpu'")
     if not 1 <= s.job_attempts <= 10:

@@ -48,6 +48,7 @@ class TextbatchStack(Stack):
         _allow(predict_role, storage.predict, read=True)
         _allow(predict_role, storage.models, read=True, list_=True)
         _allow(predict_role, storage.results, write=True)
+        _allow_parts(predict_role, storage.results)
         train_role = _job_role(self, "TrainJobRole", f"{prefix} train jobs")
         _allow(train_role, storage.training, read=True)
         _allow(train_role, storage.config, read=True)
@@ -87,6 +88,8 @@ class TextbatchStack(Stack):
                 "CPU_JOB_QUEUE": compute.cpu_queue.job_queue_arn,
                 "CPU_JOB_DEFINITION": compute.job_definition_names["predict-cpu"],
                 "PREDICT_QUEUE": settings.predict_queue,
+                "SPLIT_THRESHOLD_BYTES": str(settings.split_threshold_bytes),
+                "PART_BYTES": str(settings.part_bytes),
                 "RESULTS_LOCATION": results,
                 "MODEL_LOCATION": model_location,
             },
@@ -132,6 +135,8 @@ class TextbatchStack(Stack):
             "PredictJobDefinition": compute.job_definition_names["predict"],
             "PredictCpuJobDefinition": compute.job_definition_names["predict-cpu"],
             "PredictQueue": settings.predict_queue,
+            "SplitThresholdBytes": str(settings.split_threshold_bytes),
+            "PartBytes": str(settings.part_bytes),
             "TrainJobDefinition": compute.job_definition_names["train"],
             "JobLogGroup": compute.log_group.log_group_name,
             "TriggerLogGroup": trigger.log_group.log_group_name,
@@ -191,3 +196,22 @@ def _retention_name(days: int) -> str:
     if days not in names:
         raise ValueError(f"log_retention_days must be one of {sorted(names)}, not {days}")
     return names[days]
+
+
+def _allow_parts(role: iam.Role, results: s3.IBucket) -> None:
+    """A large file's parts live under _parts/ in the results bucket: the split job writes
+    them, the array children read them, the merge job lists and removes them."""
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["s3:GetObject", "s3:DeleteObject"],
+            resources=[results.arn_for_objects("_parts/*")],
+        )
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(actions=["s3:ListBucket"], resources=[results.bucket_arn])
+    )
+    acknowledge(
+        role,
+        objects_of(results, "_parts/*"),
+        "Part objects are named per uploaded file at run time, under the _parts/ prefix.",
+    )

@@ -164,6 +164,8 @@ def trigger_cloud(aws_env: str):
         predict_queue="auto",
         results_location="s3://results-bucket/",
         model_location=f"s3://models-{suffix}/",
+        split_threshold_bytes=1000,
+        part_bytes=400,
         idempotency_table=table,
     )
     s3 = boto3.client("s3", endpoint_url=aws_env, region_name=REGION)

@@ -76,7 +76,7 @@ def test_jobs_status_and_results_for_a_success_and_a_failure(
 def test_logs_follow_shows_progress_until_the_job_ends(
     cloud: LocalCloud, model_version, tmp_path
 ) -> None:
-    write_csv(tmp_path / "big.csv", generate(40_000, seed=9), labelled=False)
+    write_csv(tmp_path / "big.csv", generate(10_000, seed=9), labelled=False)
     uri = f"s3://{cloud.bucket('predict')}/ops/followed.csv"
     follow = subprocess.Popen(  # before the upload: it waits for the trigger to submit the job
         [sys.executable, "-m", "textbatch.cli.main", "logs", uri, "--follow"],
@@ -90,7 +90,7 @@ def test_logs_follow_shows_progress_until_the_job_ends(
     assert "SUCCEEDED" in out
     bars = [line for line in out.splitlines() if "[" in line and "rows/s" in line and "ETA" in line]
     assert bars, out
-    assert "done rows_in=40000" in out
+    assert "done rows_in=10000" in out
 
 
 def test_user_mistakes_are_one_clear_line(cloud: LocalCloud) -> None:

@@ -107,6 +107,8 @@ def test_submit_takes_the_trigger_path_by_hand(aws_env, s3, bucket, trigger_clou
             "CpuJobQueue": settings.cpu_job_queue,
             "PredictCpuJobDefinition": settings.cpu_job_definition,
             "PredictQueue": settings.predict_queue,
+            "SplitThresholdBytes": str(settings.split_threshold_bytes),
+            "PartBytes": str(settings.part_bytes),
             "ResultsLocation": settings.results_location,
             "ModelLocation": settings.model_location,
             "SubmissionsTable": settings.idempotency_table,

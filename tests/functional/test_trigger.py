@@ -231,6 +231,8 @@ def test_settings_come_from_the_function_environment() -> None:
         "CPU_JOB_QUEUE": "cq",
         "CPU_JOB_DEFINITION": "cd",
         "PREDICT_QUEUE": "auto",
+        "SPLIT_THRESHOLD_BYTES": "1000000",
+        "PART_BYTES": "200000",
         "RESULTS_LOCATION": "s3://r/",
         "MODEL_LOCATION": "s3://m/",
         "IDEMPOTENCY_TABLE": "t",
@@ -282,3 +284,29 @@ def test_an_unknown_queue_setting_is_refused(cloud) -> None:
     settings = cloud[0]
     with pytest.raises(RuntimeError, match="PREDICT_QUEUE is 'fast'"):
         TriggerSettings(**{**settings.__dict__, "predict_queue": "fast"})
+
+
+def test_a_large_file_becomes_split_then_array_then_merge(cloud, capsys) -> None:
+    settings, batch, _, _ = cloud  # threshold 1,000 bytes, parts of 400
+    [outcome] = handle(s3_event(("in", "big/claims.csv", 2500, "v1")), cloud)["outcomes"]
+    logged = json.loads(capsys.readouterr().out.splitlines()[-1])
+    split = logged["split"]
+    assert split["parts"] == 7
+    assert split["parts_prefix"] == f"s3://results-bucket/_parts/{outcome['job_name']}/"
+    by_id = {j["jobId"]: j for j in jobs(batch, settings)}
+    first, array, merge = (
+        by_id[split["split_job_id"]],
+        by_id[outcome["job_id"]],
+        by_id[split["merge_job_id"]],
+    )
+    assert first["jobName"] == outcome["job_name"] + "-split"
+    assert first["container"]["command"][:2] == ["split", "--input"]
+    assert array["arrayProperties"]["size"] == 7
+    assert array["dependsOn"] == [{"jobId": first["jobId"]}]
+    assert array["container"]["command"][0] == "predict-part"
+    assert merge["dependsOn"] == [{"jobId": array["jobId"]}]
+    assert merge["container"]["command"][0] == "merge"
+    assert {j["parameters"]["input"] for j in (first, array, merge)} == {"s3://in/big/claims.csv"}
+    small = handle(s3_event(("in", "small.csv", 1000, "v1")), cloud)["outcomes"][0]
+    assert "split" not in json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert small["decision"] == "submitted"

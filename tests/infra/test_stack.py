@@ -159,6 +159,7 @@ def test_trigger_function_environment_runtime_and_failure_destination(synth) -> 
     assert set(variables) == {
         "GPU_JOB_QUEUE", "GPU_JOB_DEFINITION", "CPU_JOB_QUEUE", "CPU_JOB_DEFINITION",
         "PREDICT_QUEUE", "RESULTS_LOCATION", "MODEL_LOCATION", "IDEMPOTENCY_TABLE",
+        "SPLIT_THRESHOLD_BYTES", "PART_BYTES",
     }  # fmt: skip
     assert variables["GPU_JOB_DEFINITION"] == f"{prefix}-predict"
     assert variables["CPU_JOB_DEFINITION"] == f"{prefix}-predict-cpu"
@@ -178,8 +179,14 @@ def test_no_full_access_or_wildcard_policies(synth) -> None:
 def test_job_roles_get_exactly_the_s3_actions_the_jobs_use(synth) -> None:
     for role, expected in [
         (
-            "PredictJobRole",
-            {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListBucket"},
+            "PredictJobRole",  # DeleteObject: the merge job removes a large file's parts
+            {
+                "s3:GetObject",
+                "s3:PutObject",
+                "s3:AbortMultipartUpload",
+                "s3:ListBucket",
+                "s3:DeleteObject",
+            },
         ),
         (
             "TrainJobRole",
@@ -342,3 +349,12 @@ def test_saved_queries_and_dashboard(synth) -> None:
     ):
         assert metric in body
     assert "alarm" in body.lower()
+
+
+def test_only_the_parts_prefix_may_be_deleted(synth) -> None:
+    deleting = [
+        s for s in statements(synth, "PredictJobRole") if "s3:DeleteObject" in as_list(s["Action"])
+    ]
+    assert len(deleting) == 1
+    [resource] = as_list(deleting[0]["Resource"])
+    assert json.dumps(resource).endswith('/_parts/*"]]}')

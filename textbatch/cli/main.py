@@ -16,6 +16,7 @@ from textbatch.cli import (
     jobs,
     local,
     logs,
+    parts,
     predict,
     results,
     sample_data,
@@ -25,7 +26,20 @@ from textbatch.cli import (
 )
 from textbatch.errors import TextbatchError
 
-COMMANDS = (train, predict, submit, jobs, status, logs, results, local, bench, demo, sample_data)
+COMMANDS = (
+    train,
+    predict,
+    parts,
+    submit,
+    jobs,
+    status,
+    logs,
+    results,
+    local,
+    bench,
+    demo,
+    sample_data,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

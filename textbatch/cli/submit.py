@@ -42,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
         results_location=deployment.output("ResultsLocation"),
         model_location=deployment.output("ModelLocation"),
         idempotency_table=deployment.output("SubmissionsTable"),
+        split_threshold_bytes=int(deployment.output("SplitThresholdBytes")),
+        part_bytes=int(deployment.output("PartBytes")),
     )
     location = S3Uri.parse(args.uri)
     head = Storage().head(args.uri)

@@ -78,7 +78,15 @@ def story_of(
     story = Story(uri=uri)
     if uri:
         story.decisions = trigger_decisions(logs, deployment.output("TriggerLogGroup"), uri)
-        ids += [d["job_id"] for d in story.decisions if d.get("job_id") and d["job_id"] not in ids]
+        for decision in story.decisions:  # a large file's split and merge jobs, too
+            scaled = decision.get("split") or {}
+            for job_id in (
+                decision.get("job_id"),
+                scaled.get("split_job_id"),
+                scaled.get("merge_job_id"),
+            ):
+                if job_id and job_id not in ids:
+                    ids.append(job_id)
     jobs = describe(batch, ids)
     story.jobs = sorted(
         (record(j, logs=logs, log_group=log_group, queue_names={}) for j in jobs),

@@ -6,6 +6,7 @@ AWS_ENDPOINT_URL...), so the same code runs against AWS, LocalStack or moto.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import tempfile
@@ -13,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from textbatch.errors import StorageError
 
@@ -140,6 +141,57 @@ class Storage:
             self.download(uri, path)
             yield path
 
+    @contextmanager
+    def open_read(self, uri: str) -> Iterator[BinaryIO]:
+        """A buffered binary stream of `uri`'s bytes, read once from start to end (an S3 object
+        is streamed, never stored on disk)."""
+        if not is_s3(uri):
+            if not Path(uri).is_file():
+                raise StorageError(f"{uri}: no such file", hint="check the path")
+            with open(uri, "rb") as f:
+                yield f
+            return
+        obj = S3Uri.parse(uri)
+        with _s3_errors(uri, "read"):
+            body = self.s3.get_object(Bucket=obj.bucket, Key=obj.key)["Body"]
+        with io.BufferedReader(_Body(body), buffer_size=1 << 20) as stream:
+            yield stream
+
+    def size(self, uri: str) -> int:
+        if is_s3(uri):
+            return int(self.head(uri)["ContentLength"])
+        return Path(uri).stat().st_size
+
+    def list(self, prefix: str) -> list[str]:
+        """Every object (or file) under a prefix (or directory), as URIs, in key order."""
+        if not is_s3(prefix):
+            root = Path(prefix)
+            return sorted(str(p) for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
+        location = S3Uri.parse(prefix)
+        found = []
+        with _s3_errors(prefix, "list"):
+            pages = self.s3.get_paginator("list_objects_v2").paginate(
+                Bucket=location.bucket, Prefix=location.key
+            )
+            for page in pages:
+                found += [f"s3://{location.bucket}/{o['Key']}" for o in page.get("Contents", [])]
+        return found
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete everything under a prefix (or directory); returns how many objects."""
+        found = self.list(prefix)
+        if not is_s3(prefix):
+            shutil.rmtree(prefix, ignore_errors=True)
+            return len(found)
+        location = S3Uri.parse(prefix)
+        for start in range(0, len(found), 1000):
+            keys = [S3Uri.parse(uri).key for uri in found[start : start + 1000]]
+            with _s3_errors(prefix, "delete"):
+                self.s3.delete_objects(
+                    Bucket=location.bucket, Delete={"Objects": [{"Key": k} for k in keys]}
+                )
+        return len(found)
+
     def head(self, uri: str) -> dict[str, Any]:
         """An S3 object's metadata (size, version, ETag)."""
         obj = S3Uri.parse(uri)
@@ -193,3 +245,22 @@ _S3_HINTS = {
     "AccessDenied": "the credentials in use may not access it: check IAM permissions",
     "403": "the credentials in use may not access it: check IAM permissions",
 }
+
+
+class _Body(io.RawIOBase):
+    """botocore's streaming body as a raw stream, so that it can be buffered."""
+
+    def __init__(self, body: Any) -> None:
+        self._body = body
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._body.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._body.close()
+        super().close()

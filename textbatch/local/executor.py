@@ -74,7 +74,7 @@ class JobExecutor:
 
     def run(self, job: Any) -> None:
         job.status = "PENDING"
-        if job.depends_on and not job._wait_for_dependencies():
+        if job.depends_on and not self._dependencies_succeeded(job):
             return
         definition = job.job_definition
         retry = definition.retry_strategy or {}
@@ -107,6 +107,20 @@ class JobExecutor:
                 )
                 job._mark_stopped(success=False)
                 return
+
+    def _dependencies_succeeded(self, job: Any) -> bool:
+        """Wait, as Batch does, until every job `job` depends on has succeeded (an array job:
+        all its children); a failed one fails `job` too, with Batch's reason."""
+        ids = [dependency["jobId"] for dependency in job.depends_on]
+        while True:
+            states = [_state(job.all_jobs[i]) for i in ids if i in job.all_jobs]
+            if "FAILED" in states or job.stop:
+                job.job_stopped_reason = job.job_stopped_reason or "Dependent Job failed"
+                job._mark_stopped(success=False)
+                return False
+            if len(states) == len(ids) and all(state == "SUCCEEDED" for state in states):
+                return True
+            time.sleep(0.2)
 
     def _attempt(self, job: Any, attempt: int) -> tuple[int | None, str | None]:
         """One attempt: STARTING, RUNNING, the process, its logs. Returns the exit code and the
@@ -173,6 +187,21 @@ class JobExecutor:
         if status_reason == HOST_TERMINATED:
             return None, status_reason  # the host is gone: no exit code, as in Batch
         return exit_code, status_reason
+
+
+def _state(job: Any) -> Any:
+    """A job's status; an array job's follows its children (moto's only when described): it
+    succeeds when all have, fails once all are done and any failed."""
+    children = job._child_jobs
+    if not children:
+        return job.status
+    statuses = [child.status for child in children]
+    if all(status == "SUCCEEDED" for status in statuses):
+        job._mark_stopped(success=True)
+    elif all(status in ("SUCCEEDED", "FAILED") for status in statuses):
+        job.job_stopped_reason = f"{statuses.count('FAILED')} of {len(statuses)} children failed"
+        job._mark_stopped(success=False)
+    return job.status if job.job_stopped else "PENDING"
 
 
 def _action(rules: list[dict[str, str]], exit_code: int | None, status: str | None) -> str:

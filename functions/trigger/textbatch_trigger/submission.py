@@ -13,12 +13,13 @@ from typing import Any
 from textbatch_trigger.idempotency import IdempotencyStore
 from textbatch_trigger.log import log
 from textbatch_trigger.objects import UploadedObject
-from textbatch_trigger.routing import choose_route
+from textbatch_trigger.routing import Route, choose_route
 
 SUBMITTED, DUPLICATE, IGNORED, FAILED = "submitted", "duplicate", "ignored", "failed"
 
 
 PREDICT_QUEUES = ("auto", "gpu", "cpu")
+MAX_ARRAY_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class TriggerSettings:
     results_location: str  # s3://bucket/prefix/ under which outputs mirror the input's folders
     model_location: str  # a model version, or a location holding models/latest.json
     idempotency_table: str
+    split_threshold_bytes: int  # larger files are split -> predicted as an array -> merged
+    part_bytes: int  # the size of one part (one array child)
 
     def __post_init__(self) -> None:
         if self.predict_queue not in PREDICT_QUEUES:
@@ -49,11 +52,16 @@ class TriggerSettings:
             "results_location": "RESULTS_LOCATION",
             "model_location": "MODEL_LOCATION",
             "idempotency_table": "IDEMPOTENCY_TABLE",
+            "split_threshold_bytes": "SPLIT_THRESHOLD_BYTES",
+            "part_bytes": "PART_BYTES",
         }
         missing = [var for var in names.values() if not env.get(var)]
         if missing:
             raise RuntimeError(f"the trigger's environment lacks {', '.join(missing)}")
-        return cls(**{field: env[var] for field, var in names.items()})
+        values: dict[str, Any] = {field: env[var] for field, var in names.items()}
+        for field in ("split_threshold_bytes", "part_bytes"):
+            values[field] = int(values[field])
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -122,18 +130,24 @@ def submit_object(
         log(DUPLICATE, reason=reason, job_id=claim.job_id, **fields)
         return Outcome(DUPLICATE, obj.uri, reason=reason, job_id=claim.job_id)
     name = job_name_for(obj)
+    scale: dict[str, Any] = {}
     try:
         route = choose_route(settings, s3)
-        response = batch.submit_job(
-            jobName=name,
-            jobQueue=route.queue,
-            jobDefinition=route.definition,
-            parameters={
-                "input": obj.uri,
-                "output": output_location(obj, settings),
-                "model": route.model,
-            },
-        )
+        parameters = {
+            "input": obj.uri,
+            "output": output_location(obj, settings),
+            "model": route.model,
+        }
+        if obj.size > settings.split_threshold_bytes:
+            scale = submit_scaled(obj, settings, route, name, parameters, batch=batch)
+            response = {"jobId": scale["job_id"]}
+        else:
+            response = batch.submit_job(
+                jobName=name,
+                jobQueue=route.queue,
+                jobDefinition=route.definition,
+                parameters=parameters,
+            )
     except Exception as exc:
         store.release(claim_key)
         log(FAILED, reason=f"{type(exc).__name__}: {exc}", job_name=name, **fields)
@@ -146,7 +160,70 @@ def submit_object(
         queue=route.kind,
         queue_reason=route.reason,
         model=route.model,
+        split=scale.get("split"),
         forced=force or None,
         **fields,
     )
     return Outcome(SUBMITTED, obj.uri, job_id=response["jobId"], job_name=name, queue=route.kind)
+
+
+def part_count(size: int, part_bytes: int) -> int:
+    """Array children for a file: one per part_bytes, at least 2 and at most Batch's 10,000."""
+    return min(MAX_ARRAY_SIZE, max(2, -(-size // part_bytes)))
+
+
+def submit_scaled(
+    obj: UploadedObject,
+    settings: TriggerSettings,
+    route: Route,
+    name: str,
+    parameters: dict[str, str],
+    *,
+    batch: Any,
+) -> dict[str, Any]:
+    """A large file's three jobs, chained with dependsOn: split (CPU queue) -> an array job of
+    predict-part children (the model's queue) -> merge (CPU queue). All carry the file's
+    parameters, so every view of the file finds all three."""
+    count = part_count(obj.size, settings.part_bytes)
+    parts = f"{settings.results_location.rstrip('/')}/_parts/{name}/"
+    output = parameters["output"]
+    split = batch.submit_job(
+        jobName=f"{name}-split",
+        jobQueue=settings.cpu_job_queue,
+        jobDefinition=settings.cpu_job_definition,
+        parameters=parameters,
+        containerOverrides={
+            "command": ["split", "--input", obj.uri, "--parts", parts, "--count", str(count),
+                        "--output", output]
+        },
+    )  # fmt: skip
+    array = batch.submit_job(
+        jobName=name,
+        jobQueue=route.queue,
+        jobDefinition=route.definition,
+        parameters=parameters,
+        arrayProperties={"size": count},
+        dependsOn=[{"jobId": split["jobId"]}],
+        containerOverrides={
+            "command": ["predict-part", "--model", route.model, "--parts", parts,
+                        "--output", output]
+        },
+    )  # fmt: skip
+    merge = batch.submit_job(
+        jobName=f"{name}-merge",
+        jobQueue=settings.cpu_job_queue,
+        jobDefinition=settings.cpu_job_definition,
+        parameters=parameters,
+        dependsOn=[{"jobId": array["jobId"]}],
+        containerOverrides={"command": ["merge", "--parts", parts, "--output", output]},
+    )
+    return {
+        "job_id": array["jobId"],
+        "split": {
+            "parts": count,
+            "part_bytes": settings.part_bytes,
+            "split_job_id": split["jobId"],
+            "merge_job_id": merge["jobId"],
+            "parts_prefix": parts,
+        },
+    }

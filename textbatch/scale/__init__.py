@@ -1,0 +1,1 @@
+"""Scale-out for large files: split into parts, predict the parts as a Batch array job, merge."""

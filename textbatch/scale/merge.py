@@ -1,0 +1,214 @@
+"""The array children's job (`predict-part`) and the merge job.
+
+A child predicts its part into the parts prefix. The merge job, which Batch starts only when
+every child succeeded, assembles `<stem>_output.csv` in input order (part 0's output whole,
+the others without their header: S3 UploadPartCopy when every piece is at least 5 MiB, so no
+byte is downloaded; otherwise one pass through a local file), writes one summary for the file
+and removes the parts. A child that fails for good writes the file's error report, naming
+every failed part; no output appears.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from textbatch.errors import InputError, TextbatchError
+from textbatch.io.storage import S3Uri, Storage, is_s3
+from textbatch.jobs.events import EventLog
+from textbatch.jobs.outputs import OutputPlan
+from textbatch.scale.plan import Part, PartsPlan
+from textbatch.scale.split import records
+
+MIN_COPY_PART = 5 * 1024 * 1024  # S3's smallest multipart part (all but the last)
+MAX_REJECTED_LISTED = 1000
+
+
+def run_part(
+    model: str, prefix: str, output: str, index: int, *, storage: Storage, log: EventLog
+) -> None:
+    from textbatch.jobs.predict import PredictRequest, run_predict
+
+    plan = PartsPlan.load(storage, prefix)
+    if not 0 <= index < len(plan.parts):
+        raise InputError(f"part {index} does not exist: {prefix} has {len(plan.parts)} parts")
+    part = plan.parts[index]
+    log.emit("part_start", index=index, of=len(plan.parts), input=plan.input)
+    try:
+        run_predict(
+            PredictRequest(model=model, input=part.uri, output=plan.outputs),
+            storage=storage,
+            log=log,
+        )
+    except TextbatchError:
+        write_failure_report(plan, output, storage, log)
+        raise
+
+
+def write_failure_report(plan: PartsPlan, output: str, storage: Storage, log: EventLog) -> None:
+    """The file's error report, listing every part whose error report exists so far (each
+    failing child rewrites it after writing its own)."""
+    failed = []
+    for part in plan.parts:
+        report = _json_or_none(storage, plan.output_of(part).error)
+        if report is not None:
+            failed.append(_described(part, report))
+    report = {
+        "error": "PartsFailed",
+        "message": f"{len(failed)} of {len(plan.parts)} parts of {plan.input} failed; "
+        "no output was written",
+        "input": plan.input,
+        "parts": failed,
+        "hint": "fix the rows named below and upload the file again",
+    }
+    target = OutputPlan.for_request(plan.input, output).error
+    storage.write_bytes(
+        target, json.dumps(report, indent=2).encode(), content_type="application/json"
+    )
+    log.emit("failed_parts", parts=[p["index"] for p in failed], report=target)
+
+
+def _described(part: Part, report: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "index": part.index,
+        "bytes": [part.start, part.end],
+        "first_row": part.row_offset + 1,
+        "message": report.get("message"),
+        "hint": report.get("hint"),
+        "note": "row and line numbers in the message count from the part's first row",
+    }
+
+
+def run_merge(prefix: str, output: str, *, storage: Storage, log: EventLog) -> dict[str, Any]:
+    started = time.perf_counter()
+    plan = PartsPlan.load(storage, prefix)
+    final = OutputPlan.for_request(plan.input, output)
+    outputs = [plan.output_of(part) for part in plan.parts]
+    missing = [
+        p.index
+        for p, out in zip(plan.parts, outputs, strict=True)
+        if not storage.exists(out.summary)
+    ]
+    if missing:
+        write_failure_report(plan, output, storage, log)
+        raise InputError(
+            f"parts {missing} of {plan.input} have no output", hint="see the error report"
+        )
+    summaries = [json.loads(storage.read_text(out.summary)) for out in outputs]
+    header = _header_bytes(storage, outputs[0].csv)
+    sizes = [storage.size(out.csv) for out in outputs]
+    pieces = [(outputs[0].csv, 0, sizes[0])] + [
+        (out.csv, header, size)
+        for out, size in zip(outputs[1:], sizes[1:], strict=True)
+        if size > header
+    ]
+    if is_s3(final.csv) and all(end - start >= MIN_COPY_PART for _, start, end in pieces[:-1]):
+        method = "upload-part-copy"
+        _copy_parts(storage, pieces, final.csv)
+    else:
+        method = "download"
+        _concatenate(storage, pieces, final.csv)
+    total = sum(end - start for _, start, end in pieces)
+    summary = _merged_summary(plan, final, summaries)
+    seconds = time.perf_counter() - started
+    summary["seconds"] = {"merge": round(seconds, 3)}
+    storage.write_bytes(
+        final.summary,
+        json.dumps(summary, indent=2, ensure_ascii=False).encode(),
+        content_type="application/json",
+    )
+    removed = storage.delete_prefix(plan.prefix)
+    log.emit(
+        "merge_done",
+        output=final.csv,
+        parts=len(plan.parts),
+        rows_in=summary["rows_in"],
+        bytes=total,
+        method=method,
+        seconds=round(seconds, 3),
+        mb_per_s=round(total / 1e6 / max(seconds, 1e-9), 1),
+        parts_removed=removed,
+    )
+    return summary
+
+
+def _header_bytes(storage: Storage, uri: str) -> int:
+    with storage.open_read(uri) as stream:
+        raw, _, _ = next(records(stream, uri))
+    return len(raw)
+
+
+def _copy_parts(storage: Storage, pieces: list[tuple[str, int, int]], target: str) -> None:
+    s3, dest = storage.s3, S3Uri.parse(target)
+    upload = s3.create_multipart_upload(Bucket=dest.bucket, Key=dest.key, ContentType="text/csv")
+    try:
+        done = []
+        for number, (uri, start, end) in enumerate(pieces, start=1):
+            source = S3Uri.parse(uri)
+            copied = s3.upload_part_copy(
+                Bucket=dest.bucket,
+                Key=dest.key,
+                UploadId=upload["UploadId"],
+                PartNumber=number,
+                CopySource={"Bucket": source.bucket, "Key": source.key},
+                CopySourceRange=f"bytes={start}-{end - 1}",
+            )
+            done.append({"PartNumber": number, "ETag": copied["CopyPartResult"]["ETag"]})
+        s3.complete_multipart_upload(
+            Bucket=dest.bucket,
+            Key=dest.key,
+            UploadId=upload["UploadId"],
+            MultipartUpload={"Parts": done},
+        )
+    except Exception:
+        s3.abort_multipart_upload(Bucket=dest.bucket, Key=dest.key, UploadId=upload["UploadId"])
+        raise
+
+
+def _concatenate(storage: Storage, pieces: list[tuple[str, int, int]], target: str) -> None:
+    with tempfile.TemporaryDirectory(prefix="textbatch-merge-") as tmp:
+        path = Path(tmp) / "output.csv"
+        with open(path, "wb") as out:
+            for uri, start, _ in pieces:
+                with storage.open_read(uri) as stream:
+                    stream.read(start)
+                    while block := stream.read(1 << 20):
+                        out.write(block)
+        storage.upload(path, target, content_type="text/csv")
+
+
+def _merged_summary(
+    plan: PartsPlan, final: OutputPlan, summaries: list[dict[str, Any]]
+) -> dict[str, Any]:
+    predictions: Counter[str] = Counter()
+    rejected = []
+    for part, summary in zip(plan.parts, summaries, strict=True):
+        predictions.update(summary["predictions"])
+        rejected += [
+            {**r, "row": r["row"] + part.row_offset, "line": r["line"] + part.line_offset}
+            for r in summary["rejected"]
+        ]
+    first = summaries[0]
+    return {
+        "input": plan.input,
+        "output": final.csv,
+        "model_version": first["model_version"],
+        "text_column": first["text_column"],
+        "rows_in": sum(s["rows_in"] for s in summaries),
+        "rows_out": sum(s["rows_out"] for s in summaries),
+        "rows_predicted": sum(s["rows_predicted"] for s in summaries),
+        "rows_rejected": sum(s["rows_rejected"] for s in summaries),
+        "rejected": rejected[:MAX_REJECTED_LISTED],
+        "predictions": dict(sorted(predictions.items())),
+        "parts": len(plan.parts),
+    }
+
+
+def _json_or_none(storage: Storage, uri: str) -> dict[str, Any] | None:
+    if not storage.exists(uri):
+        return None
+    return json.loads(storage.read_text(uri))

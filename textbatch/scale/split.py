@@ -1,0 +1,136 @@
+"""The split job: stream a CSV once and write N part objects cut on record boundaries.
+
+Boundaries come from the same CSV parser the predict job uses (RFC 4180, strict), so a quoted
+newline is never a cut. Part k ends at the first record boundary at or after (k + 1) / N of
+the input; each part starts with the input's header. The bytes of the records are copied as
+they are (an invalid UTF-8 byte is the predict job's to report, with its line).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from textbatch.errors import InputError, TextbatchError
+from textbatch.io.storage import Storage, join
+from textbatch.jobs.events import EventLog
+from textbatch.jobs.outputs import OutputPlan
+from textbatch.scale.plan import Part, PartsPlan, part_name
+
+ENCODING = "utf-8"
+ERRORS = "surrogateescape"  # bytes that are not UTF-8 survive the round trip unchanged
+
+
+def part_count(size: int, part_bytes: int) -> int:
+    return max(1, math.ceil(size / part_bytes))
+
+
+def records(stream: io.BufferedReader, name: str) -> Iterator[tuple[bytes, int, bool]]:
+    """Each record's raw bytes, the file line it ends on, and whether it is blank."""
+    text = io.TextIOWrapper(stream, encoding=ENCODING, errors=ERRORS, newline="")
+    pending: list[str] = []
+
+    def lines() -> Iterator[str]:
+        for line in text:
+            pending.append(line)
+            yield line
+
+    reader = csv.reader(lines(), strict=True)
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise InputError(
+                f"{name}: cannot parse CSV at line {reader.line_num}: {exc}",
+                hint="check that quotes are balanced and the file is plain CSV text",
+            ) from exc
+        raw = "".join(pending).encode(ENCODING, ERRORS)
+        pending.clear()
+        yield raw, reader.line_num, not fields
+
+
+def run_split(
+    input_uri: str, prefix: str, count: int, *, output: str, storage: Storage, log: EventLog
+) -> PartsPlan:
+    """Split, or write the file's error report (as a single predict job would) and raise."""
+    try:
+        return _split(input_uri, prefix, count, storage=storage, log=log)
+    except TextbatchError as exc:
+        report = {**exc.as_report(), "input": input_uri}
+        log.emit("failed", **report)
+        storage.write_bytes(
+            OutputPlan.for_request(input_uri, output).error,
+            json.dumps(report, indent=2).encode(),
+            content_type="application/json",
+        )
+        raise
+
+
+def _split(
+    input_uri: str, prefix: str, count: int, *, storage: Storage, log: EventLog
+) -> PartsPlan:
+    started = time.perf_counter()
+    size = storage.size(input_uri)
+    log.emit("split_start", input=input_uri, bytes=size, parts=count, prefix=prefix)
+    parts: list[Part] = []
+    with storage.open_read(input_uri) as stream, tempfile.TemporaryDirectory() as tmp:
+        if stream.peek(3)[:3] == b"\xef\xbb\xbf":
+            stream.read(3)  # the byte-order mark: the predict job ignores it too
+        items = records(stream, input_uri)
+        header = next((raw for raw, _, blank in items if not blank), None)
+        if header is None:
+            raise InputError(f"{input_uri} is empty: no header row and no data")
+        header_lines = header.count(b"\n") or 1
+        offset = len(header)
+        rows = lines_done = 0
+        path = Path(tmp) / "part.csv"
+
+        def open_part() -> tuple[io.BufferedWriter, int, int, int]:
+            out = open(path, "wb")  # noqa: SIM115 - closed in close_part
+            out.write(header)
+            return out, offset, rows, lines_done
+
+        def close_part(state: tuple[io.BufferedWriter, int, int, int]) -> None:
+            out, start, row_offset, line_offset = state
+            out.close()
+            index = len(parts)
+            uri = join(prefix, part_name(index))
+            storage.upload(path, uri, content_type="text/csv")
+            parts.append(Part(index, uri, start, offset, row_offset, line_offset - header_lines))
+            log.emit("part", index=index, bytes=offset - start, first_row=row_offset + 1)
+
+        lines_done = header_lines
+        state = open_part()
+        target = math.ceil(size / count)
+        for raw, line_num, blank in items:
+            state[0].write(raw)
+            offset += len(raw)
+            rows += 0 if blank else 1
+            lines_done = line_num
+            while len(parts) < count - 1 and offset >= (len(parts) + 1) * target:
+                close_part(state)
+                state = open_part()
+        close_part(state)
+        while len(parts) < count:  # more parts than records: empty ones keep the array size
+            state = open_part()
+            close_part(state)
+    plan = PartsPlan(input=input_uri, prefix=prefix, parts=parts)
+    plan.save(storage)
+    seconds = time.perf_counter() - started
+    log.emit(
+        "split_done",
+        parts=len(parts),
+        rows=rows,
+        bytes=size,
+        seconds=round(seconds, 3),
+        mb_per_s=round(size / 1e6 / max(seconds, 1e-9), 1),
+    )
+    return plan
