@@ -8,7 +8,7 @@ from typing import Any
 
 from textbatch.cloud.deployment import Deployment
 from textbatch.cloud.history import JobRecord, describe, record
-from textbatch.errors import StorageError, TextbatchError
+from textbatch.errors import TextbatchError
 from textbatch.io.storage import S3Uri, Storage
 
 
@@ -99,15 +99,8 @@ def story_of(
         )
     latest = story.jobs[-1] if story.jobs else None
     if latest and latest.output:
-        story.summary = _json_or_none(storage, latest.output[: -len(".csv")] + ".json")
-        story.error = _json_or_none(storage, latest.output[: -len("_output.csv")] + "_error.json")
+        story.summary = storage.read_json_or_none(latest.output[: -len(".csv")] + ".json")
+        story.error = storage.read_json_or_none(
+            latest.output[: -len("_output.csv")] + "_error.json"
+        )
     return story
-
-
-def _json_or_none(storage: Storage, uri: str) -> dict[str, Any] | None:
-    try:
-        return json.loads(storage.read_bytes(uri))
-    except StorageError as exc:
-        if exc.status == 404:
-            return None
-        raise

@@ -7,6 +7,7 @@ AWS_ENDPOINT_URL...), so the same code runs against AWS, LocalStack or moto.
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import tempfile
@@ -88,6 +89,17 @@ class Storage:
             return data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise StorageError(f"{uri}: not UTF-8 text", hint="save the file as UTF-8") from exc
+
+    def read_json_or_none(self, uri: str) -> Any:
+        """A JSON document, or None when there is no such object or file."""
+        if not is_s3(uri) and not Path(uri).is_file():
+            return None
+        try:
+            return json.loads(self.read_bytes(uri))
+        except StorageError as exc:
+            if exc.status == 404:
+                return None
+            raise
 
     def write_bytes(self, uri: str, data: bytes, *, content_type: str | None = None) -> None:
         if is_s3(uri):

@@ -54,7 +54,7 @@ def write_failure_report(plan: PartsPlan, output: str, storage: Storage, log: Ev
     failing child rewrites it after writing its own)."""
     failed = []
     for part in plan.parts:
-        report = _json_or_none(storage, plan.output_of(part).error)
+        report = storage.read_json_or_none(plan.output_of(part).error)
         if report is not None:
             failed.append(_described(part, report))
     report = {
@@ -88,17 +88,13 @@ def run_merge(prefix: str, output: str, *, storage: Storage, log: EventLog) -> d
     plan = PartsPlan.load(storage, prefix)
     final = OutputPlan.for_request(plan.input, output)
     outputs = [plan.output_of(part) for part in plan.parts]
-    missing = [
-        p.index
-        for p, out in zip(plan.parts, outputs, strict=True)
-        if not storage.exists(out.summary)
-    ]
+    summaries = [storage.read_json_or_none(out.summary) for out in outputs]
+    missing = [p.index for p, summary in zip(plan.parts, summaries, strict=True) if summary is None]
     if missing:
         write_failure_report(plan, output, storage, log)
         raise InputError(
             f"parts {missing} of {plan.input} have no output", hint="see the error report"
         )
-    summaries = [json.loads(storage.read_text(out.summary)) for out in outputs]
     header = _header_bytes(storage, outputs[0].csv)
     sizes = [storage.size(out.csv) for out in outputs]
     pieces = [(outputs[0].csv, 0, sizes[0])] + [
@@ -206,9 +202,3 @@ def _merged_summary(
         "predictions": dict(sorted(predictions.items())),
         "parts": len(plan.parts),
     }
-
-
-def _json_or_none(storage: Storage, uri: str) -> dict[str, Any] | None:
-    if not storage.exists(uri):
-        return None
-    return json.loads(storage.read_text(uri))

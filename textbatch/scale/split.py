@@ -27,10 +27,6 @@ ENCODING = "utf-8"
 ERRORS = "surrogateescape"  # bytes that are not UTF-8 survive the round trip unchanged
 
 
-def part_count(size: int, part_bytes: int) -> int:
-    return max(1, math.ceil(size / part_bytes))
-
-
 def records(stream: io.BufferedReader, name: str) -> Iterator[tuple[bytes, int, bool]]:
     """Each record's raw bytes, the file line it ends on, and whether it is blank."""
     text = io.TextIOWrapper(stream, encoding=ENCODING, errors=ERRORS, newline="")
