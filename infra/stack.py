@@ -103,6 +103,7 @@ class TextbatchStack(Stack):
             trigger.function.role, compute.cpu_queue
         )
         trigger.allow_reading_manifests(storage.models)
+        trigger.allow_withdrawing_jobs()
         # CDK adds one stack-level function that writes bucket notification configurations.
         for child in self.node.children:
             if child.node.id.startswith("BucketNotificationsHandler"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -118,4 +118,25 @@ class UploadTrigger(Construct):
             objects_of(models_bucket, "models/*"),
             "Model versions are published under models/<version>/ with names chosen at training "
             "time; the trigger may only read them.",
+        )
+
+    def allow_withdrawing_jobs(self) -> None:
+        """A large file's split, array and merge are three SubmitJob calls: when a later one
+        fails, the trigger terminates those it already submitted. TerminateJob names jobs by
+        id only (no queue condition exists), so the resource is this account's jobs."""
+        jobs = Stack.of(self).format_arn(
+            service="batch",
+            resource="job",
+            resource_name="*",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(actions=["batch:TerminateJob"], resources=[jobs])
+        )
+        acknowledge(
+            self.function,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:batch:<AWS::Region>:"
+            "<AWS::AccountId>:job/*]",
+            "Batch job ids are only known after SubmitJob; TerminateJob has no condition key "
+            "for the queue. The handler terminates only jobs it has just submitted.",
         )

@@ -310,3 +310,30 @@ def test_a_large_file_becomes_split_then_array_then_merge(cloud, capsys) -> None
     small = handle(s3_event(("in", "small.csv", 1000, "v1")), cloud)["outcomes"][0]
     assert "split" not in json.loads(capsys.readouterr().out.splitlines()[-1])
     assert small["decision"] == "submitted"
+
+
+def test_a_chain_that_half_fails_withdraws_the_jobs_already_submitted(cloud, capsys) -> None:
+    settings, batch, dynamodb, s3 = cloud
+    # The split goes to the CPU queue and succeeds; the array job's queue does not exist.
+    broken = TriggerSettings(
+        **{**settings.__dict__, "predict_queue": "gpu", "gpu_job_queue": "no-such-queue"}
+    )
+    event = s3_event(("in", "big/half.csv", 2500, "v1"))
+    terminated = []
+    batch.meta.events.register(
+        "before-parameter-build.batch.TerminateJob", lambda params, **_: terminated.append(params)
+    )
+    with pytest.raises(RecordsFailed):
+        handle_event(event, broken, batch=batch, dynamodb=dynamodb, s3=s3)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [x["decision"] for x in lines] == ["withdrawn", "failed"]
+    assert "error" not in lines[0]
+    [split] = describe(batch, [lines[0]["job_id"]])
+    assert split["jobName"].endswith("-split")
+    assert [t["jobId"] for t in terminated] == [split["jobId"]]
+    assert "other jobs could not be submitted" in terminated[0]["reason"]
+    # The retried event submits a whole chain of its own.
+    [outcome] = handle(event, cloud)["outcomes"]
+    assert outcome["decision"] == "submitted"
+    retried = json.loads(capsys.readouterr().out.splitlines()[-1])["split"]
+    assert retried["split_job_id"] != lines[0]["job_id"]

@@ -44,8 +44,16 @@ def test_handler_calls_match_the_granted_actions(trigger_cloud, synths) -> None:
     )
     with contextlib.suppress(RecordsFailed):  # failure: the claim is released
         handle_event(event("b.csv", "v1"), broken, batch=batch, dynamodb=dynamodb, s3=s3)
+    half = TriggerSettings(  # a large file whose array job fails: the split is withdrawn
+        **{**settings.__dict__, "predict_queue": "gpu", "gpu_job_queue": "missing"}
+    )
+    with contextlib.suppress(RecordsFailed):
+        large = event("c.csv", "v1")
+        large["Records"][0]["s3"]["object"]["size"] = settings.split_threshold_bytes + 1
+        handle_event(large, half, batch=batch, dynamodb=dynamodb, s3=s3)
     assert calls == {
         "batch:SubmitJob",
+        "batch:TerminateJob",  # a large file's chain that could not be submitted whole
         "dynamodb:PutItem",
         "dynamodb:GetItem",
         "dynamodb:UpdateItem",

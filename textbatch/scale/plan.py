@@ -20,6 +20,7 @@ class Part:
     end: int
     row_offset: int  # data rows before this part: a part's row r is the input's row r + offset
     line_offset: int  # the same for file lines
+    rows: int  # data rows in this part
 
 
 @dataclass(frozen=True)

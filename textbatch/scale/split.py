@@ -81,12 +81,15 @@ def _split(
         if stream.peek(3)[:3] == b"\xef\xbb\xbf":
             stream.read(3)  # the byte-order mark: the predict job ignores it too
         items = records(stream, input_uri)
-        header = next((raw for raw, _, blank in items if not blank), None)
-        if header is None:
-            raise InputError(f"{input_uri} is empty: no header row and no data")
+        offset = 0  # bytes of the input consumed, blank lines before the header included
+        blank = True
+        while blank:
+            header, header_line, blank = next(items, (b"", 0, False))
+            if not header:
+                raise InputError(f"{input_uri} is empty: no header row and no data")
+            offset += len(header)
         header_lines = header.count(b"\n") or 1
-        offset = len(header)
-        rows = lines_done = 0
+        rows = 0
         path = Path(tmp) / "part.csv"
 
         def open_part() -> tuple[io.BufferedWriter, int, int, int]:
@@ -100,10 +103,13 @@ def _split(
             index = len(parts)
             uri = join(prefix, part_name(index))
             storage.upload(path, uri, content_type="text/csv")
-            parts.append(Part(index, uri, start, offset, row_offset, line_offset - header_lines))
+            line_offset -= header_lines  # the part's own header lines
+            parts.append(
+                Part(index, uri, start, offset, row_offset, line_offset, rows - row_offset)
+            )
             log.emit("part", index=index, bytes=offset - start, first_row=row_offset + 1)
 
-        lines_done = header_lines
+        lines_done = header_line
         state = open_part()
         target = math.ceil(size / count)
         for raw, line_num, blank in items:

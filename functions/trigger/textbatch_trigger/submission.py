@@ -16,6 +16,7 @@ from textbatch_trigger.objects import UploadedObject
 from textbatch_trigger.routing import Route, choose_route
 
 SUBMITTED, DUPLICATE, IGNORED, FAILED = "submitted", "duplicate", "ignored", "failed"
+WITHDRAWN = "withdrawn"
 
 
 PREDICT_QUEUES = ("auto", "gpu", "cpu")
@@ -183,7 +184,37 @@ def submit_scaled(
 ) -> dict[str, Any]:
     """A large file's three jobs, chained with dependsOn: split (CPU queue) -> an array job of
     predict-part children (the model's queue) -> merge (CPU queue). All carry the file's
-    parameters, so every view of the file finds all three."""
+    parameters, so every view of the file finds all three. If a later submission fails, the
+    jobs already submitted are terminated, so the retried event starts a chain of its own and
+    no orphan writes parts that nobody merges."""
+    submitted: list[str] = []
+    try:
+        return _submit_chain(obj, settings, route, name, parameters, batch, submitted)
+    except Exception as exc:
+        for job_id in submitted:
+            withdraw(batch, job_id, obj, f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def withdraw(batch: Any, job_id: str, obj: UploadedObject, cause: str) -> None:
+    reason = f"textbatch trigger: the file's other jobs could not be submitted ({cause})"
+    try:
+        batch.terminate_job(jobId=job_id, reason=reason[:1000])
+    except Exception as exc:  # the failure being handled matters more; the log names the job
+        log(WITHDRAWN, uri=obj.uri, job_id=job_id, reason=cause, error=f"{exc}")
+        return
+    log(WITHDRAWN, uri=obj.uri, job_id=job_id, reason=cause)
+
+
+def _submit_chain(
+    obj: UploadedObject,
+    settings: TriggerSettings,
+    route: Route,
+    name: str,
+    parameters: dict[str, str],
+    batch: Any,
+    submitted: list[str],
+) -> dict[str, Any]:
     count = part_count(obj.size, settings.part_bytes)
     parts = f"{settings.results_location.rstrip('/')}/_parts/{name}/"
     output = parameters["output"]
@@ -197,6 +228,7 @@ def submit_scaled(
                         "--output", output]
         },
     )  # fmt: skip
+    submitted.append(split["jobId"])
     array = batch.submit_job(
         jobName=name,
         jobQueue=route.queue,
@@ -209,6 +241,7 @@ def submit_scaled(
                         "--output", output]
         },
     )  # fmt: skip
+    submitted.append(array["jobId"])
     merge = batch.submit_job(
         jobName=f"{name}-merge",
         jobQueue=settings.cpu_job_queue,

@@ -1,0 +1,54 @@
+"""split -> predict-part -> merge on local files, against one predict job on the same file."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from textbatch.io.storage import Storage
+from textbatch.jobs.events import EventLog
+from textbatch.jobs.predict import PredictRequest, run_predict
+from textbatch.scale.merge import run_merge, run_part
+from textbatch.scale.split import run_split
+
+
+def awkward_file(path: Path) -> Path:
+    """Blank lines before the header, quoted newlines and rejected rows in every part."""
+    rows = []
+    for i in range(1, 301):
+        if i % 37 == 0:
+            rows.append(f'{i},"   "\n')  # empty text: rejected
+        elif i % 53 == 0:
+            rows.append(f"{i}\n")  # too few fields: rejected
+        else:
+            rows.append(f'{i},"The oven door cracked\nafter {i} days, then sparks"\n')
+    path.write_text("\n\nid,text\n" + "".join(rows), encoding="utf-8")
+    return path
+
+
+def test_the_merged_output_and_summary_equal_the_single_job(trained, tmp_path) -> None:
+    model, _ = trained
+    source = awkward_file(tmp_path / "claims.csv")
+    storage, log = Storage(), EventLog(io.StringIO(), job="test")
+    single = run_predict(
+        PredictRequest(model=str(model), input=str(source), output=str(tmp_path / "single")),
+        storage=storage,
+        log=log,
+    )
+    assert single.rows_rejected == 13  # the check below compares something
+
+    prefix, output = str(tmp_path / "parts") + "/", str(tmp_path / "merged")
+    plan = run_split(str(source), prefix, 4, output=output, storage=storage, log=log)
+    assert len(plan.parts) == 4
+    assert sum(p.rows for p in plan.parts) == 300
+    for part in plan.parts:
+        run_part(str(model), prefix, output, part.index, storage=storage, log=log)
+    merged = run_merge(prefix, output, storage=storage, log=log)
+
+    single_csv = (tmp_path / "single" / "claims_output.csv").read_bytes()
+    assert (tmp_path / "merged" / "claims_output.csv").read_bytes() == single_csv
+    assert merged["rejected"] == single.rejected  # rows and lines count from the file's top
+    assert merged["rows_in"] == single.rows_in == 300
+    written = json.loads((tmp_path / "merged" / "claims_output.json").read_text())
+    assert written["rejected"][0] == {"row": 37, "line": 76, "reason": "empty text"}
