@@ -7,6 +7,8 @@ output is the single predict job's output for the same file and model, byte for 
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -85,7 +87,13 @@ def test_a_large_file_with_quoted_newlines_merges_to_the_single_job_output(
 
 
 def test_a_child_that_loses_its_host_is_retried_alone(cloud, model_version, tmp_path) -> None:
+    """... and `logs --follow`, `status` and `jobs` tell the file's run as one story."""
     key = "scale/retried.csv"
+    uri = f"s3://{cloud.bucket('predict')}/{key}"
+    follow = subprocess.Popen(  # it waits for the trigger to submit the file's jobs
+        [sys.executable, "-m", "textbatch.cli.main", "logs", uri, "--follow"],
+        env=cloud.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
     upload(cloud, key, big_file(tmp_path / "in.csv", seed=22))
     array = array_job(cloud, key)
     # The children wait for the split job: child 1 loses its host as soon as it runs.
@@ -97,6 +105,38 @@ def test_a_child_that_loses_its_host_is_retried_alone(cloud, model_version, tmp_
     attempts = {c["jobId"].rsplit(":", 1)[1]: len(c["attempts"]) for c in children}
     assert attempts == {"0": 1, "1": 2, "2": 1, "3": 1, "4": 1}
     assert read_result(cloud, "scale/retried_output.csv") == single_job_output(cloud, key, tmp_path)
+
+    out, err = follow.communicate(timeout=120)
+    assert follow.returncode == 0, out + err
+    lines = out.splitlines()
+    assert any("split_done parts=5" in line for line in lines), out
+    assert any(line.startswith("[part 1] predict-part") and "SUCCEEDED" in line for line in lines)
+    bars = [line for line in lines if "rows/s" in line and "parts" in line and "[" in line]
+    assert bars[-1].split("]", 1)[1].split()[:3] == ["100.0%", str(ROWS), "rows"], bars
+    assert bars[-1].endswith("5/5 parts")
+    assert any("merge_done" in line and f"rows_in={ROWS}" in line for line in lines), out
+    assert lines.index(next(x for x in lines if "merge_done" in x)) > lines.index(bars[-1])
+
+    status = cloud.textbatch("status", uri)
+    assert status.returncode == 0, status.stderr
+    assert f"large file: 5 parts, SUCCEEDED, {ROWS} of {ROWS} rows (100.0%)" in (status.stdout)
+    assert "parts: 5 succeeded" in status.stdout
+    assert f"part 1 (job {array['jobId']}:1): SUCCEEDED, 2 attempt(s)" in status.stdout
+    assert "part 2 (job" not in status.stdout  # parts that simply succeeded are not listed
+    assert f"{ROWS} rows in, {ROWS} predicted, 0 rejected" in status.stdout
+
+    jobs = cloud.textbatch("jobs", "--since", "1h")
+    assert jobs.returncode == 0, jobs.stderr
+    rows = jobs.stdout.splitlines()
+    [head] = [i for i, row in enumerate(rows) if row.startswith(key + " ")]
+    assert array["jobId"] in rows[head]
+    assert rows[head].split()[3] == "SUCCEEDED"
+    assert f"{ROWS}/{ROWS}" in rows[head]
+    assert rows[head + 1].startswith("  split ")
+    assert "SUCCEEDED" in rows[head + 1]
+    assert rows[head + 2].startswith("  5 parts: 5 succeeded")
+    assert rows[head + 3].startswith("  merge ")
+    assert "SUCCEEDED" in rows[head + 3]
 
 
 def test_a_child_failing_for_good_leaves_one_error_report_and_no_output(
@@ -115,3 +155,11 @@ def test_a_child_failing_for_good_leaves_one_error_report_and_no_output(
     merge = cloud.wait_for_job(jobs["merge"]["jobId"])
     assert merge["status"] == "FAILED"
     assert results(cloud, "scale/broken") == ["scale/broken_error.json"]
+    status = cloud.textbatch("status", f"s3://{cloud.bucket('predict')}/{key}")
+    assert status.returncode == 0, status.stderr
+    assert "large file: 5 parts, FAILED" in status.stdout
+    assert "parts: 4 succeeded, 1 failed" in status.stdout
+    first_row = report["parts"][0]["first_row"]
+    assert f"  part 2 (from row {first_row}): " in status.stdout
+    assert "not UTF-8" in status.stdout
+

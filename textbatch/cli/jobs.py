@@ -1,5 +1,6 @@
 """Recent jobs as a table: input key, job id, queue, state, attempts, rows done, duration,
-output key. Newest first."""
+output key. Newest first. A large file's split, parts (array) and merge jobs show as one row
+with its overall state and rows, then one indented row per job."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import argparse
 import re
 
 from textbatch.cli._cloud import add_cloud_options, connect, key_of, span
-from textbatch.cloud.history import recent_jobs
+from textbatch.cloud.history import JobRecord, recent_jobs
+from textbatch.cloud.scaled import ScaledRun, runs_of
 from textbatch.errors import TextbatchError
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+HEADER = ("INPUT", "JOB ID", "QUEUE", "STATE", "TRIES", "ROWS", "TIME", "OUTPUT")
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -29,6 +32,47 @@ def seconds(text: str) -> float:
     return int(match.group(1)) * UNITS[match.group(2)]
 
 
+def job_row(r: JobRecord, label: str | None = None) -> tuple[str, ...]:
+    return (
+        label or (key_of(r.input) if r.kind == "predict" else f"[{r.kind}] {key_of(r.input)}"),
+        r.job_id,
+        r.queue,
+        r.status,
+        str(r.attempts),
+        "-" if r.rows_done is None else str(r.rows_done),
+        span(r.duration),
+        "" if label else key_of(r.output),
+    )
+
+
+def run_rows(run: ScaledRun) -> list[tuple[str, ...]]:
+    progress = run.progress
+    done = "-"
+    if progress.rows_done is not None:
+        done = f"{progress.rows_done}/{progress.rows_total}"
+    head = (
+        key_of(run.array.input),
+        run.array.job_id,
+        run.array.queue,
+        run.state,
+        "-",
+        done,
+        span(run.duration),
+        key_of(run.array.output),
+    )
+    parts = f"  {progress.size} parts: {progress.describe_states()}"
+    rows = [head]
+    if run.split:
+        rows.append(job_row(run.split, "  split"))
+    array = run.array
+    rows.append(
+        (parts, array.job_id, array.queue, array.status, "-", "-", span(array.duration), "")
+    )
+    if run.merge:
+        rows.append(job_row(run.merge, "  merge"))
+    return rows
+
+
 def run(args: argparse.Namespace) -> int:
     since = seconds(args.since)
     connection = connect(args)
@@ -38,21 +82,16 @@ def run(args: argparse.Namespace) -> int:
     if not records:
         print(f"no jobs in the last {args.since} on stage {args.stage}")
         return 0
-    rows = [("INPUT", "JOB ID", "QUEUE", "STATE", "TRIES", "ROWS", "TIME", "OUTPUT")]
-    for r in records:
-        rows.append(
-            (
-                key_of(r.input) if r.kind == "predict" else f"[{r.kind}] {key_of(r.input)}",
-                r.job_id,
-                r.queue,
-                r.status,
-                str(r.attempts),
-                "-" if r.rows_done is None else str(r.rows_done),
-                span(r.duration),
-                key_of(r.output),
-            )
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    rows = [HEADER]
+    for item in runs_of(
+        records,
+        batch=connection.batch,
+        logs=connection.logs,
+        log_group=connection.deployment.output("JobLogGroup"),
+        storage=connection.storage,
+    ):
+        rows += run_rows(item) if isinstance(item, ScaledRun) else [job_row(item)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER))]
     for row in rows:
         print(
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()

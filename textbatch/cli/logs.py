@@ -1,6 +1,10 @@
 """A job's CloudWatch log lines (`JOB_ID`), or those of a file's latest job (`s3://bucket/key`)
 with the trigger's lines for that file first. --follow keeps reading until the job ends; a
-predict job's progress lines show as a progress bar (rows done, rows/s, ETA)."""
+predict job's progress lines show as a progress bar (rows done, rows/s, ETA).
+
+A large file's run shows as one story: the split job's lines, every part's lines marked
+`[part N]`, then the merge's. While following it, the parts' progress lines become one bar for
+the whole file (rows done over the file's rows, parts done, rows/s, ETA)."""
 
 from __future__ import annotations
 
@@ -9,7 +13,9 @@ import json
 import time
 
 from textbatch.cli._cloud import Connection, add_cloud_options, connect
-from textbatch.cloud.jobs import follow, job_lines
+from textbatch.cloud.history import JobRecord, parse_events
+from textbatch.cloud.jobs import JobUpdate, child_index, follow, follow_parts, job_lines
+from textbatch.cloud.scaled import ScaledRun, part_rows
 from textbatch.cloud.story import NotFoundError, Story
 
 HIDDEN = ("event", "job", "time")
@@ -71,6 +77,91 @@ def progress_bar(event: dict) -> str:
     )
 
 
+class FileProgress:
+    """The parts' progress lines folded into one progress for the whole file."""
+
+    def __init__(self, part_rows: list[int] | None, parts: int) -> None:
+        self.total = sum(part_rows) if part_rows is not None else None
+        self.parts = parts
+        self.rows: dict[int, int] = {}  # part -> rows done
+        self.rates: dict[int, float] = {}  # running part -> its rows/s
+        self.rate = 0.0  # the running parts' rows/s together
+        self.finished: set[int] = set()
+        self.shown = -1.0
+
+    def update(self, index: int, event: dict) -> str | None:
+        """A progress bar line when the file's percentage moved by a point or a part ended."""
+        if event.get("event") == "progress":
+            self.rows[index] = int(event["rows_done"])
+            self.rates[index] = float(event.get("rows_per_s") or 0)
+        elif event.get("event") == "done" and "rows_in" in event:
+            self.rows[index] = int(event["rows_in"])
+            self.rates.pop(index, None)
+            self.finished.add(index)
+        else:
+            return None
+        self.rate = sum(self.rates.values()) or self.rate
+        done = sum(self.rows.values())
+        percent = 100.0 * done / self.total if self.total else None
+        if percent is not None and percent - self.shown < 1 and event.get("event") != "done":
+            return None
+        self.shown = percent if percent is not None else self.shown
+        eta = (self.total - done) / self.rate if self.total and self.rate > 0 else None
+        bar = progress_bar(
+            {"time": event.get("time", ""), "percent": percent, "rows_done": done,
+             "rows_per_s": self.rate, "eta_s": eta}
+        )  # fmt: skip
+        return f"{bar}  {len(self.finished)}/{self.parts} parts"
+
+
+def print_run_lines(c: Connection, run: ScaledRun, group: str) -> int:
+    for step in run.steps:
+        if step is run.array:
+            for child in run.progress.children:
+                for line in job_lines(c.logs, child.raw, log_group=group):
+                    print(f"[part {child_index(child.job_id)}] {readable(line)}")
+        else:
+            for line in job_lines(c.logs, step.raw, log_group=group):
+                print(readable(line))
+    return 1 if run.status == "FAILED" else 0
+
+
+def follow_run(c: Connection, run: ScaledRun, group: str) -> int:
+    """Follow split, parts and merge in turn; stop at the first that does not succeed."""
+    for step in run.steps:
+        final = step.raw
+        progress = None
+        if step is run.array:
+            progress = FileProgress(part_rows(c.storage, step.parts_prefix), run.progress.size)
+            updates = follow_parts(c.batch, c.logs, step.job_id, log_group=group)
+        else:
+            updates = follow(c.batch, c.logs, step.job_id, log_group=group)
+        for update in updates:
+            if update.job["jobId"] == step.job_id:
+                final = update.job
+            print_update(update, step, progress)
+        if final["status"] != "SUCCEEDED":
+            return 1
+    return 0
+
+
+def print_update(update: JobUpdate, step: JobRecord, progress: FileProgress | None) -> None:
+    """A step's state or line; a part's progress lines only through the file's progress bar."""
+    job_id = update.job["jobId"]
+    part = child_index(job_id) if job_id != step.job_id else None
+    label = "" if part is None else f"[part {part}] "
+    if update.status:
+        print(f"{label}{step.step or 'job'} {job_id}: {update.status}", flush=True)
+        return
+    line = update.line or ""
+    event = next(iter(parse_events([line])), None)
+    folded = progress is not None and part is not None and event is not None
+    if not (folded and event.get("event") == "progress"):
+        print(f"{label}{readable(line)}", flush=True)
+    if folded and (bar := progress.update(part, event)):
+        print(bar, flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     c = connect(args)
     story = _story(args, c)
@@ -78,8 +169,12 @@ def run(args: argparse.Namespace) -> int:
         print(readable(json.dumps(decision)))
     if not story.jobs:
         raise NotFoundError(f"no job has run for {args.target} yet")
-    job = story.jobs[-1]
     group = c.deployment.output("JobLogGroup")
+    if story.scaled:
+        if args.follow:
+            return follow_run(c, story.scaled, group)
+        return print_run_lines(c, story.scaled, group)
+    job = story.jobs[-1]
     if not args.follow:
         for line in job_lines(c.logs, job.raw, log_group=group):
             print(readable(line))

@@ -7,6 +7,8 @@ import argparse
 import time
 
 from textbatch.cli._cloud import add_cloud_options, clock, connect, span
+from textbatch.cloud.history import JobRecord
+from textbatch.cloud.scaled import ScaledRun, child_index
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -16,6 +18,41 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("target", help="s3://bucket/key of an uploaded file, or a job id")
     add_cloud_options(parser)
     parser.set_defaults(run=run)
+
+
+def print_attempts(job: JobRecord, indent: str) -> None:
+    for number, attempt in enumerate(job.raw.get("attempts", []), start=1):
+        container = attempt.get("container", {})
+        exit_code = container.get("exitCode", "-")
+        reason = attempt.get("statusReason", "")
+        started = attempt.get("startedAt")
+        print(
+            f"{indent}attempt {number}: started {clock(started / 1000 if started else None)}, "
+            f"exit code {exit_code}, {reason}; log stream {container.get('logStreamName', '-')}"
+        )
+
+
+def print_run(run: ScaledRun) -> None:
+    """The large file's run as one: its stage and overall progress."""
+    progress = run.progress
+    line = f"large file: {progress.size} parts, {run.state}"
+    if progress.rows_done is not None:
+        line += f", {progress.rows_done} of {progress.rows_total} rows ({progress.percent:.1f}%)"
+    print(f"{line}, took {span(run.duration)}")
+
+
+def print_children(run: ScaledRun) -> None:
+    """Children by state, then those worth a look: running, failed or retried."""
+    print(f"  parts: {run.progress.describe_states()}")
+    for child in run.progress.children:
+        if child.status == "SUCCEEDED" and child.attempts <= 1:
+            continue
+        rows = "" if child.rows_done is None else f", {child.rows_done} rows done"
+        print(
+            f"  part {child_index(child.job_id)} (job {child.job_id}): {child.status}, "
+            f"{child.attempts} attempt(s){rows}"
+        )
+        print_attempts(child, "    ")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,30 +65,27 @@ def run(args: argparse.Namespace) -> int:
             f"job {decision['job_id']}" if decision.get("job_id") else ""
         )
         print(f"  {when}  trigger: {decision['decision']} {detail}".rstrip())
+    if story.scaled:
+        print_run(story.scaled)
     for job in story.jobs:
-        print(f"job {job.job_id} ({job.kind}, {job.name}) on {job.queue}: {job.status}")
+        print(f"job {job.job_id} ({job.step or job.kind}, {job.name}) on {job.queue}: {job.status}")
         print(
             f"  created {clock(job.created)}, started {clock(job.started)}, "
             f"ended {clock(job.stopped)}, took {span(job.duration)}"
         )
-        for number, attempt in enumerate(job.raw.get("attempts", []), start=1):
-            container = attempt.get("container", {})
-            exit_code = container.get("exitCode", "-")
-            reason = attempt.get("statusReason", "")
-            started = attempt.get("startedAt")
-            print(
-                f"  attempt {number}: started {clock(started / 1000 if started else None)}, "
-                f"exit code {exit_code}, {reason}; log stream {container.get('logStreamName', '-')}"
-            )
+        print_attempts(job, "  ")
         if job.rows_done is not None:
             print(f"  rows done: {job.rows_done}")
         if job.status == "FAILED" and job.status_reason:
             print(f"  failed: {job.status_reason}")
+        if story.scaled and job is story.scaled.array:
+            print_children(story.scaled)
     if story.summary:
         s = story.summary
         print(
             f"result: {s['output']}\n  {s['rows_in']} rows in, {s['rows_predicted']} predicted, "
-            f"{s['rows_rejected']} rejected, model {s['model_version']}, {s['rows_per_s']} rows/s"
+            f"{s['rows_rejected']} rejected, model {s['model_version']}"
+            + (f", {s['rows_per_s']} rows/s" if "rows_per_s" in s else f", {s['parts']} parts")
         )
         for rejected in s.get("rejected", [])[:10]:
             print(
@@ -59,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
             )
     elif story.error:
         print(f"error report: {story.error['error']}: {story.error['message']}")
+        for part in story.error.get("parts", []):
+            print(f"  part {part['index']} (from row {part['first_row']}): {part['message']}")
         if story.error.get("hint"):
             print(f"  hint: {story.error['hint']}")
     elif story.jobs:

@@ -12,6 +12,7 @@ from textbatch.cloud.jobs import log_stream
 from textbatch.jobs.outputs import OutputPlan
 
 STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
+STEPS = ("split", "predict-part", "merge")  # a large file's jobs (their commands)
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class JobRecord:
     job_id: str
     name: str
     kind: str  # "predict", "train", ...: the job definition's role
+    step: str | None  # "split", "predict-part" or "merge" for a large file's jobs
     queue: str
     status: str
     attempts: int
@@ -30,6 +32,18 @@ class JobRecord:
     rows_done: int | None
     status_reason: str | None
     raw: dict[str, Any]
+
+    @property
+    def parts_prefix(self) -> str | None:
+        """Where a large file's jobs keep its parts (their `--parts` option)."""
+        command = self.raw.get("container", {}).get("command") or []
+        if self.step and "--parts" in command[:-1]:
+            return command[command.index("--parts") + 1]
+        return None
+
+    @property
+    def depends_on(self) -> list[str]:
+        return [d["jobId"] for d in self.raw.get("dependsOn") or []]
 
     @property
     def duration(self) -> float | None:
@@ -52,7 +66,7 @@ def parse_events(lines: list[str]) -> list[dict[str, Any]]:
 
 def rows_done(events: list[dict[str, Any]]) -> int | None:
     for event in reversed(events):
-        if event.get("event") == "done" and "rows_in" in event:
+        if event.get("event") in ("done", "merge_done") and "rows_in" in event:
             return int(event["rows_in"])
         if event.get("event") == "progress":
             return int(event["rows_done"])
@@ -68,6 +82,7 @@ def record(
     kind = (
         "predict" if "predict" in definition else "train" if "train" in definition else definition
     )
+    command = job.get("container", {}).get("command") or []
     output = None
     if kind == "predict" and parameters.get("input") and parameters.get("output"):
         output = OutputPlan.for_request(parameters["input"], parameters["output"]).csv
@@ -75,6 +90,7 @@ def record(
         job_id=job["jobId"],
         name=job["jobName"],
         kind=kind,
+        step=command[0] if command and command[0] in STEPS else None,
         queue=queue_names.get(job.get("jobQueue", ""), job.get("jobQueue", "").rsplit("/", 1)[-1]),
         status=job["status"],
         attempts=len(job.get("attempts", [])),
@@ -122,7 +138,11 @@ def recent_jobs(
     queues = [
         deployment.outputs[k] for k in ("GpuJobQueue", "CpuJobQueue") if deployment.outputs.get(k)
     ]
-    ids = [j["jobId"] for j in job_summaries(batch, queues) if j.get("createdAt", 0) >= cutoff]
+    ids = [
+        j["jobId"]
+        for j in job_summaries(batch, queues)
+        if j.get("createdAt", 0) >= cutoff and ":" not in j["jobId"]
+    ]  # array children (<array id>:<index>) are shown through their parent
     jobs = describe(batch, ids)
     arn_to_name = {j["jobQueue"]: j["jobQueue"].rsplit("/", 1)[-1] for j in jobs if "jobQueue" in j}
     log_group = deployment.output("JobLogGroup")

@@ -8,6 +8,7 @@ from typing import Any
 
 from textbatch.cloud.deployment import Deployment
 from textbatch.cloud.history import JobRecord, describe, record
+from textbatch.cloud.scaled import ScaledRun, assemble, is_array
 from textbatch.errors import TextbatchError
 from textbatch.io.storage import S3Uri, Storage
 
@@ -23,6 +24,7 @@ class Story:
     jobs: list[JobRecord] = field(default_factory=list)  # oldest first
     summary: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
+    scaled: ScaledRun | None = None  # the newest split -> parts -> merge run of a large file
 
 
 def trigger_decisions(logs: Any, log_group: str, uri: str) -> list[dict[str, Any]]:
@@ -96,6 +98,17 @@ def story_of(
         raise NotFoundError(
             f"nothing is known about {target}",
             hint="check the bucket and key; the trigger ignores keys not ending in .csv",
+        )
+    arrays = [job for job in story.jobs if is_array(job)]
+    if arrays:
+        story.scaled = assemble(
+            arrays[-1],
+            story.jobs,
+            batch=batch,
+            logs=logs,
+            log_group=log_group,
+            storage=storage,
+            every_child=True,
         )
     latest = story.jobs[-1] if story.jobs else None
     if latest and latest.output:
