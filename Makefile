@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml Makefile package.json package-lock.json
 	@$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev,bench]" 2>&1 | grep -v "is ignored" || true
 	@echo "installing the pinned AWS CDK CLI (npm ci)"
 	@npm ci --no-audit --no-fund --silent
-	@$(BIN)/python -c "import torch, spacy, textbatch, textbatch_trigger, aws_cdk" || { echo "install failed"; exit 1; }
+	@$(BIN)/python -c "import torch, spacy, textbatch, textbatch_trigger, textbatch_reporter, aws_cdk" || { echo "install failed"; exit 1; }
 	@touch $(STAMP)
 	@echo "ready: $(BIN)/textbatch ($$($(BIN)/python -c 'import torch, spacy; print("torch", torch.__version__, "spacy", spacy.__version__)'))"
 

@@ -13,6 +13,7 @@ from infra.compute import BatchCompute
 from infra.nag import acknowledge, objects_of
 from infra.network import Network
 from infra.observability import Observability
+from infra.reporter import FailureReporter
 from infra.settings import StageSettings
 from infra.storage import Storage
 from infra.trigger import UploadTrigger
@@ -124,6 +125,16 @@ class TextbatchStack(Stack):
             trigger_logs=trigger.log_group,
             alarm_email=settings.alarm_email,
         )
+        reporter = FailureReporter(
+            self,
+            "Reporter",
+            prefix=prefix,
+            results_bucket=storage.results,
+            failed_jobs=alerts.failed_jobs_rule,
+            dead_letters=trigger.dead_letters,
+            log_retention=retention,
+            removal_policy=removal,
+        )
 
         outputs = {
             "PredictBucket": storage.predict.bucket_name,
@@ -142,6 +153,8 @@ class TextbatchStack(Stack):
             "JobLogGroup": compute.log_group.log_group_name,
             "TriggerLogGroup": trigger.log_group.log_group_name,
             "TriggerFunction": trigger.function.function_name,
+            "ReporterFunction": reporter.function.function_name,
+            "ReporterLogGroup": reporter.log_group.log_group_name,
             "SubmissionsTable": trigger.table.table_name,
             "ResultsLocation": results,
             "ModelLocation": model_location,

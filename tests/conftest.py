@@ -4,7 +4,9 @@ import json
 import socket
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -170,3 +172,29 @@ def trigger_cloud(aws_env: str):
     )
     s3 = boto3.client("s3", endpoint_url=aws_env, region_name=REGION)
     return settings, batch, dynamodb, s3
+
+
+@dataclass(frozen=True)
+class FailingBatch:
+    """moto's Batch failing every job at once (its simple Batch, MOTO_SIMPLE_BATCH_FAIL_AFTER=0),
+    a results bucket, and separate clients for the code under test (so that its calls, and
+    only its, can be recorded)."""
+
+    settings: TriggerSettings
+    batch: Any  # the test's own
+    s3: Any
+    bucket: str
+    clients: dict[str, Any]  # batch and s3 for the code under test
+
+
+@pytest.fixture
+def failing_batch(trigger_cloud, aws_env: str, monkeypatch: pytest.MonkeyPatch) -> FailingBatch:
+    monkeypatch.setenv("MOTO_SIMPLE_BATCH_FAIL_AFTER", "0")
+    settings, batch, _, s3 = trigger_cloud
+    bucket = f"results-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    clients = {
+        name: boto3.client(name, endpoint_url=aws_env, region_name=REGION)
+        for name in ("batch", "s3")
+    }
+    return FailingBatch(settings, batch, s3, bucket, clients)

@@ -104,3 +104,27 @@ def test_user_mistakes_are_one_clear_line(cloud: LocalCloud) -> None:
         assert result.returncode == 1, args
         assert message in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr
+
+
+def test_a_job_killed_by_batch_still_leaves_an_error_report(
+    cloud: LocalCloud, model_version, tmp_path
+) -> None:
+    write_csv(tmp_path / "killed.csv", generate(5_000, seed=11), labelled=False)
+    upload(cloud, "ops/killed.csv", tmp_path / "killed.csv")
+    batch = cloud.client("batch")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # the job is running: its process is killed mid-way
+        jobs = [j for j in cloud.jobs() if j["parameters"].get("input", "").endswith("killed.csv")]
+        if jobs and jobs[0]["status"] == "RUNNING":
+            break
+        time.sleep(0.1)
+    [job] = jobs
+    batch.terminate_job(jobId=job["jobId"], reason="stopped by the operator")
+    report = cloud.wait_for_result("ops/killed.csv")
+    assert report["kind"] == "_error.json"
+    assert report["error"] == "JobFailed"
+    assert f"predict job {job['jobId']}" in report["message"]
+    assert "after 1 attempt(s): stopped by the operator" in report["message"]
+    assert report["attempts"][0]["log_stream"].startswith("predict/default/")
+    status = cloud.textbatch("status", f"s3://{cloud.bucket('predict')}/ops/killed.csv")
+    assert "error report: JobFailed: predict job" in status.stdout

@@ -7,6 +7,7 @@ output is the single predict job's output for the same file and model, byte for 
 from __future__ import annotations
 
 import csv
+import json
 import subprocess
 import sys
 import time
@@ -163,3 +164,44 @@ def test_a_child_failing_for_good_leaves_one_error_report_and_no_output(
     assert f"  part 2 (from row {first_row}): " in status.stdout
     assert "not UTF-8" in status.stdout
 
+
+def wait_until_running(cloud: LocalCloud, job_id: str, timeout: float = 120) -> None:
+    batch = cloud.client("batch")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        [job] = batch.describe_jobs(jobs=[job_id])["jobs"]
+        if job["status"] == "RUNNING":
+            return
+        assert job["status"] not in ("SUCCEEDED", "FAILED"), job["status"]
+        time.sleep(0.1)
+    raise TimeoutError(f"job {job_id} not running after {timeout} s")
+
+
+def test_a_child_killed_without_a_word_still_ends_in_the_file_report(
+    cloud, model_version, tmp_path
+) -> None:
+    """The operator terminates part 1 while it runs: the process is killed and writes nothing;
+    the failure reporter (Batch's FAILED event) writes the part's and the file's report."""
+    key = "scale/killed.csv"
+    upload(cloud, key, big_file(tmp_path / "in.csv", seed=24))
+    array = array_job(cloud, key)
+    child = f"{array['jobId']}:1"
+    wait_until_running(cloud, child)
+    cloud.client("batch").terminate_job(jobId=child, reason="stopped by the operator")
+    report = cloud.wait_for_result(key, timeout=240)
+    assert report["kind"] == "_error.json"
+    assert report["error"] == "PartsFailed"
+    [part] = report["parts"]
+    assert part["index"] == 1
+    assert "stopped by AWS Batch after 1 attempt(s): stopped by the operator" in part["message"]
+    assert results(cloud, "scale/killed") == ["scale/killed_error.json"]
+    status = cloud.textbatch("status", f"s3://{cloud.bucket('predict')}/{key}")
+    assert "large file: 5 parts, FAILED" in status.stdout
+    assert f"  part 1 (from row {part['first_row']}): stopped by AWS Batch" in status.stdout
+    logs = cloud.client("logs").filter_log_events(
+        logGroupName="/aws/lambda/textbatch-local-reporter"
+    )
+    lines = [json.loads(e["message"]) for e in logs["events"] if e["message"].startswith("{")]
+    assert {"decision": "reported", "job_id": array["jobId"], "error": "PartsFailed"}.items() <= (
+        next(x for x in lines if x.get("job_id") == array["jobId"]).items()
+    )

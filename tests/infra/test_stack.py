@@ -164,8 +164,28 @@ def test_trigger_function_environment_runtime_and_failure_destination(synth) -> 
     assert variables["GPU_JOB_DEFINITION"] == f"{prefix}-predict"
     assert variables["CPU_JOB_DEFINITION"] == f"{prefix}-predict-cpu"
     assert variables["PREDICT_QUEUE"] == load_stage(synth.stage).predict_queue
-    [invoke_config] = synth.resources("AWS::Lambda::EventInvokeConfig").values()
-    assert invoke_config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
+    configs = synth.resources("AWS::Lambda::EventInvokeConfig").values()
+    assert len(configs) == 2  # the trigger's and the failure reporter's
+    for config in configs:
+        assert config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
+        assert config["Properties"]["MaximumRetryAttempts"] == 2
+
+
+def test_failed_jobs_go_to_the_alerts_and_the_failure_reporter(synth) -> None:
+    prefix = load_stage(synth.stage).prefix
+    reporter = synth.one("AWS::Lambda::Function", FunctionName=f"{prefix}-reporter")
+    assert reporter["Properties"]["Handler"] == "textbatch_reporter.handler.lambda_handler"
+    [rule] = [
+        r
+        for r in synth.resources("AWS::Events::Rule").values()
+        if r["Properties"].get("Name") == f"{prefix}-failed-jobs"
+    ]
+    assert rule["Properties"]["EventPattern"]["detail"]["status"] == ["FAILED"]
+    targets = rule["Properties"]["Targets"]
+    assert len(targets) == 2
+    assert any(
+        "Fn::GetAtt" in t["Arn"] and "Reporter" in t["Arn"]["Fn::GetAtt"][0] for t in targets
+    )
 
 
 def test_no_full_access_or_wildcard_policies(synth) -> None:

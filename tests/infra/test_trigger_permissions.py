@@ -7,6 +7,8 @@ import contextlib
 from textbatch_trigger.handler import RecordsFailed, handle_event
 from textbatch_trigger.submission import TriggerSettings
 
+from tests.functional.test_reporter import failed_array, single_job_stopped_by_batch
+
 
 def record(*clients) -> set[str]:
     """IAM actions of every call the clients make from now on (service prefix:Operation)."""
@@ -61,23 +63,34 @@ def test_handler_calls_match_the_granted_actions(trigger_cloud, synths) -> None:
         "s3:GetObject",  # the model manifest, to choose the queue
     }
     for synth in synths.values():
-        granted = {
-            action
-            for policy in synth.resources("AWS::IAM::Policy").values()
-            if any(
-                r["Ref"].startswith("TriggerTriggerFunctionServiceRole")
-                for r in policy["Properties"]["Roles"]
-            )
-            for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-            for action in (
-                statement["Action"]
-                if isinstance(statement["Action"], list)
-                else [statement["Action"]]
-            )
-        }
+        granted = granted_actions(synth, "TriggerTriggerFunctionServiceRole")
         granted -= {
             "sqs:SendMessage",
             "sqs:GetQueueAttributes",
             "sqs:GetQueueUrl",
         }  # on-failure destination
+        assert granted == calls, synth.stage
+
+
+def granted_actions(synth, role: str) -> set[str]:
+    """Every action the stack's policies grant to the role whose logical id starts so."""
+    return {
+        action
+        for policy in synth.resources("AWS::IAM::Policy").values()
+        if any(r["Ref"].startswith(role) for r in policy["Properties"]["Roles"])
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        for action in (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+    }
+
+
+def test_reporter_calls_match_the_granted_actions(failing_batch, synths) -> None:
+    calls = record(*failing_batch.clients.values())
+    single_job_stopped_by_batch(failing_batch)
+    failed_array(failing_batch)
+    assert calls == {"batch:DescribeJobs", "batch:ListJobs", "s3:GetObject", "s3:PutObject"}
+    for synth in synths.values():
+        granted = granted_actions(synth, "ReporterReporterFunctionServiceRole")
+        granted -= {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
         assert granted == calls, synth.stage

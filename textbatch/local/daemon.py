@@ -12,7 +12,7 @@ from typing import Any
 
 from textbatch.local.executor import JobExecutor
 from textbatch.local.provision import STACK, Endpoints, LocalCloud, provision, remove_stack
-from textbatch.local.relay import EventRelay
+from textbatch.local.relay import EventRelay, FailedJobRelay
 from textbatch.local.template import synthesized_template
 
 MOTO_SERVICES = ("batch", "dynamodb", "iam")  # iam: the roles moto's Batch checks
@@ -63,10 +63,18 @@ def serve(endpoint: str | None, port: int | None) -> None:
     cloud = provision(template, endpoints, client)
     _publish_outputs(client("cloudformation"), cloud)
 
+    reporter = FailedJobRelay(
+        sqs=client("sqs"),
+        logs=client("logs"),
+        dead_letter_url=cloud.dead_letter_queue_url,
+        function_name=cloud.outputs["ReporterFunction"],
+        log_group=cloud.outputs["ReporterLogGroup"],
+    )
     executor = JobExecutor(
         cloud_env=endpoints.environment(),
         logs_client=lambda: client("logs"),
         control_dir=control_dir(),
+        on_failed=lambda job: reporter.publish(job, endpoints.region),
     )
     executor.install()
     relay = EventRelay(
@@ -80,11 +88,15 @@ def serve(endpoint: str | None, port: int | None) -> None:
     )
     relay_thread = threading.Thread(target=relay.serve, daemon=True)
     relay_thread.start()
+    reporter_thread = threading.Thread(target=reporter.serve, daemon=True)
+    reporter_thread.start()
     cloud_file().write_text(cloud.to_json())
     print(f"local cloud ready: {json.dumps(cloud.outputs)}", flush=True)
     stop.wait()
     relay.stopping.set()
+    reporter.stopping.set()
     relay_thread.join(timeout=5)
+    reporter_thread.join(timeout=5)
     if endpoint:  # a LocalStack of the user's: remove what this run created there
         remove_stack(client)
     server.stop()

@@ -47,7 +47,9 @@ class JobExecutor:
         logs_client: Callable[[], Any],
         control_dir: Path,
         max_parallel: int = 2,
+        on_failed: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
+        self.on_failed = on_failed  # given each job (DescribeJobs' shape) that ends FAILED
         self.cloud_env = cloud_env
         self.logs_client = logs_client
         self.control_dir = control_dir
@@ -71,6 +73,15 @@ class JobExecutor:
                 job._mark_stopped(success=False)
 
         models.Job.run = run
+        mark_stopped = models.Job._mark_stopped
+
+        def stopped(job: Any, success: bool = True) -> None:
+            already = job.job_stopped
+            mark_stopped(job, success)
+            if not already and not success and executor.on_failed:
+                executor.on_failed(job.describe())  # as Batch's state change event carries it
+
+        models.Job._mark_stopped = stopped
 
     def run(self, job: Any) -> None:
         job.status = "PENDING"

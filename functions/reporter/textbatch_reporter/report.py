@@ -1,0 +1,228 @@
+"""Every file ends in a result or an error report, also when its job could not write one.
+
+A predict, split or merge job writes the file's `_error.json` itself when it fails on bad
+input. Batch can stop a job before that: out of memory, the attempt timeout, a lost host on
+every attempt. For those, on the job's FAILED event, this writes the report, with the reasons
+Batch gave for each attempt. For a large file's array job it first gives each failed part
+that lacks one its part report, then writes the file's `PartsFailed` report over all failed
+parts, the shape the parts write themselves (textbatch/scale/merge.py).
+
+Jobs that never ran (a dependency failed, or the trigger withdrew them) are left to the job
+that failed first; train jobs (no `input`) are not about a file. Never overwrites a result.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import time
+from dataclasses import dataclass
+from typing import Any
+
+REPORTED, IGNORED = "reported", "ignored"
+# S3 answers 403 for a missing key when the caller may not list the bucket.
+_MISSING = {"NoSuchKey", "404", "NotFound", "403", "AccessDenied"}
+
+
+@dataclass(frozen=True)
+class FileReports:
+    summary: str  # written last by a predict or merge job that succeeded
+    error: str
+
+    @classmethod
+    def of(cls, input_uri: str, output: str) -> FileReports:
+        """The places textbatch.jobs.outputs.OutputPlan gives (a test keeps the two equal)."""
+        if output.lower().endswith(".csv"):
+            return cls(summary=f"{output[:-4]}.json", error=f"{output[:-4]}_error.json")
+        name = posixpath.basename(input_uri)
+        stem = name[:-4] if name.lower().endswith(".csv") else name
+        base = output if output.endswith("/") else output + "/"
+        return cls(summary=f"{base}{stem}_output.json", error=f"{base}{stem}_error.json")
+
+
+def log(decision: str, **fields: Any) -> dict[str, Any]:
+    record = {"decision": decision, "component": "reporter", "time": _now(), **fields}
+    print(json.dumps({k: v for k, v in record.items() if v is not None}, ensure_ascii=False))
+    return record
+
+
+def report_failure(detail: dict[str, Any], *, batch: Any, s3: Any) -> dict[str, Any]:
+    job_id = detail["jobId"]
+    [job] = batch.describe_jobs(jobs=[job_id])["jobs"] or [detail]
+    parameters = job.get("parameters") or {}
+    if job.get("status") != "FAILED":
+        return log(IGNORED, job_id=job_id, reason=f"the job is {job.get('status')}")
+    if not parameters.get("input") or not parameters.get("output"):
+        return log(IGNORED, job_id=job_id, reason="not a file's job (no input parameter)")
+    if ":" in job_id:
+        return log(IGNORED, job_id=job_id, reason="an array child: reported with its array job")
+    uri = parameters["input"]
+    reports = FileReports.of(uri, parameters["output"])
+    if _read_json(s3, reports.summary) is not None:
+        return log(IGNORED, job_id=job_id, uri=uri, reason="the file has a result")
+    if "arrayProperties" in job and "size" in job["arrayProperties"]:
+        failed = [child for child in _failed_children(batch, job_id) if child.get("attempts")]
+        if failed:
+            return _report_parts(job, failed, uri, reports, s3=s3)
+    if not job.get("attempts") or "arrayProperties" in job:
+        return log(IGNORED, job_id=job_id, uri=uri, reason="never ran: its dependency failed")
+    if _read_json(s3, reports.error) is not None:
+        return log(IGNORED, job_id=job_id, uri=uri, reason="the job wrote its error report")
+    report = {
+        "error": "JobFailed",
+        "message": f"{_step(job)} job {job_id} for {uri} was stopped by AWS Batch after "
+        f"{len(job['attempts'])} attempt(s): {_reasons(job)}; no output was written",
+        "input": uri,
+        "job_id": job_id,
+        "attempts": _attempts(job),
+        "hint": hint_for(job),
+    }
+    _write_json(s3, reports.error, report)
+    return log(REPORTED, job_id=job_id, uri=uri, report=reports.error, error="JobFailed")
+
+
+def _report_parts(
+    array: dict[str, Any],
+    failed: list[dict[str, Any]],
+    uri: str,
+    reports: FileReports,
+    *,
+    s3: Any,
+) -> dict[str, Any]:
+    command = array.get("container", {}).get("command") or []
+    prefix = command[command.index("--parts") + 1] if "--parts" in command[:-1] else None
+    plan = _read_json(s3, prefix.rstrip("/") + "/plan.json") if prefix else None
+    if plan is None:
+        return log(IGNORED, job_id=array["jobId"], uri=uri, reason="the parts' plan is gone")
+    parts = plan["parts"]
+    written = []
+    for child in failed:
+        index = int(child["jobId"].rsplit(":", 1)[1])
+        part_error = _part_error(plan, parts[index])
+        if _read_json(s3, part_error) is None:
+            _write_json(s3, part_error, {
+                "error": "JobFailed",
+                "message": f"stopped by AWS Batch after {len(child['attempts'])} attempt(s): "
+                f"{_reasons(child)}",
+                "hint": hint_for(child),
+                "job_id": child["jobId"],
+                "attempts": _attempts(child),
+            })  # fmt: skip
+            written.append(index)
+    listed = []
+    for part in parts:
+        part_report = _read_json(s3, _part_error(plan, part))
+        if part_report is not None:
+            listed.append({
+                "index": part["index"],
+                "bytes": [part["start"], part["end"]],
+                "first_row": part["row_offset"] + 1,
+                "message": part_report.get("message"),
+                "hint": part_report.get("hint"),
+                "note": "row and line numbers in the message count from the part's first row",
+            })  # fmt: skip
+    _write_json(s3, reports.error, {
+        "error": "PartsFailed",
+        "message": f"{len(listed)} of {len(parts)} parts of {uri} failed; no output was written",
+        "input": uri,
+        "parts": listed,
+        "hint": "fix the rows named below and upload the file again; for parts stopped by "
+        "AWS Batch, see their hint",
+    })  # fmt: skip
+    return log(
+        REPORTED,
+        job_id=array["jobId"],
+        uri=uri,
+        report=reports.error,
+        error="PartsFailed",
+        parts=[p["index"] for p in listed],
+        part_reports_written=written,
+    )
+
+
+def _part_error(plan: dict[str, Any], part: dict[str, Any]) -> str:
+    """The part's own error report, where the part's predict job writes it."""
+    stem = posixpath.basename(part["uri"])[: -len(".csv")]
+    return f"{plan['prefix'].rstrip('/')}/out/{stem}_error.json"
+
+
+def _failed_children(batch: Any, array_id: str) -> list[dict[str, Any]]:
+    paginator = batch.get_paginator("list_jobs")
+    ids = [
+        summary["jobId"]
+        for page in paginator.paginate(arrayJobId=array_id, jobStatus="FAILED")
+        for summary in page["jobSummaryList"]
+    ]
+    return [
+        job
+        for start in range(0, len(ids), 100)
+        for job in batch.describe_jobs(jobs=ids[start : start + 100])["jobs"]
+    ]
+
+
+def _step(job: dict[str, Any]) -> str:
+    command = job.get("container", {}).get("command") or ["predict"]
+    return command[0]
+
+
+def _attempts(job: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "reason": attempt.get("statusReason"),
+            "container_reason": attempt.get("container", {}).get("reason"),
+            "exit_code": attempt.get("container", {}).get("exitCode"),
+            "log_stream": attempt.get("container", {}).get("logStreamName"),
+        }
+        for attempt in job.get("attempts", [])
+    ]
+
+
+def _reasons(job: dict[str, Any]) -> str:
+    last = (job.get("attempts") or [{}])[-1]
+    container = last.get("container", {})
+    reason = container.get("reason") or last.get("statusReason") or job.get("statusReason")
+    exit_code = container.get("exitCode")
+    return f"{reason}" + (f" (exit code {exit_code})" if exit_code is not None else "")
+
+
+def hint_for(job: dict[str, Any]) -> str:
+    text = " ".join(
+        str(a.get("container_reason") or "") + " " + str(a.get("reason") or "")
+        for a in _attempts(job)
+    ).lower()
+    if "memory" in text or any(a["exit_code"] == 137 for a in _attempts(job)):
+        return (
+            "the job ran out of memory: raise the job definition's memory, or for a large "
+            "file lower the stage's part_size_mb; then upload the file again"
+        )
+    if "timeout" in text or "duration exceeded" in text:
+        return (
+            "the job hit its attempt timeout: raise it in the stage settings, or for a large "
+            "file lower part_size_mb; then upload the file again"
+        )
+    return f"see the job's log (`textbatch logs {job['jobId']}`); upload the file again to retry"
+
+
+def _read_json(s3: Any, uri: str) -> Any:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except Exception as exc:
+        if getattr(exc, "response", {}).get("Error", {}).get("Code") in _MISSING:
+            return None
+        raise
+    return json.loads(body)
+
+
+def _write_json(s3: Any, uri: str, data: dict[str, Any]) -> None:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    s3.put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=json.dumps(data, indent=2, ensure_ascii=False).encode(),
+        ContentType="application/json",
+    )
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -1,0 +1,153 @@
+"""The failure reporter against a moto server: Batch fails the jobs (moto's simple Batch with
+MOTO_SIMPLE_BATCH_FAIL_AFTER=0), the reporter reads them and writes the reports to S3."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from textbatch_reporter.report import FileReports, hint_for, report_failure
+
+from tests.conftest import FailingBatch
+from textbatch.io.storage import Storage
+from textbatch.jobs.outputs import OutputPlan
+from textbatch.scale.plan import Part, PartsPlan, part_name
+
+
+def submit(cloud: FailingBatch, *, name: str, parameters: dict, **kwargs) -> dict:
+    job_id = cloud.batch.submit_job(
+        jobName=name,
+        jobQueue=cloud.settings.cpu_job_queue,
+        jobDefinition=cloud.settings.cpu_job_definition,
+        parameters=parameters,
+        **kwargs,
+    )["jobId"]
+    [job] = cloud.batch.describe_jobs(jobs=[job_id])["jobs"]
+    assert job["status"] == "FAILED"
+    return job
+
+
+def read(cloud: FailingBatch, uri: str) -> dict:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return json.loads(cloud.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def keys(cloud: FailingBatch) -> list[str]:
+    listing = cloud.s3.list_objects_v2(Bucket=cloud.bucket).get("Contents", [])
+    return sorted(o["Key"] for o in listing)
+
+
+def report(cloud: FailingBatch, job_id: str) -> dict:
+    return report_failure({"jobId": job_id}, **cloud.clients)
+
+
+@pytest.mark.parametrize(
+    ("input_uri", "output"),
+    [
+        ("s3://in/claims.csv", "s3://out/"),
+        ("s3://in/a/b/April Claims.CSV", "s3://out/a/b/"),
+        ("s3://in/claims.csv", "s3://out"),
+        ("s3://in/claims.csv", "s3://out/x/result.csv"),
+        ("s3://in/notes.txt", "s3://out/prefix"),
+    ],
+)
+def test_the_reports_go_where_the_jobs_write_theirs(input_uri, output) -> None:
+    plan = OutputPlan.for_request(input_uri, output)
+    assert FileReports.of(input_uri, output) == FileReports(summary=plan.summary, error=plan.error)
+
+
+def single_job_stopped_by_batch(cloud: FailingBatch) -> None:
+    uri = "s3://in/april claims.csv"
+    output = f"s3://{cloud.bucket}/in/"
+    job = submit(cloud, name="tb-april", parameters={"input": uri, "output": output})
+    assert report(cloud, job["jobId"])["decision"] == "reported"
+    assert keys(cloud) == ["in/april claims_error.json"]
+    written = read(cloud, f"{output}april claims_error.json")
+    assert written["error"] == "JobFailed"
+    assert written["input"] == uri
+    assert (
+        f"job {job['jobId']} for {uri} was stopped by AWS Batch after 1 attempt(s)"
+        in (written["message"])
+    )
+    assert len(written["attempts"]) == 1
+    assert f"textbatch logs {job['jobId']}" in written["hint"]
+    again = report(cloud, job["jobId"])  # the event delivered again: nothing is rewritten
+    assert again["decision"] == "ignored"
+    assert again["reason"] == "the job wrote its error report"
+
+
+def test_a_job_stopped_by_batch_gets_the_file_report(failing_batch) -> None:
+    single_job_stopped_by_batch(failing_batch)
+
+
+def test_a_file_with_a_result_and_jobs_not_about_a_file_are_left_alone(failing_batch) -> None:
+    cloud = failing_batch
+    cloud.s3.put_object(Bucket=cloud.bucket, Key="done_output.json", Body=b"{}")
+    done = submit(
+        cloud,
+        name="tb-done",
+        parameters={"input": "s3://in/done.csv", "output": f"s3://{cloud.bucket}/"},
+    )
+    train = submit(cloud, name="train", parameters={"data": "s3://t/x.csv", "out": "s3://m/"})
+    assert report(cloud, done["jobId"])["reason"] == "the file has a result"
+    assert report(cloud, train["jobId"])["reason"].startswith("not a file's job")
+    assert keys(cloud) == ["done_output.json"]
+
+
+def failed_array(cloud: FailingBatch) -> None:
+    uri, prefix = "s3://in/big.csv", f"s3://{cloud.bucket}/_parts/tb-big/"
+    parts = [
+        Part(i, f"{prefix}{part_name(i)}", 100 * i, 100 * (i + 1), 10 * i, 12 * i, 10)
+        for i in range(3)
+    ]
+    plan = PartsPlan(input=uri, prefix=prefix, parts=parts)
+    plan.save(Storage(cloud.s3))
+    own = plan.output_of(parts[0]).error  # part 0 reported its bad input itself
+    cloud.s3.put_object(
+        Bucket=cloud.bucket,
+        Key=own.removeprefix(f"s3://{cloud.bucket}/"),
+        Body=json.dumps({"error": "InputError", "message": "line 3: not UTF-8"}).encode(),
+    )
+    array = submit(
+        cloud, name="tb-big",
+        parameters={"input": uri, "output": f"s3://{cloud.bucket}/"},
+        arrayProperties={"size": 3},
+        containerOverrides={"command": ["predict-part", "--model", "s3://m/", "--parts", prefix,
+                                        "--output", f"s3://{cloud.bucket}/"]},
+    )  # fmt: skip
+    child = report(cloud, f"{array['jobId']}:1")
+    assert child["reason"] == "an array child: reported with its array job"
+    outcome = report(cloud, array["jobId"])
+    assert outcome["decision"] == "reported"
+    assert outcome["part_reports_written"] == [1, 2]
+    written = read(cloud, f"s3://{cloud.bucket}/big_error.json")
+    assert written["error"] == "PartsFailed"
+    assert written["message"] == f"3 of 3 parts of {uri} failed; no output was written"
+    assert [(p["index"], p["bytes"], p["first_row"]) for p in written["parts"]] == [
+        (0, [0, 100], 1),
+        (1, [100, 200], 11),
+        (2, [200, 300], 21),
+    ]
+    assert written["parts"][0]["message"] == "line 3: not UTF-8"  # as the part wrote it
+    assert "stopped by AWS Batch after 1 attempt(s)" in written["parts"][1]["message"]
+    assert read(cloud, plan.output_of(parts[2]).error)["error"] == "JobFailed"
+
+
+def test_a_failed_array_lists_every_failed_part_once(failing_batch) -> None:
+    failed_array(failing_batch)
+
+
+@pytest.mark.parametrize(
+    ("attempt", "expected"),
+    [
+        (
+            {"container": {"reason": "OutOfMemoryError: Container killed due to memory usage"}},
+            "ran out of memory",
+        ),
+        ({"container": {"exitCode": 137}}, "ran out of memory"),
+        ({"statusReason": "Job attempt duration exceeded timeout"}, "attempt timeout"),
+        ({"statusReason": "Host EC2 (instance i-1) terminated."}, "textbatch logs job-1"),
+    ],
+)
+def test_the_hint_says_what_to_change(attempt, expected) -> None:
+    assert expected in hint_for({"jobId": "job-1", "attempts": [attempt]})
