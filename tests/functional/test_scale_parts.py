@@ -10,6 +10,7 @@ from textbatch.io.storage import Storage
 from textbatch.jobs.events import EventLog
 from textbatch.jobs.predict import PredictRequest, run_predict
 from textbatch.scale.merge import run_merge, run_part
+from textbatch.scale.plan import Part, PartsPlan, part_name
 from textbatch.scale.split import run_split
 
 
@@ -52,3 +53,42 @@ def test_the_merged_output_and_summary_equal_the_single_job(trained, tmp_path) -
     assert merged["rows_in"] == single.rows_in == 300
     written = json.loads((tmp_path / "merged" / "claims_output.json").read_text())
     assert written["rejected"][0] == {"row": 37, "line": 76, "reason": "empty text"}
+
+
+def test_parts_of_5_mib_and_more_are_merged_by_upload_part_copy(s3, bucket, storage) -> None:
+    """No byte passes through the merge job: S3 copies ranges of the parts' outputs."""
+    prefix = f"s3://{bucket}/_parts/tb-big/"
+    header = b"id,text,prediction\n"
+    rows = [56_000, 56_000, 1_000]  # the last piece may be under 5 MiB
+    parts = [
+        Part(i, f"{prefix}{part_name(i)}", 0, 0, sum(rows[:i]), 0, count)
+        for i, count in enumerate(rows)
+    ]
+    plan = PartsPlan(input="s3://in/big.csv", prefix=prefix, parts=parts)
+    plan.save(storage)
+    bodies = []
+    for part in parts:
+        body = header + b"".join(
+            f"{part.index}-{n},the oven door cracked after {n} days and the hinge, the glass "
+            f"and the seal failed too,{n % 5}\n".encode()
+            for n in range(part.rows)
+        )
+        summary = {
+            "model_version": "v1", "text_column": "text", "rows_in": part.rows,
+            "rows_out": part.rows, "rows_predicted": part.rows, "rows_rejected": 0,
+            "rejected": [], "predictions": {"0": part.rows},
+        }  # fmt: skip
+        storage.write_bytes(plan.output_of(part).csv, body)
+        storage.write_bytes(plan.output_of(part).summary, json.dumps(summary).encode())
+        bodies.append(body)
+    assert all(len(b) - len(header) >= 5 * 1024 * 1024 for b in bodies[:2])
+    events = io.StringIO()
+    summary = run_merge(
+        prefix, f"s3://{bucket}/out/", storage=storage, log=EventLog(events, job="merge")
+    )
+    done = json.loads(events.getvalue().splitlines()[-1])
+    assert done["method"] == "upload-part-copy"
+    merged = storage.read_bytes(f"s3://{bucket}/out/big_output.csv")
+    assert merged == bodies[0] + b"".join(b[len(header) :] for b in bodies[1:])
+    assert summary["rows_in"] == sum(rows)
+    assert storage.list(prefix) == []

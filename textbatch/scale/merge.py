@@ -14,6 +14,7 @@ import json
 import tempfile
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from textbatch.scale.split import records
 
 MIN_COPY_PART = 5 * 1024 * 1024  # S3's smallest multipart part (all but the last)
 MAX_REJECTED_LISTED = 1000
+COPY_THREADS = 8  # UploadPartCopy calls at a time: each waits on S3's copy, not on this job
 
 
 def run_part(
@@ -139,21 +141,26 @@ def _header_bytes(storage: Storage, uri: str) -> int:
 
 
 def _copy_parts(storage: Storage, pieces: list[tuple[str, int, int]], target: str) -> None:
+    """One multipart upload whose parts S3 copies from the pieces, COPY_THREADS at a time."""
     s3, dest = storage.s3, S3Uri.parse(target)
     upload = s3.create_multipart_upload(Bucket=dest.bucket, Key=dest.key, ContentType="text/csv")
+
+    def copy(number: int, uri: str, start: int, end: int) -> dict[str, Any]:
+        source = S3Uri.parse(uri)
+        copied = s3.upload_part_copy(
+            Bucket=dest.bucket,
+            Key=dest.key,
+            UploadId=upload["UploadId"],
+            PartNumber=number,
+            CopySource={"Bucket": source.bucket, "Key": source.key},
+            CopySourceRange=f"bytes={start}-{end - 1}",
+        )
+        return {"PartNumber": number, "ETag": copied["CopyPartResult"]["ETag"]}
+
     try:
-        done = []
-        for number, (uri, start, end) in enumerate(pieces, start=1):
-            source = S3Uri.parse(uri)
-            copied = s3.upload_part_copy(
-                Bucket=dest.bucket,
-                Key=dest.key,
-                UploadId=upload["UploadId"],
-                PartNumber=number,
-                CopySource={"Bucket": source.bucket, "Key": source.key},
-                CopySourceRange=f"bytes={start}-{end - 1}",
-            )
-            done.append({"PartNumber": number, "ETag": copied["CopyPartResult"]["ETag"]})
+        with ThreadPoolExecutor(max_workers=COPY_THREADS) as pool:
+            uris, starts, ends = zip(*pieces, strict=True)
+            done = list(pool.map(copy, range(1, len(pieces) + 1), uris, starts, ends))
         s3.complete_multipart_upload(
             Bucket=dest.bucket,
             Key=dest.key,
