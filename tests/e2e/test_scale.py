@@ -118,6 +118,12 @@ def test_a_child_that_loses_its_host_is_retried_alone(cloud, model_version, tmp_
     assert any("merge_done" in line and f"rows_in={ROWS}" in line for line in lines), out
     assert lines.index(next(x for x in lines if "merge_done" in x)) > lines.index(bars[-1])
 
+    logs = cloud.textbatch("logs", uri)  # afterwards: each part's last attempt, in part order
+    assert logs.returncode == 0, logs.stderr
+    parts_seen = [line.split("]")[0] for line in logs.stdout.splitlines() if "part_start" in line]
+    assert parts_seen == ["[part 0", "[part 1", "[part 2", "[part 3", "[part 4"]
+    assert "merge_done" in logs.stdout.splitlines()[-1]
+
     status = cloud.textbatch("status", uri)
     assert status.returncode == 0, status.stderr
     assert f"large file: 5 parts, SUCCEEDED, {ROWS} of {ROWS} rows (100.0%)" in (status.stdout)

@@ -13,8 +13,16 @@ import json
 import time
 
 from textbatch.cli._cloud import Connection, add_cloud_options, connect
-from textbatch.cloud.history import JobRecord, parse_events
-from textbatch.cloud.jobs import JobUpdate, child_index, follow, follow_parts, job_lines
+from textbatch.cloud.history import JobRecord, describe, parse_events
+from textbatch.cloud.jobs import (
+    STARTED,
+    JobUpdate,
+    child_index,
+    children_ids,
+    follow,
+    follow_parts,
+    job_lines,
+)
 from textbatch.cloud.scaled import ScaledRun, part_rows
 from textbatch.cloud.story import NotFoundError, Story
 
@@ -116,10 +124,11 @@ class FileProgress:
 
 def print_run_lines(c: Connection, run: ScaledRun, group: str) -> int:
     for step in run.steps:
-        if step is run.array:
-            for child in run.progress.children:
-                for line in job_lines(c.logs, child.raw, log_group=group):
-                    print(f"[part {child_index(child.job_id)}] {readable(line)}")
+        if step is run.array:  # every part that ran, in part order
+            started = describe(c.batch, children_ids(c.batch, step.job_id, STARTED))
+            for child in sorted(started, key=lambda job: child_index(job["jobId"])):
+                for line in job_lines(c.logs, child, log_group=group):
+                    print(f"[part {child_index(child['jobId'])}] {readable(line)}")
         else:
             for line in job_lines(c.logs, step.raw, log_group=group):
                 print(readable(line))

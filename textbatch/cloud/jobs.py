@@ -85,7 +85,9 @@ def children_ids(
     return [
         summary["jobId"]
         for status in statuses
-        for page in paginator.paginate(arrayJobId=array_id, jobStatus=status)
+        for page in paginator.paginate(
+            arrayJobId=array_id, jobStatus=status, PaginationConfig={"PageSize": 1000}
+        )
         for summary in page["jobSummaryList"]
     ]
 

@@ -24,7 +24,7 @@ class PartsProgress:
     states: dict[str, int]  # children per Batch state
     rows_done: int | None
     rows_total: int | None
-    children: list[JobRecord] = field(default_factory=list)  # those described, by index
+    children: list[JobRecord] = field(default_factory=list)  # running, failed, retried; by index
 
     @property
     def percent(self) -> float | None:
@@ -122,10 +122,15 @@ def _children(
     statuses: tuple[str, ...],
     every_child: bool,
 ) -> list[JobRecord]:
+    """The children in `statuses`; with `every_child`, also those retried in any state. Logs
+    are read only for these, never for the thousands that simply succeeded."""
     ids = children_ids(batch, array.job_id, STATUSES if every_child else statuses)
-    found = [
-        record(job, logs=logs, log_group=log_group, queue_names={}) for job in describe(batch, ids)
+    worth_a_look = [
+        job
+        for job in describe(batch, ids)
+        if job["status"] in statuses or len(job.get("attempts", [])) > 1
     ]
+    found = [record(job, logs=logs, log_group=log_group, queue_names={}) for job in worth_a_look]
     return sorted(found, key=lambda c: child_index(c.job_id))
 
 
