@@ -3,22 +3,18 @@ writes the file's error report when Batch stopped the job before it could write 
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.functions import thin_function
 from infra.nag import acknowledge, objects_of
 
-FUNCTION_DIR = Path(__file__).resolve().parent.parent / "functions" / "reporter"
 HANDLER = "textbatch_reporter.handler.lambda_handler"
 
 
@@ -36,33 +32,14 @@ class FailureReporter(Construct):
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = logs.LogGroup(
+        self.function, self.log_group = thin_function(
             self,
-            "ReporterLogs",
-            log_group_name=f"/aws/lambda/{prefix}-reporter",
-            retention=log_retention,
-            removal_policy=removal_policy,
-        )
-        self.function = lambda_.Function(
-            self,
-            "ReporterFunction",
-            function_name=f"{prefix}-reporter",
-            runtime=lambda_.Runtime.PYTHON_3_14,
+            "reporter",
+            prefix=prefix,
             handler=HANDLER,
-            code=lambda_.Code.from_asset(str(FUNCTION_DIR), exclude=["**/__pycache__"]),
-            timeout=Duration.seconds(60),
-            memory_size=256,
-            log_group=self.log_group,
-            retry_attempts=2,
-            max_event_age=Duration.hours(6),
-            on_failure=destinations.SqsDestination(dead_letters),
-        )
-        acknowledge(
-            self.function,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-            "AWSLambdaBasicExecutionRole]",
-            "Grants only logs:CreateLogGroup, CreateLogStream and PutLogEvents for the function's "
-            "own logs.",
+            dead_letters=dead_letters,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
         )
         failed_jobs.add_target(targets.LambdaFunction(self.function, retry_attempts=2))
         # Exactly the calls the handler makes (tests compare the two).

@@ -4,22 +4,19 @@ idempotency table, and a dead-letter queue so that no event is lost when it fail
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.functions import thin_function
 from infra.nag import acknowledge, objects_of
 
-FUNCTION_DIR = Path(__file__).resolve().parent.parent / "functions" / "trigger"
 HANDLER = "textbatch_trigger.handler.lambda_handler"
 CSV_SUFFIXES = (".csv", ".CSV")  # S3 filters are case-sensitive
 
@@ -61,34 +58,15 @@ class UploadTrigger(Construct):
             "AwsSolutions-SQS3",
             "This queue is itself the dead-letter destination of the trigger's failed events.",
         )
-        self.log_group = logs.LogGroup(
+        self.function, self.log_group = thin_function(
             self,
-            "TriggerLogs",
-            log_group_name=f"/aws/lambda/{prefix}-trigger",
-            retention=log_retention,
-            removal_policy=removal_policy,
-        )
-        self.function = lambda_.Function(
-            self,
-            "TriggerFunction",
-            function_name=f"{prefix}-trigger",
-            runtime=lambda_.Runtime.PYTHON_3_14,
+            "trigger",
+            prefix=prefix,
             handler=HANDLER,
-            code=lambda_.Code.from_asset(str(FUNCTION_DIR), exclude=["**/__pycache__"]),
-            timeout=Duration.seconds(60),
-            memory_size=256,
             environment={**environment, "IDEMPOTENCY_TABLE": self.table.table_name},
-            log_group=self.log_group,
-            retry_attempts=2,
-            max_event_age=Duration.hours(6),
-            on_failure=destinations.SqsDestination(self.dead_letters),
-        )
-        acknowledge(
-            self.function,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-            "AWSLambdaBasicExecutionRole]",
-            "Grants only logs:CreateLogGroup, CreateLogStream and PutLogEvents for the function's "
-            "own logs.",
+            dead_letters=self.dead_letters,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
         )
         for suffix in CSV_SUFFIXES:
             predict_bucket.add_event_notification(

@@ -96,8 +96,8 @@ def parts_progress(
     storage: Storage,
     every_child: bool = False,
 ) -> PartsProgress:
-    """Children counts and rows done. Logs are read for running children only; with
-    `every_child`, all children are described (attempts, reasons) for a detailed view."""
+    """Children counts and rows done, and the running and failed children (with
+    `every_child`, the retried ones too, for a detailed view)."""
     properties = array.raw.get("arrayProperties", {})
     size = int(properties.get("size", 0))
     states = {s: n for s, n in (properties.get("statusSummary") or {}).items() if n}

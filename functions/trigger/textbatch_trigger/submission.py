@@ -187,13 +187,48 @@ def submit_scaled(
     parameters, so every view of the file finds all three. If a later submission fails, the
     jobs already submitted are terminated, so the retried event starts a chain of its own and
     no orphan writes parts that nobody merges."""
+    count = part_count(obj.size, settings.part_bytes)
+    parts = f"{settings.results_location.rstrip('/')}/_parts/{name}/"
+    output = parameters["output"]
     submitted: list[str] = []
+
+    def submit(command: list[str], **job: Any) -> str:
+        job_id = batch.submit_job(
+            parameters=parameters, containerOverrides={"command": command}, **job
+        )["jobId"]
+        submitted.append(job_id)
+        return job_id
+
+    cpu = {"jobQueue": settings.cpu_job_queue, "jobDefinition": settings.cpu_job_definition}
     try:
-        return _submit_chain(obj, settings, route, name, parameters, batch, submitted)
+        split = submit(
+            ["split", "--input", obj.uri, "--parts", parts, "--count", str(count),
+             "--output", output],
+            jobName=f"{name}-split", **cpu,
+        )  # fmt: skip
+        array = submit(
+            ["predict-part", "--model", route.model, "--parts", parts, "--output", output],
+            jobName=name, jobQueue=route.queue, jobDefinition=route.definition,
+            arrayProperties={"size": count}, dependsOn=[{"jobId": split}],
+        )  # fmt: skip
+        merge = submit(
+            ["merge", "--parts", parts, "--output", output],
+            jobName=f"{name}-merge", dependsOn=[{"jobId": array}], **cpu,
+        )  # fmt: skip
     except Exception as exc:
         for job_id in submitted:
             withdraw(batch, job_id, obj, f"{type(exc).__name__}: {exc}")
         raise
+    return {
+        "job_id": array,
+        "split": {
+            "parts": count,
+            "part_bytes": settings.part_bytes,
+            "split_job_id": split,
+            "merge_job_id": merge,
+            "parts_prefix": parts,
+        },
+    }
 
 
 def withdraw(batch: Any, job_id: str, obj: UploadedObject, cause: str) -> None:
@@ -204,59 +239,3 @@ def withdraw(batch: Any, job_id: str, obj: UploadedObject, cause: str) -> None:
         log(WITHDRAWN, uri=obj.uri, job_id=job_id, reason=cause, error=f"{exc}")
         return
     log(WITHDRAWN, uri=obj.uri, job_id=job_id, reason=cause)
-
-
-def _submit_chain(
-    obj: UploadedObject,
-    settings: TriggerSettings,
-    route: Route,
-    name: str,
-    parameters: dict[str, str],
-    batch: Any,
-    submitted: list[str],
-) -> dict[str, Any]:
-    count = part_count(obj.size, settings.part_bytes)
-    parts = f"{settings.results_location.rstrip('/')}/_parts/{name}/"
-    output = parameters["output"]
-    split = batch.submit_job(
-        jobName=f"{name}-split",
-        jobQueue=settings.cpu_job_queue,
-        jobDefinition=settings.cpu_job_definition,
-        parameters=parameters,
-        containerOverrides={
-            "command": ["split", "--input", obj.uri, "--parts", parts, "--count", str(count),
-                        "--output", output]
-        },
-    )  # fmt: skip
-    submitted.append(split["jobId"])
-    array = batch.submit_job(
-        jobName=name,
-        jobQueue=route.queue,
-        jobDefinition=route.definition,
-        parameters=parameters,
-        arrayProperties={"size": count},
-        dependsOn=[{"jobId": split["jobId"]}],
-        containerOverrides={
-            "command": ["predict-part", "--model", route.model, "--parts", parts,
-                        "--output", output]
-        },
-    )  # fmt: skip
-    submitted.append(array["jobId"])
-    merge = batch.submit_job(
-        jobName=f"{name}-merge",
-        jobQueue=settings.cpu_job_queue,
-        jobDefinition=settings.cpu_job_definition,
-        parameters=parameters,
-        dependsOn=[{"jobId": array["jobId"]}],
-        containerOverrides={"command": ["merge", "--parts", parts, "--output", output]},
-    )
-    return {
-        "job_id": array["jobId"],
-        "split": {
-            "parts": count,
-            "part_bytes": settings.part_bytes,
-            "split_job_id": split["jobId"],
-            "merge_job_id": merge["jobId"],
-            "parts_prefix": parts,
-        },
-    }

@@ -1,0 +1,64 @@
+"""The project's Lambda functions: boto3-only packages from functions/, deployed as they are
+(no bundling), each with its own log group, two asynchronous retries and a dead-letter queue."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.nag import acknowledge
+
+FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
+
+
+def thin_function(
+    scope: Construct,
+    name: str,
+    *,
+    prefix: str,
+    handler: str,
+    dead_letters: sqs.IQueue,
+    log_retention: logs.RetentionDays,
+    removal_policy: RemovalPolicy,
+    environment: Mapping[str, str] | None = None,
+) -> tuple[lambda_.Function, logs.LogGroup]:
+    """`<Name>Function` (`<prefix>-<name>`, code from functions/<name>/) and `<Name>Logs` in
+    `scope`."""
+    title = name.capitalize()
+    log_group = logs.LogGroup(
+        scope,
+        f"{title}Logs",
+        log_group_name=f"/aws/lambda/{prefix}-{name}",
+        retention=log_retention,
+        removal_policy=removal_policy,
+    )
+    function = lambda_.Function(
+        scope,
+        f"{title}Function",
+        function_name=f"{prefix}-{name}",
+        runtime=lambda_.Runtime.PYTHON_3_14,
+        handler=handler,
+        code=lambda_.Code.from_asset(str(FUNCTIONS_DIR / name), exclude=["**/__pycache__"]),
+        timeout=Duration.seconds(60),
+        memory_size=256,
+        environment=dict(environment or {}),
+        log_group=log_group,
+        retry_attempts=2,
+        max_event_age=Duration.hours(6),
+        on_failure=destinations.SqsDestination(dead_letters),
+    )
+    acknowledge(
+        function,
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+        "AWSLambdaBasicExecutionRole]",
+        "Grants only logs:CreateLogGroup, CreateLogStream and PutLogEvents for the function's "
+        "own logs.",
+    )
+    return function, log_group
