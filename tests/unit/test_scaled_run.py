@@ -44,3 +44,12 @@ def test_the_duration_spans_split_start_to_merge_end() -> None:
     assert run.duration == 65.0
     assert progress.percent == 100.0
     assert progress.describe_states() == "2 succeeded"
+
+
+def test_a_run_of_parts_without_data_rows_prints_without_a_percentage(capsys) -> None:
+    from textbatch.cli.status import print_run
+
+    progress = PartsProgress(size=2, states={"SUCCEEDED": 2}, rows_done=0, rows_total=0)
+    run = ScaledRun(None, job("predict-part", "SUCCEEDED"), None, progress)
+    print_run(run)
+    assert capsys.readouterr().out.startswith("large file: 2 parts, SUCCEEDED, 0 of 0 rows, took")

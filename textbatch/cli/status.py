@@ -8,7 +8,8 @@ import time
 
 from textbatch.cli._cloud import add_cloud_options, clock, connect, span
 from textbatch.cloud.history import JobRecord
-from textbatch.cloud.scaled import ScaledRun, child_index
+from textbatch.cloud.jobs import child_index
+from textbatch.cloud.scaled import ScaledRun
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -37,7 +38,9 @@ def print_run(run: ScaledRun) -> None:
     progress = run.progress
     line = f"large file: {progress.size} parts, {run.state}"
     if progress.rows_done is not None:
-        line += f", {progress.rows_done} of {progress.rows_total} rows ({progress.percent:.1f}%)"
+        line += f", {progress.rows_done} of {progress.rows_total} rows"
+    if progress.percent is not None:
+        line += f" ({progress.percent:.1f}%)"
     print(f"{line}, took {span(run.duration)}")
 
 
@@ -45,8 +48,6 @@ def print_children(run: ScaledRun) -> None:
     """Children by state, then those worth a look: running, failed or retried."""
     print(f"  parts: {run.progress.describe_states()}")
     for child in run.progress.children:
-        if child.status == "SUCCEEDED" and child.attempts <= 1:
-            continue
         rows = "" if child.rows_done is None else f", {child.rows_done} rows done"
         print(
             f"  part {child_index(child.job_id)} (job {child.job_id}): {child.status}, "
