@@ -15,9 +15,9 @@ from typing import Any
 from textbatch.errors import ConfigError
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
-ARCHITECTURES = ("cnn", "lstm", "bag", "nb_linear")
-CPU_ARCHITECTURES = ("bag", "nb_linear")  # cheap on a CPU: no GPU wanted
-HASHED_BIGRAMS = ("bag", "nb_linear")
+ARCHITECTURES = ("cnn", "lstm", "bag", "nb_linear", "nbsvm")
+CPU_ARCHITECTURES = ("bag", "nb_linear", "nbsvm")  # cheap on a CPU: no GPU wanted
+HASHED_BIGRAMS = ("bag", "nb_linear")  # a vocabulary, then hashed bigram ids
 TOKENIZERS = ("spacy", "fast")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
@@ -58,7 +58,14 @@ class ModelConfig:
     # textbatch: model family and tokenizer beyond the blog's
     architecture: str | None = None  # None: the blog's `cnn` flag decides (cnn or lstm)
     tokenizer: str = "spacy"  # "spacy" (the blog's) or "fast" (a regex, several times faster)
-    ngram_buckets: int = 0  # hashed word-bigram ids (bag and nb_linear models); 0: none
+    ngram_buckets: int = 0  # hashed word-bigram ids (bag and nb_linear); nbsvm: hash columns
+    # textbatch: the nbsvm model (hashed word n-grams, NB-weighted TF-IDF, squared hinge)
+    ngrams: int = 2  # nbsvm: longest run of adjacent tokens hashed as one feature
+    svm_c: float = 0.5  # nbsvm: inverse L2 regularisation strength (larger: fits harder)
+    # textbatch: validation
+    validation_group_column: str | None = None  # hold out whole groups (a customer, a thread)
+    early_stopping_patience: int = 0  # stop after this many epochs without improvement; 0: never
+    refit: bool = False  # nbsvm: then train again on every row for the best epoch count
 
     @property
     def network(self) -> str:
@@ -142,6 +149,11 @@ _RULES: dict[str, tuple[Any, str]] = {
     ),
     "tokenizer": ((lambda v: v in TOKENIZERS), f"one of {', '.join(TOKENIZERS)}"),
     "ngram_buckets": _int_at_least(0),
+    "ngrams": ((lambda v: _is_int(v) and 1 <= v <= 4), "a whole number from 1 to 4"),
+    "svm_c": ((lambda v: _is_number(v) and v > 0), "a number > 0"),
+    "validation_group_column": _OPTIONAL_NAME,
+    "early_stopping_patience": _int_at_least(0),
+    "refit": _BOOL,
 }
 
 
@@ -162,7 +174,7 @@ def config_from_dict(raw: Any, *, source: str = "config") -> ModelConfig:
                 f"{source}: {key} = {json.dumps(value)} is invalid; expected {allowed}"
             )
     values = {f.name: raw[f.name] for f in fields(ModelConfig) if f.name in raw}
-    for key in ("dropout", "learning_rate", "wd", "validation_fraction"):
+    for key in ("dropout", "learning_rate", "wd", "validation_fraction", "svm_c"):
         if key in values:
             values[key] = float(values[key])
     config = ModelConfig(**values)
@@ -171,6 +183,15 @@ def config_from_dict(raw: Any, *, source: str = "config") -> ModelConfig:
             f"{source}: kernel_size = {config.kernel_size} is longer than "
             f"seq_len = {config.seq_len}",
             hint="a CNN needs kernel_size <= seq_len",
+        )
+    buckets = config.ngram_buckets
+    if config.network == "nbsvm" and (
+        buckets < 1024 or buckets > 1 << 31 or buckets & (buckets - 1)
+    ):
+        raise ConfigError(
+            f"{source}: ngram_buckets = {buckets} does not suit nbsvm; expected a power of two "
+            "from 1024 to 2147483648",
+            hint="4194304 (2**22) is a good start; more columns, fewer hash collisions",
         )
     return config
 

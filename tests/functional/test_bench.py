@@ -2,45 +2,72 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 
+import pytest
+
 from tests.conftest import write_config
-from textbatch.bench.run import run_bench, split_data, table
+from textbatch.bench.run import make_splits, run_bench, table
+from textbatch.errors import InputError
 from textbatch.sample_data import generate, write_csv
 
 
-def test_bench_compares_configurations_with_the_peer_in_one_table(tmp_path) -> None:
-    write_csv(tmp_path / "train.csv", generate(300, seed=11))
-    write_csv(tmp_path / "test.csv", generate(100, seed=12))
-    config = write_config(
-        tmp_path, architecture="bag", tokenizer="fast", ngram_buckets=1000, num_epoch=6
+def _groups(path) -> tuple[list[str], set[str]]:
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return [r["category"] for r in rows], {r["customer"] for r in rows}
+
+
+def test_bench_holds_out_customers_and_compares_with_the_peer_in_one_table(tmp_path) -> None:
+    write_csv(tmp_path / "claims.csv", generate(500, seed=11))
+    splits = make_splits(
+        tmp_path / "claims.csv", tmp_path / "data", group_column="customer", test_fraction=0.25
     )
-    rows = run_bench(tmp_path / "train.csv", tmp_path / "test.csv", [config], tmp_path / "out")
+    (fold,) = splits.folds
+    _train_labels, train_customers = _groups(fold.train)
+    test_labels, test_customers = _groups(fold.test)
+    assert train_customers
+    assert test_customers
+    assert not train_customers & test_customers
+    assert "held out by whole groups of `customer`" in splits.description
+    config = write_config(tmp_path, architecture="nbsvm", ngram_buckets=1 << 16, n_classes=None)
+    rows = run_bench(splits, [config], tmp_path / "out", group_column="customer")
     assert [r.name for r in rows] == ["config", "sklearn tfidf+logreg"]
     ours, peer = rows
-    assert ours.rows == peer.rows == 100
-    assert ours.accuracy > 0.5  # five classes: chance is 0.2
+    assert ours.test_rows == peer.test_rows == len(test_labels)
+    assert ours.accuracy > 0.5
     assert peer.accuracy > 0.5
-    assert ours.forward_rows_per_s > 0
-    assert peer.forward_rows_per_s is None
     assert ours.predict_peak_rss_mib > 50  # a real process was measured
+    with open(tmp_path / "out" / "speed.csv", encoding="utf-8", newline="") as f:
+        assert sum(1 for _ in csv.reader(f)) - 1 >= 25_000
     saved = json.loads((tmp_path / "out" / "bench.json").read_text())
-    assert [r["name"] for r in saved] == ["config", "sklearn tfidf+logreg"]
-    printed = table(rows)
-    assert printed.splitlines()[-1].startswith("| sklearn tfidf+logreg |")
+    assert saved["split"] == splits.description
+    assert [r["name"] for r in saved["rows"]] == ["config", "sklearn tfidf+logreg"]
+    printed = table(rows, title="claims")
+    assert printed.splitlines()[0] == "claims"
+    assert printed.splitlines()[-1].startswith("| sklearn tfidf+logreg | ")
     assert "1.00x" in printed.splitlines()[-1]
 
 
-def test_split_data_is_seeded_and_reads_gzip(tmp_path) -> None:
-    write_csv(tmp_path / "all.csv", generate(50, seed=1))
+def test_group_folds_are_seeded_read_gzip_and_keep_groups_apart(tmp_path) -> None:
+    write_csv(tmp_path / "all.csv", generate(200, seed=1))
     with gzip.open(tmp_path / "all.csv.gz", "wb") as f:
         f.write((tmp_path / "all.csv").read_bytes())
-    train, test = split_data(tmp_path / "all.csv.gz", tmp_path / "split", test_fraction=0.2, seed=0)
-    again = split_data(tmp_path / "all.csv", tmp_path / "split2", test_fraction=0.2, seed=0)
-    assert train.read_text() == again[0].read_text()
-    assert len(test.read_text(encoding="utf-8").splitlines()) < len(
-        train.read_text(encoding="utf-8").splitlines()
-    )
-    header = (tmp_path / "all.csv").read_text(encoding="utf-8").splitlines()[0]
-    assert test.read_text(encoding="utf-8").splitlines()[0] == header
+    first = make_splits(tmp_path / "all.csv.gz", tmp_path / "a", group_column="customer", folds=3)
+    again = make_splits(tmp_path / "all.csv", tmp_path / "b", group_column="customer", folds=3)
+    assert len(first.folds) == 3
+    seen: set[str] = set()
+    for fold, other in zip(first.folds, again.folds, strict=True):
+        assert fold.test.read_text() == other.test.read_text()
+        _, customers = _groups(fold.test)
+        assert not customers & seen  # each customer is tested in one fold only
+        seen |= customers
+        assert not customers & _groups(fold.train)[1]
+
+
+def test_a_group_column_the_file_lacks_is_refused(tmp_path) -> None:
+    write_csv(tmp_path / "all.csv", generate(20, seed=1))
+    with pytest.raises(InputError, match="no column 'movie' to group by"):
+        make_splits(tmp_path / "all.csv", tmp_path / "a", group_column="movie")

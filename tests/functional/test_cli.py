@@ -140,3 +140,18 @@ def test_submit_names_a_missing_stack_or_object(aws_env, bucket) -> None:
     assert result.returncode == 1
     assert "stack Textbatch-nope not found" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_missing_group_column_is_one_line_and_exit_1(tmp_path, sample_train) -> None:
+    result = textbatch(
+        "train",
+        "--config", str(write_config(tmp_path, num_epoch=1)),
+        "--data", str(sample_train),
+        "--out", str(tmp_path / "store"),
+        "--group-column", "thread",
+    )  # fmt: skip
+    assert result.returncode == 1
+    message, hint = result.stderr.strip().splitlines()
+    assert message.startswith("error: ")
+    assert "no column 'thread'" in message
+    assert hint.startswith("  hint: ")

@@ -22,7 +22,7 @@ from textbatch.jobs.events import EventLog
 from textbatch.jobs.predict import PredictRequest, run_predict
 from textbatch.jobs.train import TrainRequest, run_train
 from textbatch.model.artifacts import open_model, resolve_version
-from textbatch.model.inference import classifier_for
+from textbatch.model.inference import classifier_for, predict_texts
 
 
 def read_rows(path: Path) -> list[list[str]]:
@@ -171,7 +171,7 @@ def test_saved_model_reloads_to_the_same_probabilities(trained, sample_predict) 
     store, _ = trained
     texts = [row[2] for row in read_rows(sample_predict)[1:]]
     first, second = (
-        classifier_for(model).predict_ids(model.transformer.encode(texts))
+        predict_texts(classifier_for(model), texts)
         for model in (open_model(str(store), Storage()), open_model(str(store), Storage()))
     )
     np.testing.assert_array_equal(first, second)
@@ -304,10 +304,16 @@ def test_cpu_models_with_the_fast_tokenizer_train_predict_and_want_no_gpu(
     assert summary.rows_predicted == 60
 
 
-def test_the_nb_linear_predict_job_runs_without_torch(tmp_path, sample_train, sample_predict):
-    config = write_config(
-        tmp_path, architecture="nb_linear", tokenizer="fast", ngram_buckets=5000, n_classes=None
-    )
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"architecture": "nb_linear", "tokenizer": "fast", "ngram_buckets": 5000},
+        {"architecture": "nbsvm", "ngram_buckets": 1 << 16},
+    ],
+    ids=["nb_linear", "nbsvm"],
+)
+def test_numpy_models_predict_without_torch(tmp_path, sample_train, sample_predict, overrides):
+    config = write_config(tmp_path, n_classes=None, **overrides)
     run_train(
         TrainRequest(config=str(config), data=str(sample_train), out=str(tmp_path / "store")),
         log=EventLog(io.StringIO(), job="train"),
@@ -327,6 +333,51 @@ def test_the_nb_linear_predict_job_runs_without_torch(tmp_path, sample_train, sa
     assert (tmp_path / "r" / "warranty_predict_output.csv").read_bytes() == (
         tmp_path / "again" / "warranty_predict_output.csv"
     ).read_bytes()
+
+
+def test_the_shipped_cpu_config_validates_by_group_and_stops_early(
+    tmp_path, sample_train, sample_predict
+) -> None:
+    """config/fast.json as shipped, with grouped validation by the claims' customer."""
+    shipped = json.loads((Path(__file__).parents[2] / "config" / "fast.json").read_text())
+    assert shipped["architecture"] == "nbsvm"
+    config = tmp_path / "fast.json"
+    config.write_text(json.dumps({**shipped, "validation_group_column": "customer"}))
+    log = io.StringIO()
+    result = run_train(
+        TrainRequest(config=str(config), data=str(sample_train), out=str(tmp_path / "store")),
+        log=EventLog(log, job="train"),
+    )
+    split = result.metrics["split"]
+    assert split["by"] == "group:customer"
+    assert 0 < split["validation_groups"] < split["groups"]
+    assert result.metrics["validation"]["accuracy"] >= 0.9
+    # the synthetic claims are learnt at once: patience 2 ends training two epochs later
+    assert result.metrics["epochs_run"] == result.metrics["best_epoch"] + 2 < shipped["num_epoch"]
+    events = [json.loads(line) for line in log.getvalue().splitlines()]
+    assert any(e["event"] == "early_stop" for e in events)
+    # refit: the chosen epoch count again, on every row
+    refits = [e for e in events if e["event"] == "refit"]
+    assert [e["epoch"] for e in refits] == list(range(1, result.metrics["best_epoch"] + 1))
+    assert next(e for e in events if e["event"] == "split")["by"] == "group:customer"
+    model = open_model(str(tmp_path / "store"), Storage())
+    assert model.manifest.architecture == "nbsvm"
+    assert model.manifest.wants_gpu is False
+    assert model.config.validation_group_column == "customer"
+    summary, _ = predict(tmp_path / "store", sample_predict, tmp_path / "results")
+    assert summary.rows_predicted == 60
+
+
+def test_a_group_column_the_data_lacks_is_one_clear_error(tmp_path, sample_train) -> None:
+    config = write_config(tmp_path, validation_group_column="store_id")
+    with pytest.raises(InputError) as raised:
+        run_train(
+            TrainRequest(config=str(config), data=str(sample_train), out=str(tmp_path / "s")),
+            log=EventLog(io.StringIO(), job="train"),
+        )
+    assert "has no column 'store_id' to group validation rows by" in raised.value.message
+    assert "claim_id" in raised.value.message  # the columns it does have
+    assert not (tmp_path / "s").exists()
 
 
 def test_progress_is_logged_at_each_tenth_of_the_input(trained, tmp_path) -> None:

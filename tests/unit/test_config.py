@@ -104,7 +104,8 @@ def test_architecture_defaults_to_the_blog_cnn_flag() -> None:
     assert config_from_dict({"architecture": "bag", "tokenizer": "fast"}).network == "bag"
     with pytest.raises(
         ConfigError,
-        match='architecture = "svm" is invalid; expected null or one of cnn, lstm, bag, nb_linear',
+        match='architecture = "svm" is invalid; expected null or one of cnn, lstm, bag, '
+        "nb_linear, nbsvm",
     ):
         config_from_dict({"architecture": "svm"})
     with pytest.raises(ConfigError, match="tokenizer"):

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from textbatch.model.encoding import encoded
+from textbatch.model.encoding import prepared
 from textbatch.model.transformer import FastTokenizer, TextTransformer
 
 
-def test_workers_encode_like_the_caller_and_keep_the_order() -> None:
+def test_workers_prepare_like_the_caller_and_keep_the_order() -> None:
     texts = [f"claim {i}: the oven caught fire, water {i % 7}" for i in range(500)]
     transformer = TextTransformer.fit(
         FastTokenizer().tokenize(texts),
@@ -16,8 +16,8 @@ def test_workers_encode_like_the_caller_and_keep_the_order() -> None:
         ngram_buckets=97,
     )
     items = [(i, texts[i : i + 37]) for i in range(0, len(texts), 37)]
-    alone = list(encoded(iter(items), transformer, workers=1))
-    forked = list(encoded(iter(items), transformer, workers=2))
+    alone = list(prepared(iter(items), transformer.encode, workers=1))
+    forked = list(prepared(iter(items), transformer.encode, workers=2))
     assert [tag for tag, _ in forked] == [tag for tag, _ in items]
     for (_, a), (_, b) in zip(alone, forked, strict=True):
         np.testing.assert_array_equal(a, b)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from textbatch.config import ModelConfig
-from textbatch.jobs.train import get_lr, sorted_labels, stratified_split
+from textbatch.jobs.train import get_lr, sorted_labels
+from textbatch.model.splits import stratified_split
 
 
 def test_power_decay_divides_by_ten_every_epoch_factor_epochs_without_compounding() -> None:
@@ -22,11 +23,12 @@ def test_blog_schedule_without_power_decay() -> None:
 
 def test_stratified_split_keeps_class_shares_and_is_seeded() -> None:
     y = np.array([0] * 80 + [1] * 20 + [2] * 1)
-    train, val = stratified_split(y, 0.25, seed=3)
-    assert sorted(np.concatenate([train, val])) == list(range(len(y)))
-    assert np.bincount(y[val], minlength=3).tolist() == [20, 5, 0]  # a singleton stays in train
-    again = stratified_split(y, 0.25, seed=3)
-    assert np.array_equal(train, again[0])
+    split = stratified_split(y, 0.25, seed=3)
+    assert sorted(np.concatenate([split.train, split.validation])) == list(range(len(y)))
+    # a singleton stays in train
+    assert np.bincount(y[split.validation], minlength=3).tolist() == [20, 5, 0]
+    assert np.array_equal(split.train, stratified_split(y, 0.25, seed=3).train)
+    assert split.describe()["by"] == "row"
 
 
 def test_labels_sort_numerically_when_all_integers() -> None:

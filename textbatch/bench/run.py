@@ -1,8 +1,11 @@
-"""Train and evaluate each configuration and the peer on one split, in one run.
+"""Train and evaluate each configuration and the peer on the same splits, in one run.
 
+Splits hold out whole groups when a group column is named (the way a model meets new data:
+new movies, new threads, new customers), by row otherwise; one held-out share, or k folds.
 Every job runs in its own process, as on Batch: whole-job figures include process start, CSV
-in and CSV out. Figures are reported, never asserted: this machine is noisy, so compare rows
-of one table, not tables of different runs.
+in and CSV out, measured on one file of at least SPEED_ROWS rows (the held-out rows repeated)
+for every model alike. Figures are reported, never asserted: this machine is noisy, so compare
+rows of one table, not tables of different runs.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import csv
 import gzip
 import json
 import os
-import random
+import statistics
 import subprocess
 import sys
 import time
@@ -20,22 +23,40 @@ from pathlib import Path
 
 import numpy as np
 
+from textbatch.errors import InputError
+from textbatch.io.csv_table import LABEL_COLUMNS
 from textbatch.model.metrics import classification_report
+from textbatch.model.splits import group_ids, grouped_folds, grouped_split, stratified_split
 
 TEXTBATCH = (sys.executable, "-m", "textbatch.cli.main")
 PEER = (sys.executable, "-m", "textbatch.bench.peer")
+PEER_NAME = "sklearn tfidf+logreg"
+SPEED_ROWS = 25_000
+
+
+@dataclass(frozen=True)
+class Fold:
+    train: Path
+    test: Path
+
+
+@dataclass(frozen=True)
+class Splits:
+    folds: list[Fold]
+    description: str  # how the rows were split, for the table's title
 
 
 @dataclass(frozen=True)
 class BenchRow:
     name: str
-    accuracy: float
+    accuracy: float  # mean over folds
+    accuracy_std: float  # over folds (0 for one held-out share)
     macro_f1: float
-    train_seconds: float
-    predict_rows_per_s: float  # whole job: process start, CSV in, CSV out
-    forward_rows_per_s: float | None  # the network alone, on pre-encoded texts
+    train_seconds: float  # mean over folds
+    predict_rows_per_s: float  # whole job on the speed file: process start, CSV in, CSV out
     predict_peak_rss_mib: float
-    rows: int
+    test_rows: int  # held-out rows scored, all folds together
+    folds: int
 
 
 def timed(command: list[str]) -> tuple[float, float]:
@@ -49,113 +70,194 @@ def timed(command: list[str]) -> tuple[float, float]:
     return seconds, usage.ru_maxrss / 1024
 
 
-def score(output: Path) -> tuple[float, float, int]:
+def score(output: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """True and predicted label ids of a scored output CSV, and the labels."""
     with open(output, encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
-    label = next(k for k in ("label", "sentiment", "category", "class") if k in rows[0])
+    label = next(k for k in LABEL_COLUMNS if k in rows[0])
     labels = sorted({r[label] for r in rows} | {r["prediction"] for r in rows})
     index = {x: i for i, x in enumerate(labels)}
-    report = classification_report(
+    return (
         np.array([index[r[label]] for r in rows]),
         np.array([index[r["prediction"]] for r in rows]),
         labels,
     )
-    return report["accuracy"], report["macro_f1"], len(rows)
 
 
-def forward_rate(model_dir: Path, test: Path) -> float:
-    """Rows/s of the model alone (the predict job's classifier) on texts encoded beforehand."""
-    from textbatch.io.csv_table import TEXT_COLUMNS, open_table
-    from textbatch.io.storage import Storage
-    from textbatch.model.artifacts import open_model
-    from textbatch.model.inference import classifier_for
-
-    model = open_model(str(model_dir), Storage())
-    with open_table(test) as table:
-        at = table.column(None, candidates=TEXT_COLUMNS, role="text", besides=())
-        ids = model.transformer.encode([r.fields[at] for r in table.records()])
-    classifier = classifier_for(model)
-    started = time.perf_counter()
-    classifier.predict_ids(ids)
-    return len(ids) / (time.perf_counter() - started)
-
-
-def split_data(path: Path, workdir: Path, *, test_fraction: float, seed: int) -> tuple[Path, Path]:
-    """A labelled CSV (or .csv.gz) split at random, seeded, into train.csv and test.csv."""
+def read_labelled_csv(path: Path) -> tuple[list[str], list[list[str]]]:
+    """Header and records of a labelled CSV or .csv.gz (the csv module's field limit is
+    raised by textbatch.io.csv_table: newsgroup posts have fields of 160k characters)."""
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8", newline="") as f:
-        header, *records = list(csv.reader(f))
-    random.Random(seed).shuffle(records)
-    cut = int(len(records) * (1 - test_fraction))
-    workdir.mkdir(parents=True, exist_ok=True)
-    paths = workdir / "train.csv", workdir / "test.csv"
-    for target, part in zip(paths, (records[:cut], records[cut:]), strict=True):
-        with open(target, "w", encoding="utf-8", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(header)
-            writer.writerows(part)
-    return paths
+        header, *records = [r for r in csv.reader(f) if r]
+    return header, records
 
 
-def run_bench(train: Path, test: Path, configs: list[Path], workdir: Path) -> list[BenchRow]:
+def make_splits(
+    path: Path,
+    workdir: Path,
+    *,
+    group_column: str | None = None,
+    folds: int = 1,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+) -> Splits:
+    """Seeded train/test CSVs: one held-out share (folds=1) or k folds, holding out whole
+    groups of `group_column` when given, stratified by label as far as the groups allow."""
+    header, records = read_labelled_csv(path)
+    lowered = [h.strip().lower() for h in header]
+    label_at = next((lowered.index(c) for c in LABEL_COLUMNS if c in lowered), None)
+    if label_at is None:
+        raise InputError(f"{path} has no label column ({', '.join(LABEL_COLUMNS)})")
+    labels = sorted({r[label_at] for r in records})
+    y = np.array([labels.index(r[label_at]) for r in records])
+    if group_column is not None:
+        if group_column not in header:
+            raise InputError(
+                f"{path} has no column {group_column!r} to group by; its columns are {header}",
+                hint="pass --group-column with one of those names, or leave it out",
+            )
+        at = header.index(group_column)
+        groups = group_ids([r[at] for r in records])
+        by = f"whole groups of `{group_column}` ({int(groups.max()) + 1} groups)"
+    else:
+        groups = np.arange(len(records))
+        by = "row (stratified)"
+    if folds > 1:
+        fold_of = grouped_folds(y, groups, folds, seed)
+        tests = [np.flatnonzero(fold_of == k) for k in range(folds)]
+        description = f"{folds}-fold by {by}, seed {seed}"
+    else:
+        if group_column is not None:
+            split = grouped_split(y, groups, test_fraction, seed, column=group_column)
+        else:
+            split = stratified_split(y, test_fraction, seed)
+        tests = [split.validation]
+        description = f"{test_fraction:.0%} held out by {by}, seed {seed}"
+    made = []
+    for k, test in enumerate(tests):
+        is_test = np.zeros(len(records), dtype=bool)
+        is_test[test] = True
+        fold = Fold(workdir / f"fold{k}" / "train.csv", workdir / f"fold{k}" / "test.csv")
+        fold.train.parent.mkdir(parents=True, exist_ok=True)
+        for target, keep in ((fold.train, ~is_test), (fold.test, is_test)):
+            with open(target, "w", encoding="utf-8", newline="") as f:
+                writer = csv.writer(f)
+                writer.writerow(header)
+                writer.writerows(r for r, kept in zip(records, keep, strict=True) if kept)
+        made.append(fold)
+    sizes = f"{len(records) - len(tests[0]):,} train / {len(tests[0]):,} test rows"
+    return Splits(made, f"{description}; {sizes}" + (" in fold 0" if folds > 1 else ""))
+
+
+def speed_file(test: Path, target: Path, rows: int = SPEED_ROWS) -> Path:
+    """The held-out rows repeated until the file has at least `rows` rows."""
+    header, records = read_labelled_csv(test)
+    with open(target, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        for i in range(max(rows, len(records))):
+            writer.writerow(records[i % len(records)])
+    return target
+
+
+def _commands(config: Path | None, group_column: str | None):
+    """How to train and predict one model: (train(train_csv, model), predict(model, in, out))."""
+    if config is None:
+        return (
+            lambda data, model: [*PEER, "train", str(data), str(model)],
+            lambda model, data, out: [*PEER, "predict", str(model), str(data), str(out)],
+        )
+    grouped = ["--group-column", group_column] if group_column else []
+
+    def train(data: Path, model: Path) -> list[str]:
+        args = ["--config", str(config), "--data", str(data), "--out", str(model), *grouped]
+        return [*TEXTBATCH, "train", *args]
+
+    def predict(model: Path, data: Path, out: Path) -> list[str]:
+        return [
+            *TEXTBATCH,
+            "predict",
+            "--model",
+            str(model),
+            "--input",
+            str(data),
+            "--output",
+            str(out),
+        ]
+
+    return train, predict
+
+
+def run_bench(
+    splits: Splits, configs: list[Path], workdir: Path, *, group_column: str | None = None
+) -> list[BenchRow]:
+    """Each config, then the peer: trained and scored on every fold, timed on one speed file.
+    A textbatch train job validates by the same group column (for best-epoch selection)."""
     workdir.mkdir(parents=True, exist_ok=True)
+    speed = speed_file(splits.folds[0].test, workdir / "speed.csv")
     rows = []
-    for config in configs:
-        name = config.stem
-        store, output = workdir / f"model-{name}", workdir / f"{name}_output.csv"
-        train_s, _ = timed(
-            [
-                *TEXTBATCH,
-                "train",
-                "--config",
-                str(config),
-                "--data",
-                str(train),
-                "--out",
-                str(store),
-            ]
-        )
-        predict_s, rss = timed(
-            [
-                *TEXTBATCH,
-                "predict",
-                "--model",
-                str(store),
-                "--input",
-                str(test),
-                "--output",
-                str(output),
-            ]
-        )
-        accuracy, f1, n = score(output)
+    models: list[tuple[str, Path | None]] = [(c.stem, c) for c in configs]
+    models.append((PEER_NAME, None))
+    for name, config in models:
+        train, predict = _commands(config, group_column)
+        slug = "peer" if config is None else name
+        accuracies, trues, predictions, train_times = [], [], [], []
+        labels: list[str] = []
+        for k, fold in enumerate(splits.folds):
+            model = workdir / f"model-{slug}-fold{k}"
+            if config is None:
+                model = model.with_suffix(".pkl")
+            output = workdir / f"{slug}-fold{k}_output.csv"
+            train_s, _ = timed(train(fold.train, model))
+            timed(predict(model, fold.test, output))
+            true, predicted, labels = score(output)
+            accuracies.append(float((true == predicted).mean()))
+            trues.append(true)
+            predictions.append(predicted)
+            train_times.append(train_s)
+            if k == 0:
+                speed_s, rss = timed(predict(model, speed, workdir / f"{slug}-speed_output.csv"))
+        report = classification_report(np.concatenate(trues), np.concatenate(predictions), labels)
         rows.append(
-            BenchRow(name, accuracy, f1, train_s, n / predict_s, forward_rate(store, test), rss, n)
+            BenchRow(
+                name=name,
+                accuracy=round(statistics.fmean(accuracies), 4),
+                accuracy_std=round(statistics.pstdev(accuracies), 4),
+                macro_f1=report["macro_f1"],
+                train_seconds=round(statistics.fmean(train_times), 1),
+                predict_rows_per_s=round(_rows(speed) / speed_s, 1),
+                predict_peak_rss_mib=round(rss, 1),
+                test_rows=sum(len(t) for t in trues),
+                folds=len(splits.folds),
+            )
         )
         print(f"  {name}: done", flush=True)
-    peer_model, peer_output = workdir / "peer.pkl", workdir / "peer_output.csv"
-    train_s, _ = timed([*PEER, "train", str(train), str(peer_model)])
-    predict_s, rss = timed([*PEER, "predict", str(peer_model), str(test), str(peer_output)])
-    accuracy, f1, n = score(peer_output)
-    rows.append(
-        BenchRow("sklearn tfidf+logreg", accuracy, f1, train_s, n / predict_s, None, rss, n)
+    (workdir / "bench.json").write_text(
+        json.dumps({"split": splits.description, "rows": [asdict(r) for r in rows]}, indent=2)
     )
-    (workdir / "bench.json").write_text(json.dumps([asdict(r) for r in rows], indent=2))
     return rows
 
 
-def table(rows: list[BenchRow]) -> str:
+def _rows(path: Path) -> int:
+    return len(read_labelled_csv(path)[1])
+
+
+def table(rows: list[BenchRow], *, title: str = "") -> str:
+    """A markdown table, the peer (the last row) as the reference of every ratio."""
     peer = rows[-1]
-    lines = [
-        "| run | accuracy | macro-F1 | train s | predict rows/s (whole job) | vs peer "
-        "| forward rows/s | peak RSS MiB |",
+    lines = [title, ""] if title else []
+    lines += [
+        "| run | accuracy | vs peer | macro-F1 | train s | predict rows/s (whole job) "
+        "| vs peer | peak RSS MiB |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
-        forward = "-" if r.forward_rows_per_s is None else f"{r.forward_rows_per_s:,.0f}"
-        ratio = r.predict_rows_per_s / peer.predict_rows_per_s
+        spread = f" ± {r.accuracy_std:.4f}" if r.folds > 1 else ""
         lines.append(
-            f"| {r.name} | {r.accuracy:.4f} | {r.macro_f1:.4f} | {r.train_seconds:.1f} | "
-            f"{r.predict_rows_per_s:,.0f} | {ratio:.2f}x | {forward} | "
+            f"| {r.name} | {r.accuracy:.4f}{spread} | {100 * (r.accuracy - peer.accuracy):+.2f} "
+            f"| {r.macro_f1:.4f} | {r.train_seconds:.1f} | {r.predict_rows_per_s:,.0f} | "
+            f"{r.predict_rows_per_s / peer.predict_rows_per_s:.2f}x | "
             f"{r.predict_peak_rss_mib:,.0f} |"
         )
     return "\n".join(lines)

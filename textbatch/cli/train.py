@@ -25,6 +25,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--text-column", help="default: text or review")
     parser.add_argument("--label-column", help="default: label, sentiment, category or class")
+    parser.add_argument(
+        "--group-column",
+        help="hold out whole groups of this column for validation (a customer, a product, a "
+        "thread); default: the config's validation_group_column, else a split by row",
+    )
     parser.add_argument("--submit", action="store_true", help="run as a Batch job on the stage")
     parser.add_argument(
         "--wait", action="store_true", help="with --submit: follow the job to its end"
@@ -47,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
             out=args.out,
             text_column=args.text_column,
             label_column=args.label_column,
+            group_column=args.group_column,
         )
     )
     return 0
@@ -59,10 +65,10 @@ def _submit(args: argparse.Namespace) -> int:
     from textbatch.cloud.training import follow_training, submit_training
     from textbatch.io.storage import Storage
 
-    if args.text_column or args.label_column:
+    if args.text_column or args.label_column or args.group_column:
         raise TextbatchError(
-            "--text-column and --label-column do not apply to a submitted job",
-            hint="set text_column / label_column in the config file instead",
+            "--text-column, --label-column and --group-column do not apply to a submitted job",
+            hint="set text_column / label_column / validation_group_column in the config file",
         )
     deployment = Deployment.find(args.stage, boto3.client("cloudformation"))
     batch = boto3.client("batch")

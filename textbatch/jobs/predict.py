@@ -24,7 +24,7 @@ from textbatch.io.storage import Storage
 from textbatch.jobs.events import EventLog
 from textbatch.jobs.outputs import OutputPlan
 from textbatch.model.artifacts import open_model
-from textbatch.model.encoding import default_workers, encoded
+from textbatch.model.encoding import default_workers, prepared
 from textbatch.model.inference import classifier_for
 
 CHUNK_ROWS = 512
@@ -130,10 +130,10 @@ def _predict(
                 for chunk in _chunks(table.records(), CHUNK_ROWS)
                 for usable in [[r for r in chunk if _usable(r, text_at, width, summary)]]
             )
-            for (chunk, usable), ids in encoded(
-                chunks, model.transformer, workers=default_workers()
+            for (chunk, usable), ready in prepared(
+                chunks, classifier.prepare, workers=default_workers()
             ):
-                probs = classifier.predict_ids(ids)
+                probs = classifier.predict(ready)
                 by_row = {r.row: p for r, p in zip(usable, probs, strict=True)}
                 for record in chunk:
                     fields = (record.fields + [""] * width)[:width]

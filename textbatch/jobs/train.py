@@ -1,7 +1,9 @@
 """The train job: a labelled CSV in, a published model version out.
 
-Reads top to bottom: load config and data, split, fit the transformer, build the network,
-train with a logged loop keeping the best validation weights, write and publish the version.
+Reads top to bottom: load config and data, split (by row, or holding out whole groups), then
+either fit the transformer and train a network with a logged loop keeping the best validation
+weights (`train_network`), or fit the numpy `nbsvm` model (textbatch.jobs.nbsvm_fit); write and
+publish the version.
 """
 
 from __future__ import annotations
@@ -24,12 +26,16 @@ from textbatch.config import HASHED_BIGRAMS, ModelConfig, check_labels, parse_co
 from textbatch.errors import ConfigError, InputError
 from textbatch.io.csv_table import LABEL_COLUMNS, TEXT_COLUMNS, open_table
 from textbatch.io.storage import Storage, is_s3, join
+from textbatch.jobs import nbsvm_fit
 from textbatch.jobs.events import EventLog
 from textbatch.model import artifacts
 from textbatch.model.device import autocast, grad_scaler, select_device, to_device
+from textbatch.model.hashing import HashingFeaturizer
+from textbatch.model.inference import tables_to_weights
 from textbatch.model.linear import nb_ratios
 from textbatch.model.metrics import classification_report
 from textbatch.model.networks import NetworkSpec, build_network
+from textbatch.model.splits import Split, group_ids, grouped_split, stratified_split
 from textbatch.model.transformer import FastTokenizer, TextTransformer, Tokenizer
 from textbatch.model.vectors import embedding_matrix, load_vectors
 
@@ -43,6 +49,7 @@ class TrainRequest:
     out: str | None = None
     text_column: str | None = None
     label_column: str | None = None
+    group_column: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,13 +68,20 @@ class LabelledTexts:
     labels: list[str]
     skipped: list[dict[str, Any]]  # row, line and reason of each unusable row
     skipped_count: int
+    groups: list[str] | None = None  # each row's value of the group column, when one is named
 
 
 def read_labelled(
-    path: Path, *, name: str, text_column: str | None, label_column: str | None
+    path: Path,
+    *,
+    name: str,
+    text_column: str | None,
+    label_column: str | None,
+    group_column: str | None = None,
 ) -> LabelledTexts:
     texts: list[str] = []
     labels: list[str] = []
+    groups: list[str] = []
     skipped: list[dict[str, Any]] = []
     skipped_count = 0
     with open_table(path, name=name) as table:
@@ -75,9 +89,20 @@ def read_labelled(
         text_at = table.column(
             text_column, candidates=TEXT_COLUMNS, role="text", besides=(label_at,)
         )
+        group_at = None
+        if group_column is not None:
+            if group_column not in table.header:
+                raise InputError(
+                    f"{name} has no column {group_column!r} to group validation rows by; "
+                    f"its columns are {table.header}",
+                    hint="fix validation_group_column in the config (or --group-column), "
+                    "or leave it out for a split by row",
+                )
+            group_at = table.header.index(group_column)
+        needed = max(text_at, label_at, -1 if group_at is None else group_at)
         for record in table.records():
             reason = None
-            if len(record.fields) <= max(text_at, label_at):
+            if len(record.fields) <= needed:
                 reason = f"{len(record.fields)} fields, the header has {len(table.header)}"
             elif not record.fields[text_at].strip():
                 reason = "empty text"
@@ -90,11 +115,15 @@ def read_labelled(
                 continue
             texts.append(record.fields[text_at])
             labels.append(record.fields[label_at].strip())
+            if group_at is not None:
+                groups.append(record.fields[group_at])
     if not texts:
         raise InputError(
             f"{name} has no usable training rows", hint="each row needs a text and a label"
         )
-    return LabelledTexts(texts, labels, skipped, skipped_count)
+    return LabelledTexts(
+        texts, labels, skipped, skipped_count, groups if group_at is not None else None
+    )
 
 
 def sorted_labels(labels: list[str]) -> list[str]:
@@ -105,17 +134,15 @@ def sorted_labels(labels: list[str]) -> list[str]:
     return sorted(distinct)
 
 
-def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (train, validation): `fraction` of each class, at least one row of every class
-    that has two or more, goes to validation."""
-    rng = np.random.default_rng(seed)
-    train, val = [], []
-    for cls in np.unique(y):
-        members = rng.permutation(np.flatnonzero(y == cls))
-        n_val = 0 if len(members) < 2 else max(1, round(len(members) * fraction))
-        val.append(members[:n_val])
-        train.append(members[n_val:])
-    return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
+def validation_split(
+    y: np.ndarray, data: LabelledTexts, config: ModelConfig, group_column: str | None
+) -> Split:
+    """Whole groups held out when a group column is named, else a stratified split by row."""
+    if group_column is None or data.groups is None:
+        return stratified_split(y, config.validation_fraction, config.seed)
+    return grouped_split(
+        y, group_ids(data.groups), config.validation_fraction, config.seed, column=group_column
+    )
 
 
 def get_lr(epoch: int, config: ModelConfig) -> float:
@@ -222,41 +249,148 @@ def run_train(
     device = select_device()
     log.emit("start", config=request.config, data=request.data, out=out, device=device.type)
 
+    group_column = request.group_column or config.validation_group_column
     with storage.local_copy(request.data) as path:
         data = read_labelled(
             path,
             name=request.data,
             text_column=request.text_column or config.text_column,
             label_column=request.label_column or config.label_column,
+            group_column=group_column,
         )
     labels = sorted_labels(data.labels)
     check_labels(config, labels, source=request.data)
-    config = dataclasses.replace(config, n_classes=len(labels))  # the resolved config is saved
+    # the resolved config is saved: the label count, and the group column actually used
+    config = dataclasses.replace(
+        config, n_classes=len(labels), validation_group_column=group_column
+    )
     label_ids = {label: i for i, label in enumerate(labels)}
     y_all = np.array([label_ids[label] for label in data.labels], dtype=np.int64)
-    train_idx, val_idx = stratified_split(y_all, config.validation_fraction, config.seed)
+    split = validation_split(y_all, data, config, group_column)
     if data.skipped_count:
         log.emit("rows_skipped", count=data.skipped_count, rows=data.skipped)
+    log.emit("split", **split.describe())
 
+    if config.network == "nbsvm":
+        fitted = _train_nbsvm(config, data.texts, y_all, split, log)
+    else:
+        fitted = _train_network(config, data.texts, y_all, split, device, log)
+    log.emit(
+        "data",
+        train_rows=len(split.train),
+        validation_rows=len(split.validation),
+        labels=labels,
+        features=fitted.spec.vocab_rows,
+    )
+    metrics = {
+        "validation": classification_report(y_all[split.validation], fitted.predicted, labels),
+        "split": split.describe(),
+        "best_epoch": fitted.best_epoch,
+        "epochs_run": fitted.epochs_run,
+        "train_rows": len(split.train),
+        "validation_rows": len(split.validation),
+        "skipped_rows": data.skipped_count,
+        "train_seconds": round(time.perf_counter() - started, 2),
+        "device": device.type if config.network != "nbsvm" else "cpu",
+    }
+    with tempfile.TemporaryDirectory(prefix="textbatch-train-") as tmp:
+        manifest = artifacts.write_version(
+            Path(tmp),
+            weights=fitted.weights,
+            spec=fitted.spec,
+            transformer=fitted.transformer,
+            config=config,
+            labels=labels,
+            metrics=metrics,
+        )
+        location = artifacts.publish(Path(tmp), manifest, out, storage)
+        _publish_copies(Path(tmp), config, storage)
+    seconds = time.perf_counter() - started
+    log.emit(
+        "done",
+        version=manifest.version,
+        location=location,
+        validation_accuracy=metrics["validation"]["accuracy"],
+        macro_f1=metrics["validation"]["macro_f1"],
+        split=split.by,
+        seconds=seconds,
+    )
+    return TrainResult(
+        manifest.version, location, metrics, len(split.train), len(split.validation), seconds
+    )
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A trained model before it is written: its weights, what rebuilds it, how it did."""
+
+    weights: dict[str, np.ndarray]
+    spec: NetworkSpec
+    transformer: TextTransformer | HashingFeaturizer
+    best_epoch: int
+    epochs_run: int
+    predicted: np.ndarray  # the best epoch's predicted class ids of the validation rows
+
+
+def _train_nbsvm(
+    config: ModelConfig, texts: list[str], y: np.ndarray, split: Split, log: EventLog
+) -> Fitted:
+    featurizer = HashingFeaturizer(ngrams=config.ngrams, buckets=config.ngram_buckets)
+    counts = featurizer.counts(texts)
+    data = nbsvm_fit.prepare(counts, y, split.train, split.validation, config.n_classes)
+    log.emit("features", columns=len(data.columns), ngrams=config.ngrams)
+    result = nbsvm_fit.fit(
+        data,
+        c=config.svm_c,
+        epochs=config.num_epoch,
+        patience=config.early_stopping_patience,
+        on_epoch=lambda **values: log.emit("validation", **values),
+    )
+    if result.epochs_run < config.num_epoch:
+        log.emit("early_stop", epoch=result.epochs_run, best_epoch=result.best_epoch)
+    tables = result.tables
+    if config.refit and len(split.validation):
+        # the validation rows chose the epoch count and the temperature; now learn from them too
+        every = np.arange(len(y))
+        refitted = nbsvm_fit.fit(
+            nbsvm_fit.prepare(counts, y, every, every[:0], config.n_classes),
+            c=config.svm_c,
+            epochs=result.best_epoch,
+            patience=0,
+            on_epoch=lambda **values: log.emit("refit", **values),
+        )
+        tables = dataclasses.replace(refitted.tables, temperature=tables.temperature)
+    spec = NetworkSpec.from_config(config, vocab_rows=len(tables.columns), embed_size=0)
+    return Fitted(
+        tables_to_weights(tables),
+        spec,
+        featurizer,
+        result.best_epoch,
+        result.epochs_run,
+        result.predicted,
+    )
+
+
+def _train_network(
+    config: ModelConfig,
+    texts: list[str],
+    y_all: np.ndarray,
+    split: Split,
+    device: torch.device,
+    log: EventLog,
+) -> Fitted:
     tokenizer = FastTokenizer() if config.tokenizer == "fast" else Tokenizer("en")
-    tokenized = tokenizer.tokenize(data.texts)
+    tokenized = tokenizer.tokenize(texts)
     transformer = TextTransformer.fit(
-        (tokenized[i] for i in train_idx),
+        (tokenized[i] for i in split.train),
         vocab_size=config.vocab_size,
         seq_len=config.seq_len,
         tokenizer_name=config.tokenizer,
         ngram_buckets=config.ngram_buckets if config.network in HASHED_BIGRAMS else 0,
     )
     x_all = torch.from_numpy(transformer.encode_tokens(tokenized))
-    x_train, y_train = x_all[train_idx], torch.from_numpy(y_all[train_idx])
-    x_val, y_val = x_all[val_idx], torch.from_numpy(y_all[val_idx])
-    log.emit(
-        "data",
-        train_rows=len(train_idx),
-        validation_rows=len(val_idx),
-        labels=labels,
-        vocabulary=len(transformer.tokens),
-    )
+    x_train, y_train = x_all[split.train], torch.from_numpy(y_all[split.train])
+    x_val, y_val = x_all[split.validation], torch.from_numpy(y_all[split.validation])
 
     matrix = initial_embeddings(config, transformer, log)
     embed_size = config.embed_size if matrix is None else matrix.shape[1]
@@ -269,13 +403,40 @@ def run_train(
             x_train.numpy(), y_train.numpy(), rows=spec.vocab_rows, n_classes=spec.n_classes
         )
         network.ratios.copy_(torch.from_numpy(ratios))
-    network.to(device)
+    trained = train_network(network, config, x_train, y_train, x_val, y_val, device, log)
+    weights = {k: v.detach().cpu().contiguous().numpy() for k, v in trained.state.items()}
+    return Fitted(
+        weights, spec, transformer, trained.best_epoch, trained.epochs_run, trained.predicted
+    )
 
+
+@dataclass(frozen=True)
+class Trained:
+    state: dict[str, torch.Tensor]  # the best epoch's weights, on the CPU
+    best_epoch: int
+    epochs_run: int
+    predicted: np.ndarray
+
+
+def train_network(
+    network: torch.nn.Module,
+    config: ModelConfig,
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    x_val: torch.Tensor,
+    y_val: torch.Tensor,
+    device: torch.device,
+    log: EventLog,
+) -> Trained:
+    """The loop: per epoch set lr, train in shuffled batches, evaluate, keep the best; stop
+    early after `early_stopping_patience` epochs without a better validation accuracy."""
+    network.to(device)
     optimizers = make_optimizers(config, network)
     scaler = grad_scaler(device)
     shuffle = torch.Generator().manual_seed(config.seed)
-    best_accuracy, best_state, best_epoch = -1.0, None, 0
+    best_accuracy, best_state, best_epoch, epochs_run = -1.0, None, 0, 0
     for epoch in range(config.num_epoch):
+        epochs_run = epoch + 1
         lr = get_lr(epoch, config)
         for optimizer in optimizers:
             for group in optimizer.param_groups:
@@ -291,7 +452,7 @@ def run_train(
             for optimizer in optimizers:
                 optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
-            if spec.architecture == "lstm":
+            if config.network == "lstm":
                 for optimizer in optimizers:
                     scaler.unscale_(optimizer)
                 torch.nn.utils.clip_grad_norm_(network.parameters(), 5.0)
@@ -311,6 +472,7 @@ def run_train(
                     lr=lr,
                     rows_per_s=seen / max(1e-9, time.perf_counter() - tick),
                 )
+        train_seconds = time.perf_counter() - tick
 
         def on_val_batch(b: int, epoch: int = epoch) -> None:
             if b % config.val_log_interval == 0:
@@ -338,43 +500,19 @@ def run_train(
             lr=lr,
             best=improved,
             seconds=time.perf_counter() - tick,
+            train_rows_per_s=seen / max(1e-9, train_seconds),
         )
+        patience = config.early_stopping_patience
+        if patience and epoch + 1 - best_epoch >= patience:
+            log.emit("early_stop", epoch=epoch + 1, best_epoch=best_epoch, patience=patience)
+            break
 
+    assert best_state is not None
     network.load_state_dict(best_state)
     _, _, predicted = evaluate(
         network, x_val, y_val, batch_size=config.predict_batch_size, device=device
     )
-    metrics = {
-        "validation": classification_report(y_val.numpy(), predicted, labels),
-        "best_epoch": best_epoch,
-        "train_rows": len(train_idx),
-        "validation_rows": len(val_idx),
-        "skipped_rows": data.skipped_count,
-        "train_seconds": round(time.perf_counter() - started, 2),
-        "device": device.type,
-    }
-    with tempfile.TemporaryDirectory(prefix="textbatch-train-") as tmp:
-        manifest = artifacts.write_version(
-            Path(tmp),
-            network=network,
-            spec=spec,
-            transformer=transformer,
-            config=config,
-            labels=labels,
-            metrics=metrics,
-        )
-        location = artifacts.publish(Path(tmp), manifest, out, storage)
-        _publish_copies(Path(tmp), config, storage)
-    seconds = time.perf_counter() - started
-    log.emit(
-        "done",
-        version=manifest.version,
-        location=location,
-        validation_accuracy=metrics["validation"]["accuracy"],
-        macro_f1=metrics["validation"]["macro_f1"],
-        seconds=seconds,
-    )
-    return TrainResult(manifest.version, location, metrics, len(train_idx), len(val_idx), seconds)
+    return Trained(best_state, best_epoch, epochs_run, predicted)
 
 
 def _location(value: str | None) -> str | None:

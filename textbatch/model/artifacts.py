@@ -14,20 +14,21 @@ import tempfile
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-from safetensors.numpy import load_file
+from safetensors.numpy import load_file, save_file
 
 from textbatch import __version__
 from textbatch.config import CPU_ARCHITECTURES, ModelConfig, config_from_dict
 from textbatch.errors import ArtifactError, StorageError
 from textbatch.io.storage import Storage, join
+from textbatch.model import hashing
+from textbatch.model.hashing import HashingFeaturizer
 from textbatch.model.spec import NetworkSpec
 from textbatch.model.transformer import TextTransformer
 
-if TYPE_CHECKING:
-    import torch
+Transformer = TextTransformer | HashingFeaturizer
 
 MANIFEST = "manifest.json"
 LATEST = "latest.json"
@@ -67,7 +68,7 @@ class Model:
     manifest: Manifest
     spec: NetworkSpec
     weights: dict[str, np.ndarray]
-    transformer: TextTransformer
+    transformer: Transformer
     config: ModelConfig
     labels: list[str]
 
@@ -83,22 +84,20 @@ def sha256(path: Path) -> str:
 def write_version(
     directory: Path,
     *,
-    network: torch.nn.Module,
+    weights: dict[str, np.ndarray],
     spec: NetworkSpec,
-    transformer: TextTransformer,
+    transformer: Transformer,
     config: ModelConfig,
     labels: list[str],
     metrics: dict[str, Any],
 ) -> Manifest:
-    """Write a complete version into an empty directory and return its manifest."""
-    from safetensors.torch import save_file
-
+    """Write a complete version into an empty directory and return its manifest. `weights`:
+    a network's state dict as numpy arrays, or a numpy model's tables."""
     directory.mkdir(parents=True, exist_ok=True)
-    weights = config.save_name
-    state = {
-        name: tensor.detach().cpu().contiguous() for name, tensor in network.state_dict().items()
-    }
-    save_file(state, str(directory / weights))
+    weights_file = config.save_name
+    save_file(
+        {k: np.ascontiguousarray(v) for k, v in weights.items()}, str(directory / weights_file)
+    )
     documents = {
         "network.json": json.dumps(spec.to_dict(), indent=2),
         "transformer.json": transformer.to_json(),
@@ -108,16 +107,16 @@ def write_version(
     }
     for name, text in documents.items():
         (directory / name).write_text(text, encoding="utf-8")
-    files = {name: sha256(directory / name) for name in [weights, *documents]}
+    files = {name: sha256(directory / name) for name in [weights_file, *documents]}
     created = datetime.now(UTC)
     manifest = Manifest(
         format=FORMAT,
-        version=f"{created:%Y%m%dT%H%M%SZ}-{files[weights][:8]}",
+        version=f"{created:%Y%m%dT%H%M%SZ}-{files[weights_file][:8]}",
         created_at=created.isoformat(timespec="seconds"),
         textbatch_version=__version__,
         architecture=spec.architecture,
         wants_gpu=spec.architecture not in CPU_ARCHITECTURES,
-        weights=weights,
+        weights=weights_file,
         files=files,
     )
     (directory / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
@@ -188,10 +187,21 @@ def load_version(directory: Path) -> Model:
         manifest=manifest,
         spec=spec,
         weights=load_file(str(directory / manifest.weights)),
-        transformer=TextTransformer.from_json((directory / "transformer.json").read_text("utf-8")),
+        transformer=load_transformer((directory / "transformer.json").read_text("utf-8")),
         config=config,
         labels=list(json.loads((directory / "labels.json").read_text("utf-8"))),
     )
+
+
+def load_transformer(text: str, *, source: str = "transformer.json") -> Transformer:
+    """A vocabulary transformer or a hashing featurizer, by the format the file names."""
+    try:
+        raw = json.loads(text)
+    except ValueError as exc:
+        raise ArtifactError(f"{source}: not JSON ({exc})") from exc
+    if isinstance(raw, dict) and raw.get("format") == hashing.FORMAT:
+        return HashingFeaturizer.from_dict(raw, source=source)
+    return TextTransformer.from_json(text, source=source)
 
 
 def open_model(location: str, storage: Storage) -> Model:

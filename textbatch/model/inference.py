@@ -1,29 +1,39 @@
-"""Class probabilities for texts from a loaded model, in batches, on the best device.
+"""Class probabilities for texts from a loaded model, in two steps that split the work.
 
-The NB-weighted linear model predicts in numpy, so its predict job never imports torch (about
-1.5 s of every process start); every other model runs its torch network.
+`prepare(texts)` runs in the predict job's forked workers (textbatch.model.encoding), on every
+core; `predict(prepared)` runs in the job's main process. For a torch network, prepare encodes
+texts to token ids and predict runs the network in batches on the best device (the GPU when
+there is one). The numpy models (`nbsvm`, `nb_linear`) do all their work in prepare, so their
+predict jobs never import torch (about 1.5 s of every process start) and score on every core.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from textbatch.model.artifacts import Model
 from textbatch.model.linear import LinearScorer
+from textbatch.model.nbsvm import NbsvmScorer, NbsvmTables
 
 
 class Classifier(Protocol):
     labels: list[str]
     device: str  # where inference runs: "cpu" or "cuda"
 
-    def predict_ids(self, encoded: np.ndarray) -> np.ndarray:
-        """(rows, n_classes) float32 probabilities for texts encoded by the model's transformer."""
+    def prepare(self, texts: list[str]) -> Any:
+        """The part that runs in a worker process (no torch call)."""
+        ...
+
+    def predict(self, prepared: Any) -> np.ndarray:
+        """(rows, n_classes) float32 probabilities from what prepare returned."""
         ...
 
 
 def classifier_for(model: Model) -> Classifier:
+    if model.spec.architecture == "nbsvm":
+        return NbsvmClassifier(model)
     if model.spec.architecture == "nb_linear":
         return LinearClassifier(model)
     from textbatch.model.network_inference import NetworkClassifier
@@ -31,18 +41,63 @@ def classifier_for(model: Model) -> Classifier:
     return NetworkClassifier(model)
 
 
+def predict_texts(classifier: Classifier, texts: list[str]) -> np.ndarray:
+    """Both steps in this process."""
+    return classifier.predict(classifier.prepare(texts))
+
+
+class NbsvmClassifier:
+    def __init__(self, model: Model) -> None:
+        self.labels = model.labels
+        self.device = "cpu"
+        self.scorer = NbsvmScorer(model.transformer, tables_from_weights(model.weights))  # type: ignore[arg-type]
+
+    def prepare(self, texts: list[str]) -> np.ndarray:
+        return self.scorer.predict_proba(texts)
+
+    def predict(self, prepared: np.ndarray) -> np.ndarray:
+        return prepared
+
+
+def tables_to_weights(tables: NbsvmTables) -> dict[str, np.ndarray]:
+    return {
+        "columns": tables.columns,
+        "numerator": tables.numerator,
+        "denominator": tables.denominator,
+        "bias": tables.bias,
+        "temperature": np.array([tables.temperature], dtype=np.float64),
+        "n_classes": np.array([tables.n_classes], dtype=np.int64),
+    }
+
+
+def tables_from_weights(weights: dict[str, np.ndarray]) -> NbsvmTables:
+    return NbsvmTables(
+        columns=weights["columns"],
+        numerator=weights["numerator"],
+        denominator=weights["denominator"],
+        bias=weights["bias"],
+        temperature=float(weights["temperature"][0]),
+        n_classes=int(weights["n_classes"][0]),
+    )
+
+
 class LinearClassifier:
     def __init__(self, model: Model) -> None:
         self.labels = model.labels
         self.device = "cpu"
         self.batch_size = model.config.predict_batch_size
+        self.transformer = model.transformer
         weights = model.weights
         self.scorer = LinearScorer(weights["weight.weight"], weights["ratios"], weights["bias"])
 
-    def predict_ids(self, encoded: np.ndarray) -> np.ndarray:
+    def prepare(self, texts: list[str]) -> np.ndarray:
+        encoded = self.transformer.encode(texts)  # type: ignore[union-attr]
         out = np.empty((len(encoded), len(self.labels)), dtype=np.float32)
         for start in range(0, len(encoded), self.batch_size):
             out[start : start + self.batch_size] = self.scorer.predict_proba(
                 encoded[start : start + self.batch_size]
             )
         return out
+
+    def predict(self, prepared: np.ndarray) -> np.ndarray:
+        return prepared

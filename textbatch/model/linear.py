@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from textbatch.model.nbsvm import log_count_ratios
 from textbatch.model.transformer import PAD_ID
-
-NB_SMOOTHING = 1.0
 
 
 def distinct_ids(ids: np.ndarray) -> np.ndarray:
@@ -30,17 +29,11 @@ def nb_ratios(ids: np.ndarray, labels: np.ndarray, *, rows: int, n_classes: int)
     distinct = distinct_ids(ids)
     counts = np.stack(
         [np.bincount(distinct[labels == c].ravel(), minlength=rows) for c in range(n_classes)]
-    ).astype(np.float64)
-    counts[:, PAD_ID] = 0
-    seen = counts.sum(axis=0) > 0
-    others = counts.sum(axis=0, keepdims=True) - counts
-    inside = counts + NB_SMOOTHING
-    outside = others + NB_SMOOTHING
-    ratios = np.log(inside / inside.sum(axis=1, keepdims=True)) - np.log(
-        outside / outside.sum(axis=1, keepdims=True)
     )
-    ratios[:, ~seen] = 0.0
-    return np.ascontiguousarray(ratios.T, dtype=np.float32)
+    counts[:, PAD_ID] = 0
+    ratios = log_count_ratios(counts)
+    ratios[counts.sum(axis=0) == 0] = 0.0
+    return ratios
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

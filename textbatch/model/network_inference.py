@@ -17,9 +17,14 @@ class NetworkClassifier:
         self.device = self.torch_device.type
         self.network = load_network(model.spec, model.weights).to(self.torch_device)
         self.batch_size = model.config.predict_batch_size
+        self.transformer = model.transformer
+
+    def prepare(self, texts: list[str]) -> np.ndarray:
+        """Token ids (in a worker process: no torch)."""
+        return self.transformer.encode(texts)
 
     @torch.inference_mode()
-    def predict_ids(self, encoded: np.ndarray) -> np.ndarray:
+    def predict(self, encoded: np.ndarray) -> np.ndarray:
         ids = torch.from_numpy(encoded)
         out = np.empty((len(ids), len(self.labels)), dtype=np.float32)
         for start in range(0, len(ids), self.batch_size):

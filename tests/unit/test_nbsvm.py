@@ -1,0 +1,59 @@
+"""The nbsvm model: its numpy predict path gives what the torch training path computed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from textbatch.jobs.nbsvm_fit import fit, prepare
+from textbatch.model.hashing import HashingFeaturizer
+from textbatch.model.nbsvm import NbsvmScorer, class_logits, fit_temperature, softmax
+from textbatch.sample_data import generate
+
+
+@pytest.fixture(scope="module", params=[2, 5], ids=["binary", "five-classes"])
+def trained(request):
+    rows = generate(400, seed=3)
+    labels = sorted({r["category"] for r in rows})[: request.param]
+    rows = [r for r in rows if r["category"] in labels]
+    texts = [r["text"] for r in rows]
+    y = np.array([labels.index(r["category"]) for r in rows])
+    featurizer = HashingFeaturizer(buckets=1 << 16)
+    val = np.arange(0, len(rows), 4)
+    train = np.setdiff1d(np.arange(len(rows)), val)
+    data = prepare(featurizer.counts(texts), y, train, val, len(labels))
+    epochs: list[dict] = []
+    result = fit(data, c=0.5, epochs=3, patience=0, on_epoch=lambda **e: epochs.append(e))
+    return featurizer, result, [texts[i] for i in val], y[val], epochs
+
+
+def test_numpy_scores_equal_the_torch_scores_of_training(trained) -> None:
+    featurizer, result, texts, _, _ = trained
+    scorer = NbsvmScorer(featurizer, result.tables)
+    np.testing.assert_allclose(scorer.scores(texts), result.validation_scores, rtol=1e-4, atol=1e-4)
+    probs = scorer.predict_proba(texts)
+    assert np.array_equal(probs.argmax(axis=1), result.predicted)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_it_learns_the_categories(trained) -> None:
+    _, result, _, y, epochs = trained
+    assert (result.predicted == y).mean() >= 0.9
+    assert [e["epoch"] for e in epochs] == [1, 2, 3]
+    assert 1 <= result.best_epoch <= 3
+
+
+def test_a_text_of_unseen_words_scores_the_bias_alone(trained) -> None:
+    featurizer, result, _, _, _ = trained
+    scores = NbsvmScorer(featurizer, result.tables).scores(["zzqx wvvk", ""])
+    np.testing.assert_allclose(scores, np.stack([result.tables.bias] * 2), rtol=1e-6)
+
+
+def test_temperature_sharpens_confident_scores_and_softens_wrong_ones() -> None:
+    y = np.array([0, 1] * 50)
+    right = np.where(y == 1, 1.0, -1.0)[:, None] * 0.2
+    assert fit_temperature(right, y, 2) < 0.1  # always right: as sharp as the grid allows
+    noisy = right.copy()
+    noisy[::4] *= -1  # a quarter wrong
+    p = softmax(class_logits(noisy, 2) / fit_temperature(noisy, y, 2))
+    assert 0.6 < p.max(axis=1).mean() < 0.9

@@ -1,0 +1,222 @@
+"""Training the `nbsvm` model (see textbatch.model.nbsvm for what it computes).
+
+Data preparation turns the hashed n-gram counts of every row into, for each score column, the
+NB-weighted, re-normalised TF-IDF rows as torch sparse CSR matrices. The loop then reads like
+the networks' loop: each epoch runs `LBFGS_ITERATIONS` more L-BFGS steps of every column's
+L2-regularised squared-hinge problem (convex: the order of the columns does not matter),
+evaluates the validation rows, keeps the best epoch's weights and stops early when
+`early_stopping_patience` epochs bring no improvement.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from textbatch.model.hashing import Counts
+from textbatch.model.nbsvm import (
+    NbsvmTables,
+    class_logits,
+    fit_temperature,
+    idf,
+    nb_ratios,
+    sublinear,
+)
+
+LBFGS_ITERATIONS = 20
+LBFGS_HISTORY = 5
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Rows as X (n, n_features) CSR of TF-IDF values, and per score column c the norm of the
+    row once scaled by |r_c|: the row's features for column c are X_i * |r_c| / norm_ic."""
+
+    x: torch.Tensor
+    norms: torch.Tensor  # (n, n_scores)
+    y: np.ndarray
+
+
+@dataclass(frozen=True)
+class NbsvmData:
+    columns: np.ndarray  # hashed columns seen in the training rows, sorted
+    idf: np.ndarray  # (n_features,)
+    ratios: np.ndarray  # (n_features, n_scores) NB log-count ratios
+    train: Rows
+    validation: Rows
+    n_classes: int
+
+    @property
+    def n_scores(self) -> int:
+        return 1 if self.n_classes == 2 else self.n_classes
+
+
+def prepare(
+    counts: Counts, y: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray, n_classes: int
+) -> NbsvmData:
+    """Weighting from the training rows only; validation rows keep the features seen there."""
+    position = np.full(counts.n_rows, -1, dtype=np.int64)
+    position[train_idx] = np.arange(len(train_idx))
+    in_train = position[counts.row] >= 0
+    columns = np.unique(counts.column[in_train])
+    at = np.searchsorted(columns, counts.column)
+    known = columns[np.minimum(at, len(columns) - 1)] == counts.column
+    n_features = len(columns)
+    train_at, train_rows = at[in_train], counts.row[in_train]
+    weights = idf(np.bincount(train_at, minlength=n_features), len(train_idx))
+    ratios = nb_ratios(train_at, train_rows, y, n_features)
+    if n_classes == 2:
+        ratios = ratios[:, 1:]
+    u = sublinear(counts) * weights[np.minimum(at, n_features - 1)]
+
+    def rows_of(rows_idx: np.ndarray) -> Rows:
+        where = np.full(counts.n_rows, -1, dtype=np.int64)
+        where[rows_idx] = np.arange(len(rows_idx))
+        keep = known & (where[counts.row] >= 0)
+        rows, cols, values = where[counts.row[keep]], at[keep], u[keep]
+        order = np.argsort(rows, kind="stable")
+        rows, cols, values = rows[order], cols[order], values[order]
+        crow = np.zeros(len(rows_idx) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=len(rows_idx)), out=crow[1:])
+        norms = np.stack(
+            [
+                np.bincount(
+                    rows, weights=np.square(values * ratios[cols, c]), minlength=len(crow) - 1
+                )
+                for c in range(ratios.shape[1])
+            ],
+            axis=1,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch: "sparse CSR support is in beta"
+            x = torch.sparse_csr_tensor(
+                torch.from_numpy(crow),
+                torch.from_numpy(cols),
+                torch.from_numpy(values.astype(np.float32)),
+                size=(len(rows_idx), n_features),
+            )
+        return Rows(
+            x, torch.from_numpy(np.sqrt(norms).astype(np.float32)).clamp(min=1e-12), y[rows_idx]
+        )
+
+    return NbsvmData(
+        columns=columns,
+        idf=weights,
+        ratios=ratios,
+        train=rows_of(train_idx),
+        validation=rows_of(val_idx),
+        n_classes=n_classes,
+    )
+
+
+def signs(y: np.ndarray, n_classes: int) -> torch.Tensor:
+    """(rows, n_scores): +1 where the row is of the column's class, else -1."""
+    classes = [1] if n_classes == 2 else range(n_classes)
+    return torch.from_numpy(
+        np.stack([np.where(y == c, 1.0, -1.0) for c in classes], axis=1)
+    ).float()
+
+
+class _Problem:
+    """Every score column's L2-regularised squared-hinge problem at once (they are separate:
+    min sum_c 1/2 (|w_c|^2 + b_c^2) + C sum_i max(0, 1 - y_ic s_ic)^2). With M = |R| * W,
+    s = (X @ M) / norms + b, so one sparse-dense product serves every column."""
+
+    def __init__(self, data: NbsvmData, c: float) -> None:
+        self.data, self.c = data, c
+        self.scale = torch.from_numpy(np.abs(data.ratios))
+        self.xt = data.train.x.t().to_sparse_csr()
+        self.signs = signs(data.train.y, data.n_classes)
+        self.w = torch.zeros(len(data.columns), data.n_scores, requires_grad=True)
+        self.b = torch.zeros(data.n_scores, requires_grad=True)
+        # one optimizer for every epoch: its curvature history carries over
+        self.optimizer = torch.optim.LBFGS(
+            [self.w, self.b],
+            max_iter=LBFGS_ITERATIONS,
+            history_size=LBFGS_HISTORY,
+            line_search_fn="strong_wolfe",
+        )
+
+    @torch.no_grad()
+    def scores(self, rows: Rows) -> torch.Tensor:
+        return (rows.x @ (self.scale * self.w)) / rows.norms + self.b
+
+    def step(self) -> None:
+        """LBFGS_ITERATIONS more steps (fewer once converged)."""
+        rows, w, b = self.data.train, self.w, self.b
+
+        def closure() -> torch.Tensor:
+            active = (1 - self.signs * self.scores(rows)).clamp(min=0)
+            with torch.no_grad():
+                loss = 0.5 * (w.square().sum() + b.square().sum()) + self.c * active.square().sum()
+                g = -2 * self.c * self.signs * active
+                w.grad = w + self.scale * (self.xt @ (g / rows.norms))
+                b.grad = b + g.sum(dim=0)
+            return loss
+
+        self.optimizer.step(closure)
+
+
+@dataclass(frozen=True)
+class FitResult:
+    tables: NbsvmTables  # the best epoch's
+    best_epoch: int
+    epochs_run: int
+    validation_scores: np.ndarray  # the best epoch's, computed in torch
+    predicted: np.ndarray  # the best epoch's predicted class ids of the validation rows
+
+
+def fit(
+    data: NbsvmData,
+    *,
+    c: float,
+    epochs: int,
+    patience: int,
+    on_epoch: Callable[..., None],
+) -> FitResult:
+    """Train, validating after every epoch; the best epoch's model is kept (the last one when
+    there are no validation rows: a refit on every row)."""
+    problem = _Problem(data, c)
+    best_accuracy, best_epoch, best = -1.0, 0, None
+    y_val = data.validation.y
+    epochs_run = 0
+    for epoch in range(1, epochs + 1):
+        epochs_run = epoch
+        tick = time.perf_counter()
+        problem.step()
+        with torch.no_grad():
+            val_scores = problem.scores(data.validation).double().numpy()
+            train_scores = problem.scores(data.train).double().numpy()
+        predicted = class_logits(val_scores, data.n_classes).argmax(axis=1)
+        accuracy = float((predicted == y_val).mean()) if len(predicted) else None
+        improved = accuracy is None or accuracy > best_accuracy
+        if improved:
+            best_accuracy, best_epoch = accuracy or 0.0, epoch
+            best = (problem.w.detach().clone(), problem.b.detach().clone(), val_scores, predicted)
+        train_predicted = class_logits(train_scores, data.n_classes).argmax(axis=1)
+        on_epoch(
+            epoch=epoch,
+            accuracy=accuracy,
+            train_accuracy=float((train_predicted == data.train.y).mean()),
+            best=improved,
+            seconds=time.perf_counter() - tick,
+        )
+        if patience and epoch - best_epoch >= patience:
+            break
+    assert best is not None
+    w, bias, val_scores, predicted = best
+    scaled = data.idf[:, None] * data.ratios
+    tables = NbsvmTables(
+        columns=data.columns,
+        numerator=(np.abs(scaled) * w.numpy()).astype(np.float32),
+        denominator=np.square(scaled).astype(np.float32),
+        bias=bias.numpy().astype(np.float32),
+        temperature=fit_temperature(val_scores, y_val, data.n_classes) if len(y_val) else 1.0,
+        n_classes=data.n_classes,
+    )
+    return FitResult(tables, best_epoch, epochs_run, val_scores, predicted)
