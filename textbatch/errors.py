@@ -37,5 +37,13 @@ class StorageError(TextbatchError):
         self.status = status
 
 
+class CloudError(TextbatchError):
+    """A deployed (or the local) stage cannot be reached, or did not answer in time."""
+
+
+class WaitTimeout(CloudError):
+    """A job or a file did not reach the awaited state in the time allowed."""
+
+
 class ArtifactError(TextbatchError):
     """A model artifact is missing, incomplete or fails its checksum."""

@@ -7,9 +7,10 @@ characters on purpose: every CSV path in textbatch must survive them.
 
 from __future__ import annotations
 
-import csv
 import random
 from pathlib import Path
+
+from textbatch.io import csv_table
 
 PRODUCTS = [
     "dishwasher", "washing machine", "tumble dryer", "fridge-freezer", "oven", "microwave",
@@ -168,7 +169,7 @@ def write_csv(path: Path, rows: list[dict[str, str]], *, labelled: bool = True) 
     columns = ["claim_id", "customer", "text"] + (["category"] if labelled else [])
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8", newline="") as f:
-        writer = csv.writer(f)
+        writer = csv_table.writer(f)
         writer.writerow(columns)
         writer.writerows([row[c] for c in columns] for row in rows)
 

@@ -10,12 +10,15 @@ import sys
 from tests.conftest import write_config
 
 
-def textbatch(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def textbatch(
+    *args: str, env: dict[str, str] | None = None, unset: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in {**os.environ, **(env or {})}.items() if k not in unset}
     return subprocess.run(
         [sys.executable, "-m", "textbatch.cli.main", *args],
         capture_output=True,
         text=True,
-        env={**os.environ, **(env or {})},
+        env=environment,
         timeout=300,
     )
 
@@ -123,8 +126,12 @@ def test_submit_takes_the_trigger_path_by_hand(aws_env, s3, bucket, trigger_clou
     assert first.stdout.rstrip().endswith("on the CPU queue")  # no model published: cheapest
     again = textbatch("submit", uri, "--stage", "handtest")
     assert again.stdout.startswith("duplicate:")
-    forced = textbatch("submit", uri, "--stage", "handtest", "--force")
-    assert forced.stdout.startswith("submitted:")
+    # the same options as every cloud command: here the endpoint is only on the command line
+    forced = textbatch(
+        "submit", uri, "--stage", "handtest", "--force", "--endpoint", aws_env,
+        unset=("AWS_ENDPOINT_URL",),
+    )  # fmt: skip
+    assert forced.stdout.startswith("submitted:"), forced.stderr
     summaries = [
         job
         for status in ("SUBMITTED", "SUCCEEDED")
@@ -140,6 +147,18 @@ def test_submit_names_a_missing_stack_or_object(aws_env, bucket) -> None:
     assert result.returncode == 1
     assert "stack Textbatch-nope not found" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_cloud_commands_that_cannot_reach_the_stage_say_so_in_one_line(tmp_path) -> None:
+    unreachable = ("--stage", "dev", "--endpoint", "http://127.0.0.1:9", "--region", "us-east-1")
+    for args in (
+        ("submit", "s3://b/x.csv", *unreachable),
+        ("train", "--config", "c.json", "--data", "d.csv", "--submit", *unreachable),
+    ):
+        result = textbatch(*args, env={"AWS_MAX_ATTEMPTS": "1"})
+        assert result.returncode == 1, args
+        assert result.stderr.startswith("error: cannot look up stack Textbatch-dev"), args
+        assert "Traceback" not in result.stderr
 
 
 def test_a_missing_group_column_is_one_line_and_exit_1(tmp_path, sample_train) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import write_config
+from textbatch.cloud.training import describe_training_line
 from textbatch.errors import ArtifactError, InputError
 from textbatch.io.storage import Storage
 from textbatch.jobs.events import EventLog
@@ -360,6 +361,9 @@ def test_the_shipped_cpu_config_validates_by_group_and_stops_early(
     refits = [e for e in events if e["event"] == "refit"]
     assert [e["epoch"] for e in refits] == list(range(1, result.metrics["best_epoch"] + 1))
     assert next(e for e in events if e["event"] == "split")["by"] == "group:customer"
+    described = [describe_training_line(line) for line in log.getvalue().splitlines()]
+    assert "validation split by group:customer" in " ".join(d for d in described if d)
+    assert any(d and d.startswith("epoch 1: validation accuracy") for d in described)
     model = open_model(str(tmp_path / "store"), Storage())
     assert model.manifest.architecture == "nbsvm"
     assert model.manifest.wants_gpu is False

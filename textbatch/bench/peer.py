@@ -4,11 +4,11 @@ Bench-only: scikit-learn is the `bench` extra, not a runtime dependency."""
 
 from __future__ import annotations
 
-import csv
 import pickle
 import sys
 from pathlib import Path
 
+from textbatch.io import csv_table
 from textbatch.io.csv_table import LABEL_COLUMNS, TEXT_COLUMNS, open_table
 
 
@@ -35,7 +35,7 @@ def predict(model: Path, data: Path, output: Path) -> None:
     labels = list(pipeline.classes_)
     with open_table(data) as table, open(output, "w", encoding="utf-8", newline="") as out:
         text_at = table.column(None, candidates=TEXT_COLUMNS, role="text", besides=())
-        writer = csv.writer(out)
+        writer = csv_table.writer(out)
         writer.writerow([*table.header, "prediction", "confidence", *(f"prob_{x}" for x in labels)])
         batch = []
         for record in table.records():

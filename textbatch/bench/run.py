@@ -10,7 +10,6 @@ rows of one table, not tables of different runs.
 
 from __future__ import annotations
 
-import csv
 import gzip
 import json
 import os
@@ -24,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from textbatch.errors import InputError
+from textbatch.io import csv_table
 from textbatch.io.csv_table import LABEL_COLUMNS
 from textbatch.model.metrics import classification_report
 from textbatch.model.splits import group_ids, grouped_folds, grouped_split, stratified_split
@@ -72,8 +72,8 @@ def timed(command: list[str]) -> tuple[float, float]:
 
 def score(output: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """True and predicted label ids of a scored output CSV, and the labels."""
-    with open(output, encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f))
+    header, records = read_labelled_csv(output)
+    rows = [dict(zip(header, r, strict=False)) for r in records]
     label = next(k for k in LABEL_COLUMNS if k in rows[0])
     labels = sorted({r[label] for r in rows} | {r["prediction"] for r in rows})
     index = {x: i for i, x in enumerate(labels)}
@@ -85,11 +85,10 @@ def score(output: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
 
 
 def read_labelled_csv(path: Path) -> tuple[list[str], list[list[str]]]:
-    """Header and records of a labelled CSV or .csv.gz (the csv module's field limit is
-    raised by textbatch.io.csv_table: newsgroup posts have fields of 160k characters)."""
+    """Header and records of a labelled CSV or .csv.gz, read whole (benchmark files)."""
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8", newline="") as f:
-        header, *records = [r for r in csv.reader(f) if r]
+        header, *records = [r for r in csv_table.reader(f) if r]
     return header, records
 
 
@@ -142,7 +141,7 @@ def make_splits(
         fold.train.parent.mkdir(parents=True, exist_ok=True)
         for target, keep in ((fold.train, ~is_test), (fold.test, is_test)):
             with open(target, "w", encoding="utf-8", newline="") as f:
-                writer = csv.writer(f)
+                writer = csv_table.writer(f)
                 writer.writerow(header)
                 writer.writerows(r for r, kept in zip(records, keep, strict=True) if kept)
         made.append(fold)
@@ -154,7 +153,7 @@ def speed_file(test: Path, target: Path, rows: int = SPEED_ROWS) -> Path:
     """The held-out rows repeated until the file has at least `rows` rows."""
     header, records = read_labelled_csv(test)
     with open(target, "w", encoding="utf-8", newline="") as f:
-        writer = csv.writer(f)
+        writer = csv_table.writer(f)
         writer.writerow(header)
         for i in range(max(rows, len(records))):
             writer.writerow(records[i % len(records)])

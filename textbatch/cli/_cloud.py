@@ -28,7 +28,8 @@ class Connection:
     batch: Any
     logs: Any
     dynamodb: Any
-    storage: Storage
+    storage: Storage  # S3, through this connection's session
+    session: Any  # boto3.Session: the stage's profile, region and endpoint
 
     def story(self, target: str) -> Story:
         """A file's (s3:// URI) or a job's (id) story on this connection's stage."""
@@ -55,6 +56,7 @@ def connect(args: argparse.Namespace) -> Connection:
         logs=session.client("logs"),
         dynamodb=session.client("dynamodb"),
         storage=Storage(session.client("s3")),
+        session=session,
     )
 
 

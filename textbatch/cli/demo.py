@@ -9,7 +9,6 @@ cloud it started.
 from __future__ import annotations
 
 import argparse
-import csv
 import io
 import json
 import os
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from textbatch.errors import TextbatchError
+from textbatch.io import csv_table
 from textbatch.local import control
 from textbatch.sample_data import BUNDLED_DIR
 
@@ -87,7 +87,8 @@ def _journey(config: str, outputs: dict[str, str]) -> None:
     s3.upload_file(str(BUNDLED_DIR / "warranty_predict.csv"), predict_bucket, UPLOAD_KEY)
 
     say("3. the trigger submits a predict job; waiting for it")
-    job_id = _wait_for_predict_job(batch, outputs, f"s3://{predict_bucket}/{UPLOAD_KEY}")
+    job_id, queue = _wait_for_predict_job(batch, outputs, f"s3://{predict_bucket}/{UPLOAD_KEY}")
+    say(f"   on {queue}: the queue the model's manifest asks for (wants_gpu)")
     lines = []
     for update in follow(
         batch, logs, job_id, log_group=outputs["JobLogGroup"], timeout_seconds=RESULT_TIMEOUT_S
@@ -103,7 +104,8 @@ def _journey(config: str, outputs: dict[str, str]) -> None:
     output_key = UPLOAD_KEY[: -len(".csv")] + "_output.csv"
     body = s3.get_object(Bucket=results_bucket, Key=output_key)["Body"].read().decode("utf-8")
     say(f"4. results: s3://{results_bucket}/{output_key}")
-    for row in list(csv.DictReader(io.StringIO(body, newline="")))[:5]:
+    header, *records = csv_table.reader(io.StringIO(body, newline=""))
+    for row in [dict(zip(header, r, strict=False)) for r in records[:5]]:
         text = textwrap.shorten(" ".join(row["text"].split()), width=64, placeholder="...")
         say(f"   {row['prediction']:<13} {float(row['confidence']):.2f}  {text}")
     say(
@@ -116,14 +118,17 @@ def _journey(config: str, outputs: dict[str, str]) -> None:
         say("   " + line)
 
 
-def _wait_for_predict_job(batch: Any, outputs: dict[str, str], uri: str) -> str:
+def _wait_for_predict_job(batch: Any, outputs: dict[str, str], uri: str) -> tuple[str, str]:
+    """The predict job's id and queue: the trigger picks the GPU or the CPU queue by model."""
     from textbatch.cloud.history import job_summaries
 
+    queues = [outputs["GpuJobQueue"], outputs["CpuJobQueue"]]
     deadline = time.monotonic() + RESULT_TIMEOUT_S
     while time.monotonic() < deadline:
-        for summary in job_summaries(batch, [outputs["GpuJobQueue"]]):
-            if summary["jobName"].startswith("tb-warranty_predict"):
-                return summary["jobId"]
+        for queue in queues:
+            for summary in job_summaries(batch, [queue]):
+                if summary["jobName"].startswith("tb-warranty_predict"):
+                    return summary["jobId"], queue
         time.sleep(0.5)
     raise TextbatchError(f"no predict job appeared for {uri} within {RESULT_TIMEOUT_S} s")
 

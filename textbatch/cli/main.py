@@ -61,6 +61,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TextbatchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:
+        if not type(exc).__module__.startswith(("botocore", "boto3")):
+            raise
+        # an AWS call failed (credentials, endpoint, permissions): one line, as for our errors
+        print(
+            f"error: AWS: {exc}\n  hint: check --stage, --region, --profile and --endpoint "
+            "(or the AWS configuration) and your permissions",
+            file=sys.stderr,
+        )
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -10,9 +10,9 @@ import argparse
 import contextlib
 import sys
 
-from textbatch.cloud.deployment import Deployment, default_stage
+from textbatch.cli._cloud import add_cloud_options, connect
 from textbatch.errors import TextbatchError
-from textbatch.io.storage import S3Uri, Storage
+from textbatch.io.storage import S3Uri
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -20,19 +20,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "submit", help="(re)run the predict job for a file", description=__doc__
     )
     parser.add_argument("uri", help="s3://bucket/key of an uploaded CSV")
-    parser.add_argument(
-        "--stage", default=default_stage(), help="deployed stage (default: $TEXTBATCH_STAGE or dev)"
-    )
+    add_cloud_options(parser)
     parser.add_argument("--force", action="store_true", help="submit even if a job exists")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    import boto3
     from textbatch_trigger.objects import UploadedObject
     from textbatch_trigger.submission import TriggerSettings, submit_object
 
-    deployment = Deployment.find(args.stage, boto3.client("cloudformation"))
+    connection = connect(args)
+    deployment = connection.deployment
     settings = TriggerSettings(
         gpu_job_queue=deployment.output("GpuJobQueue"),
         gpu_job_definition=deployment.output("PredictJobDefinition"),
@@ -46,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         part_bytes=int(deployment.output("PartBytes")),
     )
     location = S3Uri.parse(args.uri)
-    head = Storage().head(args.uri)
+    head = connection.storage.head(args.uri)
     obj = UploadedObject(
         bucket=location.bucket,
         key=location.key,
@@ -58,9 +56,9 @@ def run(args: argparse.Namespace) -> int:
         outcome = submit_object(
             obj,
             settings,
-            batch=boto3.client("batch"),
-            dynamodb=boto3.client("dynamodb"),
-            s3=boto3.client("s3"),
+            batch=connection.batch,
+            dynamodb=connection.dynamodb,
+            s3=connection.storage.s3,
             force=args.force,
         )
     if outcome.decision == "ignored":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from textbatch.cloud.deployment import default_stage
+from textbatch.cli._cloud import add_cloud_options, connect
 from textbatch.errors import TextbatchError
 
 
@@ -34,9 +34,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--wait", action="store_true", help="with --submit: follow the job to its end"
     )
-    parser.add_argument(
-        "--stage", default=default_stage(), help="with --submit (default: $TEXTBATCH_STAGE or dev)"
-    )
+    add_cloud_options(parser)  # with --submit
     parser.set_defaults(run=run)
 
 
@@ -59,21 +57,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _submit(args: argparse.Namespace) -> int:
-    import boto3
-
-    from textbatch.cloud.deployment import Deployment
     from textbatch.cloud.training import follow_training, submit_training
-    from textbatch.io.storage import Storage
 
     if args.text_column or args.label_column or args.group_column:
         raise TextbatchError(
             "--text-column, --label-column and --group-column do not apply to a submitted job",
             hint="set text_column / label_column / validation_group_column in the config file",
         )
-    deployment = Deployment.find(args.stage, boto3.client("cloudformation"))
-    batch = boto3.client("batch")
+    connection = connect(args)
+    deployment, batch = connection.deployment, connection.batch
     job = submit_training(
-        deployment, config=args.config, data=args.data, out=args.out, batch=batch, storage=Storage()
+        deployment,
+        config=args.config,
+        data=args.data,
+        out=args.out,
+        batch=batch,
+        storage=connection.storage,
     )
     print(f"submitted train job {job['jobId']} to {deployment.output('GpuJobQueue')}", flush=True)
     if not args.wait:
@@ -82,7 +81,7 @@ def _submit(args: argparse.Namespace) -> int:
         deployment,
         job["jobId"],
         batch=batch,
-        logs=boto3.client("logs"),
+        logs=connection.logs,
         show=lambda s: print(s, flush=True),
     )
     return 0 if final["status"] == "SUCCEEDED" else 1

@@ -6,10 +6,10 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from textbatch.errors import TextbatchError
+from textbatch.errors import CloudError
 
 
-class DeploymentError(TextbatchError):
+class DeploymentError(CloudError):
     """The stack of a stage cannot be found or lacks an output."""
 
 

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from textbatch.errors import WaitTimeout
+
 TERMINAL = ("SUCCEEDED", "FAILED")
 STARTED = ("RUNNING", "SUCCEEDED", "FAILED")  # states in which a job may have logged
 
@@ -51,7 +53,10 @@ class _JobReader:
 
 def _pause(deadline: float | None, what: str, status: str | None, poll_seconds: float) -> None:
     if deadline is not None and time.monotonic() > deadline:
-        raise TimeoutError(f"{what} still {status} after the time allowed")
+        raise WaitTimeout(
+            f"{what} still {status} after the time allowed",
+            hint="it goes on in Batch: follow it with `textbatch status` or `textbatch logs`",
+        )
     time.sleep(poll_seconds)
 
 

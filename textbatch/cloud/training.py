@@ -53,12 +53,23 @@ def describe_training_line(line: str) -> str | None:
     except json.JSONDecodeError:
         return line
     kind = event.get("event")
-    if kind == "validation":
+    if kind == "validation":  # networks log loss and lr too, the nbsvm model does not
+        loss = f", loss {event['loss']:.4f}" if "loss" in event else ""
+        lr = f", lr {event['lr']:g}" if "lr" in event else ""
         return (
-            f"epoch {event['epoch']}: validation accuracy {event['accuracy']:.3f}, "
-            f"loss {event['loss']:.4f} (train accuracy {event['train_accuracy']:.3f}), "
-            f"lr {event['lr']:g}" + (" *best" if event.get("best") else "")
+            f"epoch {event['epoch']}: validation accuracy {event['accuracy']:.3f}{loss} "
+            f"(train accuracy {event['train_accuracy']:.3f}){lr}"
+            + (" *best" if event.get("best") else "")
         )
+    if kind == "split":
+        groups = (
+            f", {event['validation_groups']} of {event['groups']} groups"
+            if "groups" in event
+            else ""
+        )
+        return f"validation split by {event['by']}{groups}"
+    if kind == "early_stop":
+        return f"stopped early after epoch {event['epoch']} (best: epoch {event['best_epoch']})"
     if kind == "data":
         return (
             f"data: {event['train_rows']} training rows, {event['validation_rows']} validation rows"

@@ -1,7 +1,11 @@
-"""Stream RFC 4180 CSV records from a local file, with errors that name the file and the row.
+"""The one CSV module: every job, the benchmark and the CLI read and write CSV through it.
 
-Handles quoted commas, quotes and newlines, a UTF-8 byte-order mark, CRLF line ends and
-fields of many megabytes. Blank lines are not records.
+RFC 4180 as the csv module's strict reader parses it (a stray quote is an error, not a field
+that swallows the rest), with fields up to MAX_FIELD_CHARS; quoted commas, quotes and newlines,
+a UTF-8 byte-order mark, CRLF line ends; blank lines are not records. `CsvTable` streams a
+local file's decoded records with errors that name the file, the line and what to do;
+`raw_records` streams a binary stream's records as the bytes they were (the split job cuts on
+them, so a part holds exactly what the predict job would have read there).
 """
 
 from __future__ import annotations
@@ -9,15 +13,17 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from textbatch.errors import InputError
 
-csv.field_size_limit(256 * 1024 * 1024)
-
+MAX_FIELD_CHARS = 256 * 1024 * 1024  # one field; the csv module's default is 131,072
+ENCODING = "utf-8"
+RAW_ERRORS = "surrogateescape"  # raw_records: bytes that are not UTF-8 survive unchanged
+PARSE_HINT = "check that quotes are balanced and the file is plain CSV text"
 TEXT_COLUMNS = ("text", "review")
 LABEL_COLUMNS = ("label", "sentiment", "category", "class")
 
@@ -29,6 +35,43 @@ class CsvRecord:
     fields: list[str]
 
 
+def reader(lines: Iterable[str]) -> Any:
+    """The csv reader every textbatch reader uses: strict, fields up to MAX_FIELD_CHARS. (The
+    csv module keeps its field limit process-wide; it is set here, where reading starts.)"""
+    csv.field_size_limit(MAX_FIELD_CHARS)
+    return csv.reader(lines, strict=True)
+
+
+def writer(stream: IO[str]) -> Any:
+    """The csv writer every textbatch output uses (quotes only where needed, CRLF rows)."""
+    return csv.writer(stream)
+
+
+def raw_records(stream: IO[bytes], name: str) -> Iterator[tuple[bytes, int, bool]]:
+    """Each record's raw bytes, the file line it ends on, and whether it is blank."""
+    text = io.TextIOWrapper(stream, encoding=ENCODING, errors=RAW_ERRORS, newline="")  # type: ignore[arg-type]
+    pending: list[str] = []
+
+    def lines() -> Iterator[str]:
+        for line in text:
+            pending.append(line)
+            yield line
+
+    parsed = reader(lines())
+    while True:
+        try:
+            fields = next(parsed)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise InputError(
+                f"{name}: cannot parse CSV at line {parsed.line_num}: {exc}", hint=PARSE_HINT
+            ) from exc
+        raw = "".join(pending).encode(ENCODING, RAW_ERRORS)
+        pending.clear()
+        yield raw, parsed.line_num, not fields
+
+
 class CsvTable:
     """One CSV file: its header, then its records in order, read lazily."""
 
@@ -37,8 +80,7 @@ class CsvTable:
         self.name = name or str(path)
         self._bytes: IO[bytes] = open(self.path, "rb")  # noqa: SIM115
         self._file = io.TextIOWrapper(self._bytes, encoding="utf-8-sig", newline="")
-        # strict: a stray quote is an error, not a field that silently swallows the rest
-        self._reader = csv.reader(self._file, strict=True)
+        self._reader = reader(self._file)
         self.size = self.path.stat().st_size
         self._next_line = 1
         first = self._read()
@@ -86,8 +128,7 @@ class CsvTable:
                 ) from exc
             except csv.Error as exc:
                 raise InputError(
-                    f"{self.name}: cannot parse CSV at line {start}: {exc}",
-                    hint="check that quotes are balanced and the file is plain CSV text",
+                    f"{self.name}: cannot parse CSV at line {start}: {exc}", hint=PARSE_HINT
                 ) from exc
             self._next_line = self._reader.line_num + 1
             if fields:

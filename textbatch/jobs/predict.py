@@ -7,7 +7,6 @@ input's or the model's fault leaves an `<stem>_error.json` report where the outp
 
 from __future__ import annotations
 
-import csv
 import json
 import tempfile
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from textbatch.errors import InputError, StorageError, TextbatchError
+from textbatch.io import csv_table
 from textbatch.io.csv_table import TEXT_COLUMNS, CsvRecord, open_table
 from textbatch.io.storage import Storage
 from textbatch.jobs.events import EventLog
@@ -123,7 +123,7 @@ def _predict(
         out_path = Path(tmp) / "output.csv"
         progress = _Progress(log, table.size)
         with open(out_path, "w", encoding="utf-8", newline="") as out:
-            writer = csv.writer(out)
+            writer = csv_table.writer(out)
             writer.writerow(table.header + added)
             chunks = (
                 ((chunk, usable), [r.fields[text_at] for r in usable])

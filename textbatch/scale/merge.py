@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from textbatch.errors import InputError, TextbatchError
+from textbatch.io.csv_table import raw_records
 from textbatch.io.storage import S3Uri, Storage, is_s3
 from textbatch.jobs.events import EventLog
 from textbatch.jobs.outputs import OutputPlan
 from textbatch.scale.plan import Part, PartsPlan
-from textbatch.scale.split import records
 
 MIN_COPY_PART = 5 * 1024 * 1024  # S3's smallest multipart part (all but the last)
 MAX_REJECTED_LISTED = 1000
@@ -136,7 +136,7 @@ def run_merge(prefix: str, output: str, *, storage: Storage, log: EventLog) -> d
 
 def _header_bytes(storage: Storage, uri: str) -> int:
     with storage.open_read(uri) as stream:
-        raw, _, _ = next(records(stream, uri))
+        raw, _, _ = next(raw_records(stream, uri))
     return len(raw)
 
 

@@ -8,49 +8,19 @@ they are (an invalid UTF-8 byte is the predict job's to report, with its line).
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from textbatch.errors import InputError, TextbatchError
+from textbatch.io.csv_table import raw_records
 from textbatch.io.storage import Storage, join
 from textbatch.jobs.events import EventLog
 from textbatch.jobs.outputs import OutputPlan
 from textbatch.scale.plan import Part, PartsPlan, part_name
-
-ENCODING = "utf-8"
-ERRORS = "surrogateescape"  # bytes that are not UTF-8 survive the round trip unchanged
-
-
-def records(stream: io.BufferedReader, name: str) -> Iterator[tuple[bytes, int, bool]]:
-    """Each record's raw bytes, the file line it ends on, and whether it is blank."""
-    text = io.TextIOWrapper(stream, encoding=ENCODING, errors=ERRORS, newline="")
-    pending: list[str] = []
-
-    def lines() -> Iterator[str]:
-        for line in text:
-            pending.append(line)
-            yield line
-
-    reader = csv.reader(lines(), strict=True)
-    while True:
-        try:
-            fields = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise InputError(
-                f"{name}: cannot parse CSV at line {reader.line_num}: {exc}",
-                hint="check that quotes are balanced and the file is plain CSV text",
-            ) from exc
-        raw = "".join(pending).encode(ENCODING, ERRORS)
-        pending.clear()
-        yield raw, reader.line_num, not fields
 
 
 def run_split(
@@ -80,7 +50,7 @@ def _split(
     with storage.open_read(input_uri) as stream, tempfile.TemporaryDirectory() as tmp:
         if stream.peek(3)[:3] == b"\xef\xbb\xbf":
             stream.read(3)  # the byte-order mark: the predict job ignores it too
-        items = records(stream, input_uri)
+        items = raw_records(stream, input_uri)
         offset = 0  # bytes of the input consumed, blank lines before the header included
         blank = True
         while blank:
