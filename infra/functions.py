@@ -1,5 +1,7 @@
 """The project's Lambda functions: boto3-only packages from functions/, deployed as they are
-(no bundling), each with its own log group, two asynchronous retries and a dead-letter queue."""
+(no bundling), each with its own log group, two asynchronous retries and a dead-letter queue,
+and the contract layer (functions/contract: textbatch_contract, what the functions and the
+jobs must agree on), a layer from an asset directory (its python/ folder is on the path)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,21 @@ from constructs import Construct
 from infra.nag import acknowledge
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+
+
+def contract_layer(scope: Construct, *, prefix: str) -> lambda_.LayerVersion:
+    """`ContractLayer`: textbatch_contract for every function of the stack."""
+    return lambda_.LayerVersion(
+        scope,
+        "ContractLayer",
+        layer_version_name=f"{prefix}-contract",
+        code=lambda_.Code.from_asset(
+            str(FUNCTIONS_DIR / "contract"), exclude=["**/__pycache__", "**/*.egg-info"]
+        ),
+        compatible_runtimes=[RUNTIME],
+        description="textbatch_contract: names and paths the functions and the jobs share",
+    )
 
 
 def thin_function(
@@ -27,6 +44,7 @@ def thin_function(
     dead_letters: sqs.IQueue,
     log_retention: logs.RetentionDays,
     removal_policy: RemovalPolicy,
+    layers: list[lambda_.ILayerVersion],
     environment: Mapping[str, str] | None = None,
 ) -> tuple[lambda_.Function, logs.LogGroup]:
     """`<Name>Function` (`<prefix>-<name>`, code from functions/<name>/) and `<Name>Logs` in
@@ -43,9 +61,12 @@ def thin_function(
         scope,
         f"{title}Function",
         function_name=f"{prefix}-{name}",
-        runtime=lambda_.Runtime.PYTHON_3_14,
+        runtime=RUNTIME,
         handler=handler,
-        code=lambda_.Code.from_asset(str(FUNCTIONS_DIR / name), exclude=["**/__pycache__"]),
+        code=lambda_.Code.from_asset(
+            str(FUNCTIONS_DIR / name), exclude=["**/__pycache__", "**/*.egg-info"]
+        ),
+        layers=layers,
         timeout=Duration.seconds(60),
         memory_size=256,
         environment=dict(environment or {}),

@@ -7,6 +7,7 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
@@ -30,6 +31,7 @@ class FailureReporter(Construct):
         dead_letters: sqs.IQueue,
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
+        layers: list[lambda_.ILayerVersion],
     ) -> None:
         super().__init__(scope, construct_id)
         self.function, self.log_group = thin_function(
@@ -40,6 +42,7 @@ class FailureReporter(Construct):
             dead_letters=dead_letters,
             log_retention=log_retention,
             removal_policy=removal_policy,
+            layers=layers,
         )
         failed_jobs.add_target(targets.LambdaFunction(self.function, retry_attempts=2))
         # Exactly the calls the handler makes (tests compare the two).

@@ -10,6 +10,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.compute import BatchCompute
+from infra.functions import contract_layer
 from infra.nag import acknowledge, objects_of
 from infra.network import Network
 from infra.observability import Observability
@@ -78,10 +79,12 @@ class TextbatchStack(Stack):
             log_retention=retention,
             removal_policy=removal,
         )
+        contract = contract_layer(self, prefix=prefix)
         trigger = UploadTrigger(
             self,
             "Trigger",
             prefix=prefix,
+            layers=[contract],
             predict_bucket=storage.predict,
             environment={
                 "GPU_JOB_QUEUE": compute.gpu_queue.job_queue_arn,
@@ -129,6 +132,7 @@ class TextbatchStack(Stack):
             self,
             "Reporter",
             prefix=prefix,
+            layers=[contract],
             results_bucket=storage.results,
             failed_jobs=alerts.failed_jobs_rule,
             dead_letters=trigger.dead_letters,

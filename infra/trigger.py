@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
@@ -32,6 +33,7 @@ class UploadTrigger(Construct):
         environment: Mapping[str, str],
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
+        layers: list[lambda_.ILayerVersion],
     ) -> None:
         super().__init__(scope, construct_id)
         self.table = dynamodb.TableV2(
@@ -67,6 +69,7 @@ class UploadTrigger(Construct):
             dead_letters=self.dead_letters,
             log_retention=log_retention,
             removal_policy=removal_policy,
+            layers=layers,
         )
         for suffix in CSV_SUFFIXES:
             predict_bucket.add_event_notification(

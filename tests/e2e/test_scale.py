@@ -87,6 +87,34 @@ def test_a_large_file_with_quoted_newlines_merges_to_the_single_job_output(
     assert results(cloud, "_parts/") == []  # the parts are removed after the merge
 
 
+def newsgroup_like_file(path: Path) -> Path:
+    """About 14 MB: long posts with quoted newlines and one field of 160,000 characters (the
+    20 Newsgroups test split's shape, which the split job once refused)."""
+    rows = generate(7_000, seed=23)
+    for i, row in enumerate(rows):
+        quoted = "\n".join(f"> {row['text']}" for _ in range(13))
+        row["text"] = f"Subject: Re: claim {i}\n\n{quoted}\n\n{row['text']}"
+    rows[3_333]["text"] = ("> a long quoted thread, line after line\n" * 4_000)[:160_000]
+    write_csv(path, rows, labelled=False)
+    return path
+
+
+def test_a_14_mb_file_with_a_160k_field_merges_to_the_single_job_output(
+    cloud, model_version, tmp_path
+) -> None:
+    key = "scale/newsgroups.csv"
+    source = newsgroup_like_file(tmp_path / "in.csv")
+    assert 13e6 < source.stat().st_size < 16e6
+    upload(cloud, key, source)
+    summary = cloud.wait_for_result(key, timeout=420)
+    assert summary["kind"] == "_output.json"
+    assert summary["parts"] > 20
+    assert summary["rows_in"] == summary["rows_predicted"] == 7_000
+    assert set(scaled_jobs(cloud, key)) == {"split", "predict-part", "merge"}
+    merged = read_result(cloud, "scale/newsgroups_output.csv")
+    assert merged == single_job_output(cloud, key, tmp_path)
+
+
 def test_a_child_that_loses_its_host_is_retried_alone(cloud, model_version, tmp_path) -> None:
     """... and `logs --follow`, `status` and `jobs` tell the file's run as one story."""
     key = "scale/retried.csv"

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from textbatch_reporter.report import FileReports, hint_for, report_failure
+from textbatch_contract import OutputPlan
+from textbatch_reporter.report import hint_for, report_failure
 
 from tests.conftest import FailingBatch
 from textbatch.io.storage import Storage
-from textbatch.jobs.outputs import OutputPlan
 from textbatch.scale.plan import Part, PartsPlan, part_name
 
 
@@ -42,18 +42,28 @@ def report(cloud: FailingBatch, job_id: str) -> dict:
 
 
 @pytest.mark.parametrize(
-    ("input_uri", "output"),
+    ("input_key", "output"),
     [
-        ("s3://in/claims.csv", "s3://out/"),
-        ("s3://in/a/b/April Claims.CSV", "s3://out/a/b/"),
-        ("s3://in/claims.csv", "s3://out"),
-        ("s3://in/claims.csv", "s3://out/x/result.csv"),
-        ("s3://in/notes.txt", "s3://out/prefix"),
+        ("in/claims.csv", "out/"),
+        ("in/a/b/April Claims.CSV", "out/a/b/"),
+        ("in/claims.csv", ""),  # the bucket's root
+        ("in/claims.csv", "out/x/result.csv"),
+        ("in/notes.txt", "out/prefix"),
     ],
 )
-def test_the_reports_go_where_the_jobs_write_theirs(input_uri, output) -> None:
-    plan = OutputPlan.for_request(input_uri, output)
-    assert FileReports.of(input_uri, output) == FileReports(summary=plan.summary, error=plan.error)
+def test_the_reporter_writes_where_the_jobs_write_their_reports(
+    failing_batch, input_key, output
+) -> None:
+    """The Lambda and the jobs share textbatch_contract: a copy that drifts fails here."""
+    cloud = failing_batch
+    uri, out = (
+        f"s3://in-bucket/{input_key}",
+        f"s3://{cloud.bucket}" + (f"/{output}" if output else ""),
+    )
+    job = submit(cloud, name="tb-x", parameters={"input": uri, "output": out})
+    assert report(cloud, job["jobId"])["decision"] == "reported"
+    error = OutputPlan.for_request(uri, out).error  # where run_predict writes its own report
+    assert keys(cloud) == [error.removeprefix(f"s3://{cloud.bucket}/")]
 
 
 def single_job_stopped_by_batch(cloud: FailingBatch) -> None:

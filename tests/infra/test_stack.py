@@ -378,3 +378,26 @@ def test_only_the_parts_prefix_may_be_deleted(synth) -> None:
     assert len(deleting) == 1
     [resource] = as_list(deleting[0]["Resource"])
     assert json.dumps(resource).endswith('/_parts/*"]]}')
+
+
+def test_both_functions_get_the_contract_layer_with_the_package_on_the_path(synth) -> None:
+    prefix = load_stage(synth.stage).prefix
+    [(layer_id, layer)] = synth.resources("AWS::Lambda::LayerVersion").items()
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.14"]
+    for name in ("trigger", "reporter"):
+        function = synth.one("AWS::Lambda::Function", FunctionName=f"{prefix}-{name}")
+        assert function["Properties"]["Layers"] == [{"Ref": layer_id}]
+    # the layer's asset as synthesized: Lambda puts its python/ folder on sys.path
+    package = asset_dir(synth, layer) / "python" / "textbatch_contract"
+    assert (package / "__init__.py").is_file()
+    assert (package / "outputs.py").is_file()
+    # and the functions' own assets carry no copy of it
+    for name in ("trigger", "reporter"):
+        function = synth.one("AWS::Lambda::Function", FunctionName=f"{prefix}-{name}")
+        assert not list(asset_dir(synth, function).rglob("textbatch_contract"))
+
+
+def asset_dir(synth, resource: dict) -> Path:
+    """The directory cdk synth staged for a Lambda function's or layer's code."""
+    content = resource["Properties"].get("Content") or resource["Properties"]["Code"]
+    return synth.outdir / f"asset.{content['S3Key'].removesuffix('.zip')}"

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import textwrap
 import time
 from pathlib import Path
 from typing import Any
+
+from textbatch_contract import OutputPlan, results_prefix
 
 from textbatch.errors import TextbatchError
 from textbatch.io import csv_table
@@ -81,7 +82,7 @@ def _journey(config: str, outputs: dict[str, str]) -> None:
     if trained["status"] != "SUCCEEDED":
         raise TextbatchError(f"the train job failed: {trained.get('statusReason')}")
 
-    predict_bucket, results_bucket = outputs["PredictBucket"], outputs["ResultsBucket"]
+    predict_bucket = outputs["PredictBucket"]
     say(f"2. upload: s3://{predict_bucket}/{UPLOAD_KEY}")
     uploaded = time.monotonic()
     s3.upload_file(str(BUNDLED_DIR / "warranty_predict.csv"), predict_bucket, UPLOAD_KEY)
@@ -97,13 +98,16 @@ def _journey(config: str, outputs: dict[str, str]) -> None:
             say(f"   job {job_id}: {update.status}")
         elif update.line:
             lines.append(update.line)
-    summary_key = UPLOAD_KEY[: -len(".csv")] + "_output.json"
-    summary = json.loads(s3.get_object(Bucket=results_bucket, Key=summary_key)["Body"].read())
+    storage = Storage(s3)
+    plan = OutputPlan.for_request(
+        f"s3://{predict_bucket}/{UPLOAD_KEY}",
+        results_prefix(outputs["ResultsLocation"], UPLOAD_KEY),
+    )
+    summary = storage.read_json_or_none(plan.summary) or {}
     say(f"   upload to result: {time.monotonic() - uploaded:.1f} s")
 
-    output_key = UPLOAD_KEY[: -len(".csv")] + "_output.csv"
-    body = s3.get_object(Bucket=results_bucket, Key=output_key)["Body"].read().decode("utf-8")
-    say(f"4. results: s3://{results_bucket}/{output_key}")
+    body = storage.read_bytes(plan.csv).decode("utf-8")
+    say(f"4. results: {plan.csv}")
     header, *records = csv_table.reader(io.StringIO(body, newline=""))
     for row in [dict(zip(header, r, strict=False)) for r in records[:5]]:
         text = textwrap.shorten(" ".join(row["text"].split()), width=64, placeholder="...")

@@ -7,9 +7,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from textbatch_contract import OutputPlan
+
 from textbatch.cloud.deployment import Deployment
 from textbatch.cloud.jobs import log_stream
-from textbatch.jobs.outputs import OutputPlan
 
 STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
 STEPS = ("split", "predict-part", "merge")  # a large file's jobs (their commands)
@@ -32,6 +33,14 @@ class JobRecord:
     rows_done: int | None
     status_reason: str | None
     raw: dict[str, Any]
+
+    @property
+    def plan(self) -> OutputPlan | None:
+        """Where a predict job writes its result, summary and error report."""
+        parameters = self.raw.get("parameters", {})
+        if self.kind == "predict" and parameters.get("input") and parameters.get("output"):
+            return OutputPlan.for_request(parameters["input"], parameters["output"])
+        return None
 
     @property
     def parts_prefix(self) -> str | None:

@@ -111,9 +111,7 @@ def story_of(
             every_child=True,
         )
     latest = story.jobs[-1] if story.jobs else None
-    if latest and latest.output:
-        story.summary = storage.read_json_or_none(latest.output[: -len(".csv")] + ".json")
-        story.error = storage.read_json_or_none(
-            latest.output[: -len("_output.csv")] + "_error.json"
-        )
+    if latest and latest.plan:
+        story.summary = storage.read_json_or_none(latest.plan.summary)
+        story.error = storage.read_json_or_none(latest.plan.error)
     return story

@@ -17,7 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from textbatch_contract.paths import basename, is_s3, join
+
 from textbatch.errors import StorageError
+
+__all__ = ["S3Uri", "Storage", "basename", "is_s3", "join"]
 
 
 @dataclass(frozen=True)
@@ -40,21 +44,6 @@ class S3Uri:
     def child(self, name: str) -> S3Uri:
         prefix = self.key if not self.key or self.key.endswith("/") else self.key + "/"
         return S3Uri(self.bucket, prefix + name)
-
-
-def is_s3(uri: str) -> bool:
-    return uri.startswith("s3://")
-
-
-def join(location: str, name: str) -> str:
-    """`name` inside a directory or an S3 prefix."""
-    if is_s3(location):
-        return str(S3Uri.parse(location).child(name))
-    return str(Path(location) / name)
-
-
-def basename(uri: str) -> str:
-    return uri.rstrip("/").rsplit("/", 1)[-1]
 
 
 class Storage:

@@ -17,12 +17,13 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from textbatch_contract import OutputPlan
+
 from textbatch.errors import InputError, StorageError, TextbatchError
 from textbatch.io import csv_table
 from textbatch.io.csv_table import TEXT_COLUMNS, CsvRecord, open_table
 from textbatch.io.storage import Storage
 from textbatch.jobs.events import EventLog
-from textbatch.jobs.outputs import OutputPlan
 from textbatch.model.artifacts import open_model
 from textbatch.model.encoding import default_workers, prepared
 from textbatch.model.inference import classifier_for

@@ -18,11 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from textbatch_contract import OutputPlan
+
 from textbatch.errors import InputError, TextbatchError
 from textbatch.io.csv_table import raw_records
 from textbatch.io.storage import S3Uri, Storage, is_s3
 from textbatch.jobs.events import EventLog
-from textbatch.jobs.outputs import OutputPlan
 from textbatch.scale.plan import Part, PartsPlan
 
 MIN_COPY_PART = 5 * 1024 * 1024  # S3's smallest multipart part (all but the last)

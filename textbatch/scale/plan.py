@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
+from textbatch_contract import OutputPlan, parts_outputs
+
 from textbatch.io.storage import Storage, join
-from textbatch.jobs.outputs import OutputPlan
 
 PLAN = "plan.json"
 
@@ -31,7 +32,7 @@ class PartsPlan:
 
     @property
     def outputs(self) -> str:
-        return join(self.prefix, "out/")
+        return parts_outputs(self.prefix)
 
     def output_of(self, part: Part) -> OutputPlan:
         return OutputPlan.for_request(part.uri, self.outputs)

@@ -15,11 +15,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from textbatch_contract import OutputPlan
+
 from textbatch.errors import InputError, TextbatchError
 from textbatch.io.csv_table import raw_records
 from textbatch.io.storage import Storage, join
 from textbatch.jobs.events import EventLog
-from textbatch.jobs.outputs import OutputPlan
 from textbatch.scale.plan import Part, PartsPlan, part_name
 
 

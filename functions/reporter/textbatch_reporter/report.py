@@ -14,30 +14,14 @@ that failed first; train jobs (no `input`) are not about a file. Never overwrite
 from __future__ import annotations
 
 import json
-import posixpath
 import time
-from dataclasses import dataclass
 from typing import Any
+
+from textbatch_contract import OutputPlan, parts_outputs
 
 REPORTED, IGNORED = "reported", "ignored"
 # S3 answers 403 for a missing key when the caller may not list the bucket.
 _MISSING = {"NoSuchKey", "404", "NotFound", "403", "AccessDenied"}
-
-
-@dataclass(frozen=True)
-class FileReports:
-    summary: str  # written last by a predict or merge job that succeeded
-    error: str
-
-    @classmethod
-    def of(cls, input_uri: str, output: str) -> FileReports:
-        """The places textbatch.jobs.outputs.OutputPlan gives (a test keeps the two equal)."""
-        if output.lower().endswith(".csv"):
-            return cls(summary=f"{output[:-4]}.json", error=f"{output[:-4]}_error.json")
-        name = posixpath.basename(input_uri)
-        stem = name[:-4] if name.lower().endswith(".csv") else name
-        base = output if output.endswith("/") else output + "/"
-        return cls(summary=f"{base}{stem}_output.json", error=f"{base}{stem}_error.json")
 
 
 def log(decision: str, **fields: Any) -> dict[str, Any]:
@@ -57,7 +41,7 @@ def report_failure(detail: dict[str, Any], *, batch: Any, s3: Any) -> dict[str, 
     if ":" in job_id:
         return log(IGNORED, job_id=job_id, reason="an array child: reported with its array job")
     uri = parameters["input"]
-    reports = FileReports.of(uri, parameters["output"])
+    reports = OutputPlan.for_request(uri, parameters["output"])
     if _read_json(s3, reports.summary) is not None:
         return log(IGNORED, job_id=job_id, uri=uri, reason="the file has a result")
     if "arrayProperties" in job and "size" in job["arrayProperties"]:
@@ -85,7 +69,7 @@ def _report_parts(
     array: dict[str, Any],
     failed: list[dict[str, Any]],
     uri: str,
-    reports: FileReports,
+    reports: OutputPlan,
     *,
     s3: Any,
 ) -> dict[str, Any]:
@@ -142,8 +126,7 @@ def _report_parts(
 
 def _part_error(plan: dict[str, Any], part: dict[str, Any]) -> str:
     """The part's own error report, where the part's predict job writes it."""
-    stem = posixpath.basename(part["uri"])[: -len(".csv")]
-    return f"{plan['prefix'].rstrip('/')}/out/{stem}_error.json"
+    return OutputPlan.for_request(part["uri"], parts_outputs(plan["prefix"])).error
 
 
 def _failed_children(batch: Any, array_id: str) -> list[dict[str, Any]]:

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from textbatch_contract import results_prefix
+
 from textbatch_trigger.idempotency import IdempotencyStore
 from textbatch_trigger.log import log
 from textbatch_trigger.objects import UploadedObject
@@ -100,10 +102,7 @@ def job_name_for(obj: UploadedObject) -> str:
 
 
 def output_location(obj: UploadedObject, settings: TriggerSettings) -> str:
-    """The input's folders repeated under the results location: a/x.csv and b/x.csv don't clash."""
-    folder = posixpath.dirname(obj.key)
-    base = settings.results_location.rstrip("/") + "/"
-    return base + (folder + "/" if folder else "")
+    return results_prefix(settings.results_location, obj.key)
 
 
 def submit_object(

@@ -1,18 +1,19 @@
-"""Where a predict job writes for an input: its output CSV, summary and error report.
-
-No torch here: the operations commands compute the same places without loading a model."""
+"""Where a file's results go: the predict and merge jobs write there, the failure reporter and
+the operations commands read there. One definition, so that they cannot drift apart."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textbatch.io.storage import basename, is_s3, join
+from textbatch_contract.paths import basename, is_s3, join
+
+PARTS_OUTPUTS = "out/"  # under a large file's parts prefix: each part's results
 
 
 @dataclass(frozen=True)
 class OutputPlan:
     csv: str
-    summary: str
+    summary: str  # written last by a job that succeeded
     error: str
 
     @classmethod
@@ -31,3 +32,16 @@ class OutputPlan:
             summary=join(output, f"{stem}_output.json"),
             error=join(output, f"{stem}_error.json"),
         )
+
+
+def results_prefix(results_location: str, key: str) -> str:
+    """Where an uploaded key's results go: its folders repeated under the results location,
+    so that a/x.csv and b/x.csv do not clash."""
+    folder = key.rsplit("/", 1)[0] if "/" in key else ""
+    base = results_location.rstrip("/") + "/"
+    return base + (folder + "/" if folder else "")
+
+
+def parts_outputs(prefix: str) -> str:
+    """Where the predict-part children of a large file write, under its parts prefix."""
+    return join(prefix, PARTS_OUTPUTS)

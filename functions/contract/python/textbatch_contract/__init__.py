@@ -1,0 +1,21 @@
+"""What textbatch's processes must agree on, written once: the trigger and the failure reporter
+(Lambda functions, which get this package as a layer), the Batch jobs, the CLI and the CDK app
+import it from here. Standard library only: a Lambda layer from an asset directory, no bundling.
+
+Today: where a file's results, summary and error report go (`outputs`), and the path helpers
+they are built with (`paths`). The other shared facts (command lines, settings, log event
+names, model-version resolution) are still written in their modules: see the README's Layout.
+"""
+
+from textbatch_contract.outputs import PARTS_OUTPUTS, OutputPlan, parts_outputs, results_prefix
+from textbatch_contract.paths import basename, is_s3, join
+
+__all__ = [
+    "PARTS_OUTPUTS",
+    "OutputPlan",
+    "basename",
+    "is_s3",
+    "join",
+    "parts_outputs",
+    "results_prefix",
+]
