@@ -14,6 +14,7 @@ from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+from textbatch_contract import FUNCTION_TIMEOUT_S
 
 from infra.nag import acknowledge
 
@@ -67,7 +68,7 @@ def thin_function(
             str(FUNCTIONS_DIR / name), exclude=["**/__pycache__", "**/*.egg-info"]
         ),
         layers=layers,
-        timeout=Duration.seconds(60),
+        timeout=Duration.seconds(FUNCTION_TIMEOUT_S),
         memory_size=256,
         environment=dict(environment or {}),
         log_group=log_group,

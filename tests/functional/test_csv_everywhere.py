@@ -23,7 +23,8 @@ from textbatch.io.storage import Storage
 from textbatch.jobs.events import EventLog
 from textbatch.jobs.predict import PredictRequest, run_predict
 from textbatch.jobs.train import TrainRequest, run_train
-from textbatch.scale.merge import run_merge, run_part
+from textbatch.scale.merge import run_merge
+from textbatch.scale.part import run_part
 from textbatch.scale.split import run_split
 
 

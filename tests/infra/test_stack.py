@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from textbatch_contract import FUNCTION_TIMEOUT_S
 
 from infra.job_specs import JOB_SPECS
 from infra.settings import SettingsError, load_stage
@@ -154,6 +155,7 @@ def test_trigger_function_environment_runtime_and_failure_destination(synth) -> 
     function = synth.one("AWS::Lambda::Function", FunctionName=f"{prefix}-trigger")
     props = function["Properties"]
     assert props["Runtime"] == "python3.14"
+    assert props["Timeout"] == FUNCTION_TIMEOUT_S  # the clients' time bounds assume it
     assert props["Handler"] == "textbatch_trigger.handler.lambda_handler"
     variables = props["Environment"]["Variables"]
     assert set(variables) == {

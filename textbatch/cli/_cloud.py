@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from textbatch_contract import client_config
+
 from textbatch.cloud.deployment import Deployment, default_stage
 from textbatch.cloud.story import Story, story_of
 from textbatch.io.storage import Storage
@@ -48,14 +50,21 @@ def connect(args: argparse.Namespace) -> Connection:
 
     if args.endpoint:
         os.environ["AWS_ENDPOINT_URL"] = args.endpoint
+    from botocore.config import Config
+
     session = boto3.Session(profile_name=args.profile, region_name=args.region)
-    deployment = Deployment.find(args.stage, session.client("cloudformation"))
+    config = Config(**client_config(in_lambda=False))
+
+    def client(name: str) -> Any:
+        return session.client(name, config=config)
+
+    deployment = Deployment.find(args.stage, client("cloudformation"))
     return Connection(
         deployment=deployment,
-        batch=session.client("batch"),
-        logs=session.client("logs"),
-        dynamodb=session.client("dynamodb"),
-        storage=Storage(session.client("s3")),
+        batch=client("batch"),
+        logs=client("logs"),
+        dynamodb=client("dynamodb"),
+        storage=Storage(client("s3")),
         session=session,
     )
 

@@ -57,7 +57,7 @@ def run_part(args: argparse.Namespace) -> int:
     from textbatch.errors import ConfigError
     from textbatch.io.storage import Storage
     from textbatch.jobs.events import EventLog
-    from textbatch.scale.merge import run_part as predict_part
+    from textbatch.scale.part import run_part as predict_part
 
     index = args.index
     if index is None:

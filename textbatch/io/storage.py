@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from textbatch_contract import client_config
 from textbatch_contract.paths import basename, is_s3, join
 
 from textbatch.errors import StorageError
@@ -56,8 +57,9 @@ class Storage:
     def s3(self) -> Any:
         if self._s3 is None:
             import boto3
+            from botocore.config import Config
 
-            self._s3 = boto3.client("s3")
+            self._s3 = boto3.client("s3", config=Config(**client_config(in_lambda=False)))
         return self._s3
 
     def read_bytes(self, uri: str) -> bytes:

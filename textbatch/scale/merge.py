@@ -1,11 +1,10 @@
-"""The array children's job (`predict-part`) and the merge job.
+"""The merge job, and the file's parts-failed report (textbatch.scale.part writes it too).
 
-A child predicts its part into the parts prefix. The merge job, which Batch starts only when
-every child succeeded, assembles `<stem>_output.csv` in input order (part 0's output whole,
-the others without their header: S3 UploadPartCopy when every piece is at least 5 MiB, so no
-byte is downloaded; otherwise one pass through a local file), writes one summary for the file
-and removes the parts. A child that fails for good writes the file's error report, naming
-every failed part; no output appears.
+The children (textbatch.scale.part) predict their parts into the parts prefix. The merge job,
+which Batch starts only when every child succeeded, assembles `<stem>_output.csv` in input
+order (part 0's output whole, the others without their header: S3 UploadPartCopy when every
+piece is at least 5 MiB, so no byte is downloaded; otherwise one pass through a local file),
+writes one summary for the file and removes the parts.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from typing import Any
 
 from textbatch_contract import OutputPlan
 
-from textbatch.errors import InputError, TextbatchError
+from textbatch.errors import InputError
 from textbatch.io.csv_table import raw_records
 from textbatch.io.storage import S3Uri, Storage, is_s3
 from textbatch.jobs.events import EventLog
@@ -29,27 +28,6 @@ from textbatch.scale.plan import Part, PartsPlan
 MIN_COPY_PART = 5 * 1024 * 1024  # S3's smallest multipart part (all but the last)
 MAX_REJECTED_LISTED = 1000
 COPY_THREADS = 8  # UploadPartCopy calls at a time: each waits on S3's copy, not on this job
-
-
-def run_part(
-    model: str, prefix: str, output: str, index: int, *, storage: Storage, log: EventLog
-) -> None:
-    from textbatch.jobs.predict import PredictRequest, run_predict
-
-    plan = PartsPlan.load(storage, prefix)
-    if not 0 <= index < len(plan.parts):
-        raise InputError(f"part {index} does not exist: {prefix} has {len(plan.parts)} parts")
-    part = plan.parts[index]
-    log.emit("part_start", index=index, of=len(plan.parts), input=plan.input)
-    try:
-        run_predict(
-            PredictRequest(model=model, input=part.uri, output=plan.outputs),
-            storage=storage,
-            log=log,
-        )
-    except TextbatchError:
-        write_failure_report(plan, output, storage, log)
-        raise
 
 
 def write_failure_report(plan: PartsPlan, output: str, storage: Storage, log: EventLog) -> None:

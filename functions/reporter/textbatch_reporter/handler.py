@@ -5,13 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
+from botocore.config import Config
+from textbatch_contract import client_config
 
 from textbatch_reporter.report import report_failure
 
 _clients: dict[str, Any] = {}
 
 
+def client(name: str) -> Any:
+    """A client whose calls retry (standard mode) and give up before the function does."""
+    return boto3.client(name, config=Config(**client_config(in_lambda=True)))
+
+
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     for name in ("batch", "s3"):
-        _clients.setdefault(name, boto3.client(name))
+        _clients.setdefault(name, client(name))
     return report_failure(event["detail"], **_clients)

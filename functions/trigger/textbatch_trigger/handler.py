@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
+from botocore.config import Config
+from textbatch_contract import client_config
 
 from textbatch_trigger.log import log
 from textbatch_trigger.objects import objects_in
@@ -24,10 +26,15 @@ class RecordsFailed(Exception):
     and the ones already submitted are recognised as duplicates then."""
 
 
+def client(name: str) -> Any:
+    """A client whose calls retry (standard mode) and give up before the function does."""
+    return boto3.client(name, config=Config(**client_config(in_lambda=True)))
+
+
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = TriggerSettings.from_env()
     for name in ("batch", "dynamodb", "s3"):
-        _clients.setdefault(name, boto3.client(name))
+        _clients.setdefault(name, client(name))
     return handle_event(event, settings, **_clients)
 
 

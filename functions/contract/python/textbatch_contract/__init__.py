@@ -2,18 +2,22 @@
 (Lambda functions, which get this package as a layer), the Batch jobs, the CLI and the CDK app
 import it from here. Standard library only: a Lambda layer from an asset directory, no bundling.
 
-Today: where a file's results, summary and error report go (`outputs`), and the path helpers
-they are built with (`paths`). The other shared facts (command lines, settings, log event
-names, model-version resolution) are still written in their modules: see the README's Layout.
+Today: where a file's results, summary and error report go (`outputs`), the path helpers they
+are built with (`paths`), and how every boto3 client retries and times out (`clients`). The
+other shared facts (command lines, settings, log event names, model-version resolution) are
+still written in their modules: see the README's Layout.
 """
 
+from textbatch_contract.clients import FUNCTION_TIMEOUT_S, client_config
 from textbatch_contract.outputs import PARTS_OUTPUTS, OutputPlan, parts_outputs, results_prefix
 from textbatch_contract.paths import basename, is_s3, join
 
 __all__ = [
+    "FUNCTION_TIMEOUT_S",
     "PARTS_OUTPUTS",
     "OutputPlan",
     "basename",
+    "client_config",
     "is_s3",
     "join",
     "parts_outputs",
