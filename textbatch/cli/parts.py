@@ -10,16 +10,18 @@ from __future__ import annotations
 import argparse
 import os
 
+from textbatch_contract.commands import MERGE, PART, SPLIT
+
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    split = commands.add_parser("split", help="split a large CSV into parts (Batch job)")
+    split = commands.add_parser(SPLIT, help="split a large CSV into parts (Batch job)")
     split.add_argument("--input", required=True, help="the CSV: a path or s3:// URI")
     split.add_argument("--parts", required=True, help="prefix (or directory) for the parts")
     split.add_argument("--count", required=True, type=int, help="number of parts")
     split.add_argument("--output", required=True, help="where the file's results go")
     split.set_defaults(run=run_split)
 
-    part = commands.add_parser("predict-part", help="predict one part (Batch array child)")
+    part = commands.add_parser(PART, help="predict one part (Batch array child)")
     part.add_argument("--model", required=True)
     part.add_argument("--parts", required=True, help="the prefix the split job wrote")
     part.add_argument("--output", required=True, help="where the file's results go")
@@ -31,7 +33,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     part.set_defaults(run=run_part)
 
-    merge = commands.add_parser("merge", help="merge the parts' results (Batch job)")
+    merge = commands.add_parser(MERGE, help="merge the parts' results (Batch job)")
     merge.add_argument("--parts", required=True, help="the prefix the split job wrote")
     merge.add_argument("--output", required=True, help="where the file's results go")
     merge.set_defaults(run=run_merge)

@@ -7,13 +7,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from textbatch_contract import OutputPlan
+from textbatch_contract import OutputPlan, commands
 
 from textbatch.cloud.deployment import Deployment
 from textbatch.cloud.jobs import log_stream
 
 STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
-STEPS = ("split", "predict-part", "merge")  # a large file's jobs (their commands)
 
 
 @dataclass(frozen=True)
@@ -45,10 +44,7 @@ class JobRecord:
     @property
     def parts_prefix(self) -> str | None:
         """Where a large file's jobs keep its parts (their `--parts` option)."""
-        command = self.raw.get("container", {}).get("command") or []
-        if self.step and "--parts" in command[:-1]:
-            return command[command.index("--parts") + 1]
-        return None
+        return commands.option_of(self.raw, "parts") if self.step else None
 
     @property
     def depends_on(self) -> list[str]:
@@ -91,7 +87,7 @@ def record(
     kind = (
         "predict" if "predict" in definition else "train" if "train" in definition else definition
     )
-    command = job.get("container", {}).get("command") or []
+    step = commands.step_of(job)
     output = None
     if kind == "predict" and parameters.get("input") and parameters.get("output"):
         output = OutputPlan.for_request(parameters["input"], parameters["output"]).csv
@@ -99,7 +95,7 @@ def record(
         job_id=job["jobId"],
         name=job["jobName"],
         kind=kind,
-        step=command[0] if command and command[0] in STEPS else None,
+        step=step if step in commands.STEPS else None,
         queue=queue_names.get(job.get("jobQueue", ""), job.get("jobQueue", "").rsplit("/", 1)[-1]),
         status=job["status"],
         attempts=len(job.get("attempts", [])),

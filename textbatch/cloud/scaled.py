@@ -10,12 +10,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from textbatch_contract.commands import MERGE, PART, SPLIT
+
 from textbatch.cloud.history import STATUSES, JobRecord, describe, record
 from textbatch.cloud.jobs import child_index, children_ids
 from textbatch.io.storage import Storage, join
 from textbatch.scale.plan import PLAN
 
-STAGES = {"split": "splitting", "predict-part": "predicting", "merge": "merging"}
+STAGES = {SPLIT: "splitting", PART: "predicting", MERGE: "merging"}
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,7 @@ def assemble(
 
 
 def is_array(job: JobRecord) -> bool:
-    return job.step == "predict-part" and ":" not in job.job_id
+    return job.step == PART and ":" not in job.job_id
 
 
 def runs_of(

@@ -17,7 +17,7 @@ import json
 import time
 from typing import Any
 
-from textbatch_contract import OutputPlan, parts_outputs
+from textbatch_contract import OutputPlan, commands, parts_outputs
 
 REPORTED, IGNORED = "reported", "ignored"
 # S3 answers 403 for a missing key when the caller may not list the bucket.
@@ -54,7 +54,7 @@ def report_failure(detail: dict[str, Any], *, batch: Any, s3: Any) -> dict[str, 
         return log(IGNORED, job_id=job_id, uri=uri, reason="the job wrote its error report")
     report = {
         "error": "JobFailed",
-        "message": f"{_step(job)} job {job_id} for {uri} was stopped by AWS Batch after "
+        "message": f"{commands.step_of(job)} job {job_id} for {uri} was stopped by AWS Batch after "
         f"{len(job['attempts'])} attempt(s): {_reasons(job)}; no output was written",
         "input": uri,
         "job_id": job_id,
@@ -73,8 +73,7 @@ def _report_parts(
     *,
     s3: Any,
 ) -> dict[str, Any]:
-    command = array.get("container", {}).get("command") or []
-    prefix = command[command.index("--parts") + 1] if "--parts" in command[:-1] else None
+    prefix = commands.option_of(array, "parts")
     plan = _read_json(s3, prefix.rstrip("/") + "/plan.json") if prefix else None
     if plan is None:
         return log(IGNORED, job_id=array["jobId"], uri=uri, reason="the parts' plan is gone")
@@ -141,11 +140,6 @@ def _failed_children(batch: Any, array_id: str) -> list[dict[str, Any]]:
         for start in range(0, len(ids), 100)
         for job in batch.describe_jobs(jobs=ids[start : start + 100])["jobs"]
     ]
-
-
-def _step(job: dict[str, Any]) -> str:
-    command = job.get("container", {}).get("command") or ["predict"]
-    return command[0]
 
 
 def _attempts(job: dict[str, Any]) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from textbatch_contract import results_prefix
+from textbatch_contract import commands, results_prefix
 
 from textbatch_trigger.idempotency import IdempotencyStore
 from textbatch_trigger.log import log
@@ -187,7 +187,7 @@ def submit_scaled(
     jobs already submitted are terminated, so the retried event starts a chain of its own and
     no orphan writes parts that nobody merges."""
     count = part_count(obj.size, settings.part_bytes)
-    parts = f"{settings.results_location.rstrip('/')}/_parts/{name}/"
+    parts = commands.parts_prefix(settings.results_location, name)
     output = parameters["output"]
     submitted: list[str] = []
 
@@ -201,17 +201,16 @@ def submit_scaled(
     cpu = {"jobQueue": settings.cpu_job_queue, "jobDefinition": settings.cpu_job_definition}
     try:
         split = submit(
-            ["split", "--input", obj.uri, "--parts", parts, "--count", str(count),
-             "--output", output],
+            commands.split_command(input_uri=obj.uri, parts=parts, count=count, output=output),
             jobName=f"{name}-split", **cpu,
         )  # fmt: skip
         array = submit(
-            ["predict-part", "--model", route.model, "--parts", parts, "--output", output],
+            commands.part_command(model=route.model, parts=parts, output=output),
             jobName=name, jobQueue=route.queue, jobDefinition=route.definition,
             arrayProperties={"size": count}, dependsOn=[{"jobId": split}],
         )  # fmt: skip
         merge = submit(
-            ["merge", "--parts", parts, "--output", output],
+            commands.merge_command(parts=parts, output=output),
             jobName=f"{name}-merge", dependsOn=[{"jobId": array}], **cpu,
         )  # fmt: skip
     except Exception as exc:

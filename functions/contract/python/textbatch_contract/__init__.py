@@ -3,11 +3,13 @@
 import it from here. Standard library only: a Lambda layer from an asset directory, no bundling.
 
 Today: where a file's results, summary and error report go (`outputs`), the path helpers they
-are built with (`paths`), and how every boto3 client retries and times out (`clients`). The
-other shared facts (command lines, settings, log event names, model-version resolution) are
-still written in their modules: see the README's Layout.
+are built with (`paths`), how every boto3 client retries and times out (`clients`), and the
+Batch jobs' command lines, built and read back (`commands`). The other shared facts (settings,
+log event names, model-version resolution) are still written in their modules: see the
+README's Layout.
 """
 
+from textbatch_contract import commands
 from textbatch_contract.clients import FUNCTION_TIMEOUT_S, client_config
 from textbatch_contract.outputs import PARTS_OUTPUTS, OutputPlan, parts_outputs, results_prefix
 from textbatch_contract.paths import basename, is_s3, join
@@ -18,6 +20,7 @@ __all__ = [
     "OutputPlan",
     "basename",
     "client_config",
+    "commands",
     "is_s3",
     "join",
     "parts_outputs",

@@ -1,0 +1,56 @@
+"""The Batch jobs' command lines: built by the trigger, read back by the failure reporter and
+the operations commands, parsed by the `textbatch` CLI in the job's container. A single predict
+job runs its job definition's command (`predict` with Ref::model/input/output parameters); a
+large file's three jobs get these commands as container overrides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PREDICT, SPLIT, PART, MERGE = "predict", "split", "predict-part", "merge"
+STEPS = (SPLIT, PART, MERGE)  # a large file's jobs, in order
+
+
+def parts_prefix(results_location: str, name: str) -> str:
+    """Where a large file's parts, their outputs and its plan live (removed after the merge)."""
+    return f"{results_location.rstrip('/')}/_parts/{name}/"
+
+
+def split_command(*, input_uri: str, parts: str, count: int, output: str) -> list[str]:
+    return [
+        SPLIT,
+        "--input",
+        input_uri,
+        "--parts",
+        parts,
+        "--count",
+        str(count),
+        "--output",
+        output,
+    ]
+
+
+def part_command(*, model: str, parts: str, output: str) -> list[str]:
+    return [PART, "--model", model, "--parts", parts, "--output", output]
+
+
+def merge_command(*, parts: str, output: str) -> list[str]:
+    return [MERGE, "--parts", parts, "--output", output]
+
+
+def command_of(job: dict[str, Any]) -> list[str]:
+    """A described Batch job's command (its container's, overrides applied)."""
+    return list(job.get("container", {}).get("command") or [])
+
+
+def step_of(job: dict[str, Any]) -> str:
+    """`predict`, `split`, `predict-part`, `merge` (or `train`, ...): the command's verb."""
+    command = command_of(job)
+    return command[0] if command else PREDICT
+
+
+def option_of(job: dict[str, Any], name: str) -> str | None:
+    """The value of `--name` in a described job's command, if it has one."""
+    command = command_of(job)
+    flag = f"--{name}"
+    return command[command.index(flag) + 1] if flag in command[:-1] else None
