@@ -8,6 +8,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+from textbatch_contract import settings as trigger_settings
 
 from infra.compute import BatchCompute
 from infra.functions import contract_layer
@@ -86,17 +87,17 @@ class TextbatchStack(Stack):
             prefix=prefix,
             layers=[contract],
             predict_bucket=storage.predict,
-            environment={
-                "GPU_JOB_QUEUE": compute.gpu_queue.job_queue_arn,
-                "GPU_JOB_DEFINITION": compute.job_definition_names["predict"],
-                "CPU_JOB_QUEUE": compute.cpu_queue.job_queue_arn,
-                "CPU_JOB_DEFINITION": compute.job_definition_names["predict-cpu"],
-                "PREDICT_QUEUE": settings.predict_queue,
-                "SPLIT_THRESHOLD_BYTES": str(settings.split_threshold_bytes),
-                "PART_BYTES": str(settings.part_bytes),
-                "RESULTS_LOCATION": results,
-                "MODEL_LOCATION": model_location,
-            },
+            environment=trigger_settings.environment(
+                gpu_job_queue=compute.gpu_queue.job_queue_arn,
+                gpu_job_definition=compute.job_definition_names["predict"],
+                cpu_job_queue=compute.cpu_queue.job_queue_arn,
+                cpu_job_definition=compute.job_definition_names["predict-cpu"],
+                predict_queue=settings.predict_queue,
+                split_threshold_bytes=str(settings.split_threshold_bytes),
+                part_bytes=str(settings.part_bytes),
+                results_location=results,
+                model_location=model_location,
+            ),
             log_retention=retention,
             removal_policy=removal,
         )
@@ -140,28 +141,34 @@ class TextbatchStack(Stack):
             removal_policy=removal,
         )
 
+        # the trigger's settings, read back by `textbatch submit` (textbatch_contract.settings)
         outputs = {
+            trigger_settings.STACK_OUTPUTS[field]: value
+            for field, value in {
+                "gpu_job_queue": compute.gpu_queue.job_queue_name,
+                "gpu_job_definition": compute.job_definition_names["predict"],
+                "cpu_job_queue": compute.cpu_queue.job_queue_name,
+                "cpu_job_definition": compute.job_definition_names["predict-cpu"],
+                "predict_queue": settings.predict_queue,
+                "split_threshold_bytes": str(settings.split_threshold_bytes),
+                "part_bytes": str(settings.part_bytes),
+                "idempotency_table": trigger.table.table_name,
+                "results_location": results,
+                "model_location": model_location,
+            }.items()
+        }
+        outputs |= {
             "PredictBucket": storage.predict.bucket_name,
             "ResultsBucket": storage.results.bucket_name,
             "TrainingBucket": storage.training.bucket_name,
             "ModelsBucket": storage.models.bucket_name,
             "ConfigBucket": storage.config.bucket_name,
-            "GpuJobQueue": compute.gpu_queue.job_queue_name,
-            "CpuJobQueue": compute.cpu_queue.job_queue_name,
-            "PredictJobDefinition": compute.job_definition_names["predict"],
-            "PredictCpuJobDefinition": compute.job_definition_names["predict-cpu"],
-            "PredictQueue": settings.predict_queue,
-            "SplitThresholdBytes": str(settings.split_threshold_bytes),
-            "PartBytes": str(settings.part_bytes),
             "TrainJobDefinition": compute.job_definition_names["train"],
             "JobLogGroup": compute.log_group.log_group_name,
             "TriggerLogGroup": trigger.log_group.log_group_name,
             "TriggerFunction": trigger.function.function_name,
             "ReporterFunction": reporter.function.function_name,
             "ReporterLogGroup": reporter.log_group.log_group_name,
-            "SubmissionsTable": trigger.table.table_name,
-            "ResultsLocation": results,
-            "ModelLocation": model_location,
             "TriggerDeadLetterQueue": trigger.dead_letters.queue_url,
             "AlertsTopic": alerts.topic.topic_arn,
             "Dashboard": alerts.dashboard.dashboard_name,

@@ -14,6 +14,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+from textbatch_contract import settings as trigger_settings
 
 from infra.functions import thin_function
 from infra.nag import acknowledge, objects_of
@@ -65,7 +66,10 @@ class UploadTrigger(Construct):
             "trigger",
             prefix=prefix,
             handler=HANDLER,
-            environment={**environment, "IDEMPOTENCY_TABLE": self.table.table_name},
+            environment={
+                **environment,
+                **trigger_settings.environment(idempotency_table=self.table.table_name),
+            },
             dead_letters=self.dead_letters,
             log_retention=log_retention,
             removal_policy=removal_policy,

@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+from textbatch_contract.settings import STACK_OUTPUTS
+
 from tests.conftest import write_config
 
 
@@ -101,22 +103,10 @@ def deploy_outputs(aws_env: str, stage: str, outputs: dict[str, str]) -> None:
 
 def test_submit_takes_the_trigger_path_by_hand(aws_env, s3, bucket, trigger_cloud) -> None:
     settings, batch, _, _ = trigger_cloud
-    deploy_outputs(
-        aws_env,
-        "handtest",
-        {
-            "GpuJobQueue": settings.gpu_job_queue,
-            "PredictJobDefinition": settings.gpu_job_definition,
-            "CpuJobQueue": settings.cpu_job_queue,
-            "PredictCpuJobDefinition": settings.cpu_job_definition,
-            "PredictQueue": settings.predict_queue,
-            "SplitThresholdBytes": str(settings.split_threshold_bytes),
-            "PartBytes": str(settings.part_bytes),
-            "ResultsLocation": settings.results_location,
-            "ModelLocation": settings.model_location,
-            "SubmissionsTable": settings.idempotency_table,
-        },
-    )
+    outputs = {
+        output: str(getattr(settings, field)) for field, output in STACK_OUTPUTS.items()
+    }  # as the CDK app declares them (textbatch_contract.settings)
+    deploy_outputs(aws_env, "handtest", outputs)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     s3.put_object(Bucket=bucket, Key="in/claims é.csv", Body=b"text\nfire\n")
     uri = f"s3://{bucket}/in/claims é.csv"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from textbatch_contract import FUNCTION_TIMEOUT_S
+from textbatch_contract import settings as trigger_settings
 
 from infra.job_specs import JOB_SPECS
 from infra.settings import SettingsError, load_stage
@@ -158,11 +159,7 @@ def test_trigger_function_environment_runtime_and_failure_destination(synth) -> 
     assert props["Timeout"] == FUNCTION_TIMEOUT_S  # the clients' time bounds assume it
     assert props["Handler"] == "textbatch_trigger.handler.lambda_handler"
     variables = props["Environment"]["Variables"]
-    assert set(variables) == {
-        "GPU_JOB_QUEUE", "GPU_JOB_DEFINITION", "CPU_JOB_QUEUE", "CPU_JOB_DEFINITION",
-        "PREDICT_QUEUE", "RESULTS_LOCATION", "MODEL_LOCATION", "IDEMPOTENCY_TABLE",
-        "SPLIT_THRESHOLD_BYTES", "PART_BYTES",
-    }  # fmt: skip
+    assert set(variables) == set(trigger_settings.ENV_VARS.values())
     assert variables["GPU_JOB_DEFINITION"] == f"{prefix}-predict"
     assert variables["CPU_JOB_DEFINITION"] == f"{prefix}-predict-cpu"
     assert variables["PREDICT_QUEUE"] == load_stage(synth.stage).predict_queue
@@ -403,3 +400,11 @@ def asset_dir(synth, resource: dict) -> Path:
     """The directory cdk synth staged for a Lambda function's or layer's code."""
     content = resource["Properties"].get("Content") or resource["Properties"]["Code"]
     return synth.outdir / f"asset.{content['S3Key'].removesuffix('.zip')}"
+
+
+def test_every_trigger_setting_is_a_stack_output_for_textbatch_submit(synth) -> None:
+    """The trigger reads its settings from its environment, `textbatch submit` from the stack's
+    outputs: both named by textbatch_contract.settings, so a new setting reaches both."""
+    outputs = synth.template["Outputs"]
+    for output in trigger_settings.STACK_OUTPUTS.values():
+        assert output in outputs, output

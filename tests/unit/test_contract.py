@@ -62,3 +62,52 @@ def test_the_commands_the_trigger_builds_parse_in_the_jobs_cli_and_read_back() -
     assert parser.parse_args(built[commands.PART]).model == "s3://models/models/v1/"
     assert commands.step_of({"container": {}}) == commands.PREDICT
     assert commands.option_of({"container": {"command": ["merge", "--parts"]}}, "parts") is None
+
+
+class CapturingS3:
+    """Records put_object calls; get_object answers as S3 does for a missing key."""
+
+    def __init__(self) -> None:
+        self.put: dict = {}
+
+    def put_object(self, **kwargs) -> None:
+        self.put = kwargs
+
+    def get_object(self, **kwargs) -> None:
+        from botocore.exceptions import ClientError
+
+        raise ClientError({"Error": {"Code": "NoSuchKey"}}, "GetObject")
+
+
+def test_the_jobs_and_the_reporter_write_the_same_bytes(tmp_path) -> None:
+    from textbatch_contract import documents
+
+    from textbatch.io.storage import Storage
+
+    report = {"error": "JobFailed", "input": "s3://in/Prévisions été.csv", "attempts": [1, 2]}
+    Storage().write_json(str(tmp_path / "r.json"), report)  # as a job writes it
+    s3 = CapturingS3()
+    documents.write_json(s3, "s3://out/r.json", report)  # as the failure reporter writes it
+    assert s3.put["Body"] == (tmp_path / "r.json").read_bytes()
+    assert s3.put["ContentType"] == "application/json"
+    assert "Prévisions été" in s3.put["Body"].decode("utf-8")
+    assert documents.read_json(s3, "s3://out/missing.json") is None
+
+
+def test_the_trigger_and_the_jobs_resolve_a_model_location_the_same_way() -> None:
+    from textbatch_contract.models import resolve_version
+
+    store = {
+        "s3://m/v1/manifest.json": {"version": "v1"},
+        "s3://m/models/latest.json": {"version": "v2"},
+        "s3://m/models/v2/manifest.json": {"version": "v2"},
+        "s3://old/latest.json": {"version": "v3"},  # a pointer beside the location
+        "s3://old/models/v3/manifest.json": {"version": "v3"},
+        "s3://broken/models/latest.json": {"version": "gone"},
+    }
+    read = store.get
+    assert resolve_version("s3://m/v1", read) == ("s3://m/v1", {"version": "v1"})
+    assert resolve_version("s3://m", read) == ("s3://m/models/v2", {"version": "v2"})
+    assert resolve_version("s3://old/", read) == ("s3://old/models/v3", {"version": "v3"})
+    assert resolve_version("s3://broken", read) == ("s3://broken/models/gone", None)
+    assert resolve_version("s3://empty", read) is None

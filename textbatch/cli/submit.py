@@ -11,6 +11,7 @@ import contextlib
 import sys
 
 from textbatch.cli._cloud import add_cloud_options, connect
+from textbatch.cloud.deployment import DeploymentError
 from textbatch.errors import TextbatchError
 from textbatch.io.storage import S3Uri
 
@@ -31,18 +32,13 @@ def run(args: argparse.Namespace) -> int:
 
     connection = connect(args)
     deployment = connection.deployment
-    settings = TriggerSettings(
-        gpu_job_queue=deployment.output("GpuJobQueue"),
-        gpu_job_definition=deployment.output("PredictJobDefinition"),
-        cpu_job_queue=deployment.output("CpuJobQueue"),
-        cpu_job_definition=deployment.output("PredictCpuJobDefinition"),
-        predict_queue=deployment.output("PredictQueue"),
-        results_location=deployment.output("ResultsLocation"),
-        model_location=deployment.output("ModelLocation"),
-        idempotency_table=deployment.output("SubmissionsTable"),
-        split_threshold_bytes=int(deployment.output("SplitThresholdBytes")),
-        part_bytes=int(deployment.output("PartBytes")),
-    )
+    try:
+        settings = TriggerSettings.from_outputs(deployment.outputs)
+    except KeyError as exc:
+        raise DeploymentError(
+            f"stack {deployment.stack} lacks output(s) {exc.args[0]}",
+            hint="redeploy it with this version of textbatch",
+        ) from exc
     location = S3Uri.parse(args.uri)
     head = connection.storage.head(args.uri)
     obj = UploadedObject(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from textbatch_contract import client_config
+from textbatch_contract import client_config, documents
 from textbatch_contract.paths import basename, is_s3, join
 
 from textbatch.errors import StorageError
@@ -91,6 +91,10 @@ class Storage:
             if exc.status == 404:
                 return None
             raise
+
+    def write_json(self, uri: str, document: Any) -> None:
+        """A file's summary, error report or plan, encoded as every process encodes them."""
+        self.write_bytes(uri, documents.encode(document), content_type=documents.CONTENT_TYPE)
 
     def write_bytes(self, uri: str, data: bytes, *, content_type: str | None = None) -> None:
         if is_s3(uri):

@@ -7,7 +7,6 @@ input's or the model's fault leaves an `<stem>_error.json` report where the outp
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from collections import Counter
@@ -77,9 +76,7 @@ def run_predict(
         report = {**exc.as_report(), "input": request.input, "model": request.model}
         log.emit("failed", **report)
         try:
-            storage.write_bytes(
-                plan.error, json.dumps(report, indent=2).encode(), content_type="application/json"
-            )
+            storage.write_json(plan.error, report)
         except StorageError as write_error:
             log.emit("error_report_not_written", uri=plan.error, reason=write_error.message)
         raise
@@ -162,11 +159,7 @@ def _predict(
         "total": round(finished - started, 3),
     }
     summary.rows_per_s = round(summary.rows_in / max(1e-9, finished - loaded), 1)
-    storage.write_bytes(
-        plan.summary,
-        json.dumps(summary.to_dict(), indent=2, ensure_ascii=False).encode(),
-        content_type="application/json",
-    )
+    storage.write_json(plan.summary, summary.to_dict())
     log.emit(
         "done",
         rows_in=summary.rows_in,

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 from safetensors.numpy import load_file, save_file
+from textbatch_contract import models
+from textbatch_contract.models import LATEST, MANIFEST
 
 from textbatch import __version__
 from textbatch.config import CPU_ARCHITECTURES, ModelConfig, config_from_dict
@@ -30,8 +32,6 @@ from textbatch.model.transformer import TextTransformer
 
 Transformer = TextTransformer | HashingFeaturizer
 
-MANIFEST = "manifest.json"
-LATEST = "latest.json"
 FORMAT = "textbatch.model/1"
 
 
@@ -140,12 +140,9 @@ def publish(directory: Path, manifest: Manifest, location: str, storage: Storage
 def resolve_version(location: str, storage: Storage) -> str:
     """The version directory a location means: itself if it holds a manifest, else the version
     that `models/latest.json` under it names."""
-    if storage.exists(join(location, MANIFEST)):
-        return location
-    for pointer_uri in (join(join(location, "models"), LATEST), join(location, LATEST)):
-        if storage.exists(pointer_uri):
-            pointer = json.loads(storage.read_text(pointer_uri))
-            return join(join(location, "models"), str(pointer["version"]))
+    found = models.resolve_version(location, storage.read_json_or_none)
+    if found is not None:
+        return found[0]
     raise ArtifactError(
         f"no model at {location}: neither {MANIFEST} nor models/{LATEST} is there",
         hint="pass a model version directory, or the location `textbatch train --out` wrote to",

@@ -9,7 +9,6 @@ writes one summary for the file and removes the parts.
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from collections import Counter
@@ -47,9 +46,7 @@ def write_failure_report(plan: PartsPlan, output: str, storage: Storage, log: Ev
         "hint": "fix the rows named below and upload the file again",
     }
     target = OutputPlan.for_request(plan.input, output).error
-    storage.write_bytes(
-        target, json.dumps(report, indent=2).encode(), content_type="application/json"
-    )
+    storage.write_json(target, report)
     log.emit("failed_parts", parts=[p["index"] for p in failed], report=target)
 
 
@@ -93,11 +90,7 @@ def run_merge(prefix: str, output: str, *, storage: Storage, log: EventLog) -> d
     summary = _merged_summary(plan, final, summaries)
     seconds = time.perf_counter() - started
     summary["seconds"] = {"merge": round(seconds, 3)}
-    storage.write_bytes(
-        final.summary,
-        json.dumps(summary, indent=2, ensure_ascii=False).encode(),
-        content_type="application/json",
-    )
+    storage.write_json(final.summary, summary)
     removed = storage.delete_prefix(plan.prefix)
     log.emit(
         "merge_done",

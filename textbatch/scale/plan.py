@@ -43,11 +43,7 @@ class PartsPlan:
             "prefix": self.prefix,
             "parts": [asdict(p) for p in self.parts],
         }
-        storage.write_bytes(
-            join(self.prefix, PLAN),
-            json.dumps(data, indent=1).encode(),
-            content_type="application/json",
-        )
+        storage.write_json(join(self.prefix, PLAN), data)
 
     @classmethod
     def load(cls, storage: Storage, prefix: str) -> PartsPlan:

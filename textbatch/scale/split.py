@@ -9,7 +9,6 @@ they are (an invalid UTF-8 byte is the predict job's to report, with its line).
 from __future__ import annotations
 
 import io
-import json
 import math
 import tempfile
 import time
@@ -33,11 +32,7 @@ def run_split(
     except TextbatchError as exc:
         report = {**exc.as_report(), "input": input_uri}
         log.emit("failed", **report)
-        storage.write_bytes(
-            OutputPlan.for_request(input_uri, output).error,
-            json.dumps(report, indent=2).encode(),
-            content_type="application/json",
-        )
+        storage.write_json(OutputPlan.for_request(input_uri, output).error, report)
         raise
 
 

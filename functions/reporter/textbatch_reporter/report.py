@@ -18,10 +18,9 @@ import time
 from typing import Any
 
 from textbatch_contract import OutputPlan, commands, parts_outputs
+from textbatch_contract.documents import read_json, write_json
 
 REPORTED, IGNORED = "reported", "ignored"
-# S3 answers 403 for a missing key when the caller may not list the bucket.
-_MISSING = {"NoSuchKey", "404", "NotFound", "403", "AccessDenied"}
 
 
 def log(decision: str, **fields: Any) -> dict[str, Any]:
@@ -42,7 +41,7 @@ def report_failure(detail: dict[str, Any], *, batch: Any, s3: Any) -> dict[str, 
         return log(IGNORED, job_id=job_id, reason="an array child: reported with its array job")
     uri = parameters["input"]
     reports = OutputPlan.for_request(uri, parameters["output"])
-    if _read_json(s3, reports.summary) is not None:
+    if read_json(s3, reports.summary) is not None:
         return log(IGNORED, job_id=job_id, uri=uri, reason="the file has a result")
     if "arrayProperties" in job and "size" in job["arrayProperties"]:
         failed = [child for child in _failed_children(batch, job_id) if child.get("attempts")]
@@ -50,7 +49,7 @@ def report_failure(detail: dict[str, Any], *, batch: Any, s3: Any) -> dict[str, 
             return _report_parts(job, failed, uri, reports, s3=s3)
     if not job.get("attempts") or "arrayProperties" in job:
         return log(IGNORED, job_id=job_id, uri=uri, reason="never ran: its dependency failed")
-    if _read_json(s3, reports.error) is not None:
+    if read_json(s3, reports.error) is not None:
         return log(IGNORED, job_id=job_id, uri=uri, reason="the job wrote its error report")
     report = {
         "error": "JobFailed",
@@ -61,7 +60,7 @@ def report_failure(detail: dict[str, Any], *, batch: Any, s3: Any) -> dict[str, 
         "attempts": _attempts(job),
         "hint": hint_for(job),
     }
-    _write_json(s3, reports.error, report)
+    write_json(s3, reports.error, report)
     return log(REPORTED, job_id=job_id, uri=uri, report=reports.error, error="JobFailed")
 
 
@@ -74,7 +73,7 @@ def _report_parts(
     s3: Any,
 ) -> dict[str, Any]:
     prefix = commands.option_of(array, "parts")
-    plan = _read_json(s3, prefix.rstrip("/") + "/plan.json") if prefix else None
+    plan = read_json(s3, prefix.rstrip("/") + "/plan.json") if prefix else None
     if plan is None:
         return log(IGNORED, job_id=array["jobId"], uri=uri, reason="the parts' plan is gone")
     parts = plan["parts"]
@@ -82,8 +81,8 @@ def _report_parts(
     for child in failed:
         index = int(child["jobId"].rsplit(":", 1)[1])
         part_error = _part_error(plan, parts[index])
-        if _read_json(s3, part_error) is None:
-            _write_json(s3, part_error, {
+        if read_json(s3, part_error) is None:
+            write_json(s3, part_error, {
                 "error": "JobFailed",
                 "message": f"stopped by AWS Batch after {len(child['attempts'])} attempt(s): "
                 f"{_reasons(child)}",
@@ -94,7 +93,7 @@ def _report_parts(
             written.append(index)
     listed = []
     for part in parts:
-        part_report = _read_json(s3, _part_error(plan, part))
+        part_report = read_json(s3, _part_error(plan, part))
         if part_report is not None:
             listed.append({
                 "index": part["index"],
@@ -104,7 +103,7 @@ def _report_parts(
                 "hint": part_report.get("hint"),
                 "note": "row and line numbers in the message count from the part's first row",
             })  # fmt: skip
-    _write_json(s3, reports.error, {
+    write_json(s3, reports.error, {
         "error": "PartsFailed",
         "message": f"{len(listed)} of {len(parts)} parts of {uri} failed; no output was written",
         "input": uri,
@@ -178,27 +177,6 @@ def hint_for(job: dict[str, Any]) -> str:
             "file lower part_size_mb; then upload the file again"
         )
     return f"see the job's log (`textbatch logs {job['jobId']}`); upload the file again to retry"
-
-
-def _read_json(s3: Any, uri: str) -> Any:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except Exception as exc:
-        if getattr(exc, "response", {}).get("Error", {}).get("Code") in _MISSING:
-            return None
-        raise
-    return json.loads(body)
-
-
-def _write_json(s3: Any, uri: str, data: dict[str, Any]) -> None:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    s3.put_object(
-        Bucket=bucket,
-        Key=key,
-        Body=json.dumps(data, indent=2, ensure_ascii=False).encode(),
-        ContentType="application/json",
-    )
 
 
 def _now() -> str:

@@ -8,13 +8,11 @@ decision was made for, so a model published in between cannot land on the wrong 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
-MANIFEST, LATEST = "manifest.json", "latest.json"
-# S3 answers 403 for a missing key when the caller may not list the bucket.
-_MISSING = {"NoSuchKey", "NoSuchBucket", "404", "NotFound", "AccessDenied", "403"}
+from textbatch_contract.documents import read_json
+from textbatch_contract.models import resolve_version
 
 
 @dataclass(frozen=True)
@@ -28,8 +26,10 @@ class Route:
 
 def choose_route(settings: Any, s3: Any) -> Route:
     """`settings` is the trigger's TriggerSettings (queues, definitions, predict_queue)."""
-    found = find_manifest(s3, settings.model_location)
-    model = found[0] if found else settings.model_location
+    found = resolve_version(settings.model_location, lambda uri: read_json(s3, uri))
+    if found and found[1] is None:
+        found = None  # a pointer to a version without a manifest: the job will report it
+    model = found[0].rstrip("/") + "/" if found else settings.model_location
     if settings.predict_queue in ("gpu", "cpu"):
         kind = settings.predict_queue
         reason = f"the stage setting predict_queue is {kind}"
@@ -50,31 +50,3 @@ def choose_route(settings: Any, s3: Any) -> Route:
         model=model,
         reason=reason,
     )
-
-
-def find_manifest(s3: Any, location: str) -> tuple[str, dict[str, Any]] | None:
-    """(version location, manifest) for a version directory, or for a location whose
-    models/latest.json names one; None when neither exists."""
-    base = location.rstrip("/") + "/"
-    manifest = _read_json(s3, base + MANIFEST)
-    if manifest is not None:
-        return base, manifest
-    pointer = _read_json(s3, base + "models/" + LATEST)
-    if pointer is None or "version" not in pointer:
-        return None
-    version = f"{base}models/{pointer['version']}/"
-    manifest = _read_json(s3, version + MANIFEST)
-    return (version, manifest) if manifest is not None else None
-
-
-def _read_json(s3: Any, uri: str) -> dict[str, Any] | None:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except Exception as exc:
-        code = getattr(exc, "response", {}).get("Error", {}).get("Code")
-        if code in _MISSING:
-            return None
-        raise
-    loaded = json.loads(body)
-    return loaded if isinstance(loaded, dict) else None

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from textbatch_contract import commands, results_prefix
+from textbatch_contract import commands, results_prefix, settings
 
 from textbatch_trigger.idempotency import IdempotencyStore
 from textbatch_trigger.log import log
@@ -46,25 +46,23 @@ class TriggerSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> TriggerSettings:
-        names = {
-            "gpu_job_queue": "GPU_JOB_QUEUE",
-            "gpu_job_definition": "GPU_JOB_DEFINITION",
-            "cpu_job_queue": "CPU_JOB_QUEUE",
-            "cpu_job_definition": "CPU_JOB_DEFINITION",
-            "predict_queue": "PREDICT_QUEUE",
-            "results_location": "RESULTS_LOCATION",
-            "model_location": "MODEL_LOCATION",
-            "idempotency_table": "IDEMPOTENCY_TABLE",
-            "split_threshold_bytes": "SPLIT_THRESHOLD_BYTES",
-            "part_bytes": "PART_BYTES",
-        }
-        missing = [var for var in names.values() if not env.get(var)]
-        if missing:
-            raise RuntimeError(f"the trigger's environment lacks {', '.join(missing)}")
-        values: dict[str, Any] = {field: env[var] for field, var in names.items()}
+        """The function's environment, as the CDK app sets it."""
+        try:
+            return cls.from_fields(settings.fields_from(env, settings.ENV_VARS))
+        except KeyError as exc:
+            raise RuntimeError(f"the trigger's environment lacks {exc.args[0]}") from exc
+
+    @classmethod
+    def from_outputs(cls, outputs: Mapping[str, str]) -> TriggerSettings:
+        """A deployed stack's outputs (`textbatch submit`); KeyError names missing ones."""
+        return cls.from_fields(settings.fields_from(outputs, settings.STACK_OUTPUTS))
+
+    @classmethod
+    def from_fields(cls, values: Mapping[str, str]) -> TriggerSettings:
+        typed: dict[str, Any] = dict(values)
         for field in ("split_threshold_bytes", "part_bytes"):
-            values[field] = int(values[field])
-        return cls(**values)
+            typed[field] = int(typed[field])
+        return cls(**typed)
 
 
 @dataclass(frozen=True)

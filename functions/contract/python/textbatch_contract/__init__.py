@@ -4,12 +4,13 @@ import it from here. Standard library only: a Lambda layer from an asset directo
 
 Today: where a file's results, summary and error report go (`outputs`), the path helpers they
 are built with (`paths`), how every boto3 client retries and times out (`clients`), and the
-Batch jobs' command lines, built and read back (`commands`). The other shared facts (settings,
-log event names, model-version resolution) are still written in their modules: see the
-README's Layout.
+Batch jobs' command lines, built and read back (`commands`), and the trigger's settings table
+(field, environment variable, stack output: `settings`), and how a file's JSON documents
+are encoded and read (`documents`), and which model version a location means (`models`).
+Still written in their modules: the JSON log events' names and keys (see the README's Layout).
 """
 
-from textbatch_contract import commands
+from textbatch_contract import commands, documents, models, settings
 from textbatch_contract.clients import FUNCTION_TIMEOUT_S, client_config
 from textbatch_contract.outputs import PARTS_OUTPUTS, OutputPlan, parts_outputs, results_prefix
 from textbatch_contract.paths import basename, is_s3, join
@@ -21,8 +22,11 @@ __all__ = [
     "basename",
     "client_config",
     "commands",
+    "documents",
     "is_s3",
     "join",
+    "models",
     "parts_outputs",
     "results_prefix",
+    "settings",
 ]
