@@ -12,7 +12,7 @@ import boto3
 import pytest
 import requests
 from moto.server import ThreadedMotoServer
-from textbatch_trigger.submission import TriggerSettings
+from textbatch_trigger.settings import TriggerSettings
 
 from textbatch.io.storage import Storage
 from textbatch.jobs.events import EventLog

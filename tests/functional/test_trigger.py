@@ -11,7 +11,8 @@ import pytest
 from botocore.exceptions import ClientError
 from textbatch_trigger.handler import RecordsFailed, handle_event
 from textbatch_trigger.objects import UploadedObject
-from textbatch_trigger.submission import TriggerSettings, job_name_for
+from textbatch_trigger.settings import TriggerSettings
+from textbatch_trigger.submission import job_name_for
 
 from textbatch.cloud.history import describe, job_summaries
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 
 from textbatch_trigger.handler import RecordsFailed, handle_event
-from textbatch_trigger.submission import TriggerSettings
+from textbatch_trigger.settings import TriggerSettings
 
 from tests.functional.test_reporter import failed_array, single_job_stopped_by_batch
 

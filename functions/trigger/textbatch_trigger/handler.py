@@ -10,13 +10,8 @@ from textbatch_contract import client_config
 
 from textbatch_trigger.log import log
 from textbatch_trigger.objects import objects_in
-from textbatch_trigger.submission import (
-    FAILED,
-    IGNORED,
-    Outcome,
-    TriggerSettings,
-    submit_object,
-)
+from textbatch_trigger.settings import TriggerSettings
+from textbatch_trigger.submission import FAILED, IGNORED, Outcome, submit_object
 
 _clients: dict[str, Any] = {}
 

@@ -1,68 +1,26 @@
-"""Decide what an uploaded object needs and submit its predict job, once per revision."""
+"""Decide what an uploaded object needs and submit its predict job, once per revision.
+
+The settings are textbatch_trigger.settings'; a large file's chain of jobs is
+textbatch_trigger.chain's."""
 
 from __future__ import annotations
 
 import hashlib
-import os
 import posixpath
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from textbatch_contract import commands, results_prefix, settings
+from textbatch_contract import results_prefix
 
+from textbatch_trigger.chain import submit_scaled
 from textbatch_trigger.idempotency import IdempotencyStore
 from textbatch_trigger.log import log
 from textbatch_trigger.objects import UploadedObject
-from textbatch_trigger.routing import Route, choose_route
+from textbatch_trigger.routing import choose_route
+from textbatch_trigger.settings import TriggerSettings
 
 SUBMITTED, DUPLICATE, IGNORED, FAILED = "submitted", "duplicate", "ignored", "failed"
-WITHDRAWN = "withdrawn"
-
-
-PREDICT_QUEUES = ("auto", "gpu", "cpu")
-MAX_ARRAY_SIZE = 10_000
-
-
-@dataclass(frozen=True)
-class TriggerSettings:
-    gpu_job_queue: str
-    gpu_job_definition: str
-    cpu_job_queue: str
-    cpu_job_definition: str
-    predict_queue: str  # "auto": the model's manifest decides; "gpu" or "cpu": always that one
-    results_location: str  # s3://bucket/prefix/ under which outputs mirror the input's folders
-    model_location: str  # a model version, or a location holding models/latest.json
-    idempotency_table: str
-    split_threshold_bytes: int  # larger files are split -> predicted as an array -> merged
-    part_bytes: int  # the size of one part (one array child)
-
-    def __post_init__(self) -> None:
-        if self.predict_queue not in PREDICT_QUEUES:
-            raise RuntimeError(
-                f"PREDICT_QUEUE is {self.predict_queue!r}; expected one of {PREDICT_QUEUES}"
-            )
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> TriggerSettings:
-        """The function's environment, as the CDK app sets it."""
-        try:
-            return cls.from_fields(settings.fields_from(env, settings.ENV_VARS))
-        except KeyError as exc:
-            raise RuntimeError(f"the trigger's environment lacks {exc.args[0]}") from exc
-
-    @classmethod
-    def from_outputs(cls, outputs: Mapping[str, str]) -> TriggerSettings:
-        """A deployed stack's outputs (`textbatch submit`); KeyError names missing ones."""
-        return cls.from_fields(settings.fields_from(outputs, settings.STACK_OUTPUTS))
-
-    @classmethod
-    def from_fields(cls, values: Mapping[str, str]) -> TriggerSettings:
-        typed: dict[str, Any] = dict(values)
-        for field in ("split_threshold_bytes", "part_bytes"):
-            typed[field] = int(typed[field])
-        return cls(**typed)
 
 
 @dataclass(frozen=True)
@@ -163,75 +121,3 @@ def submit_object(
         **fields,
     )
     return Outcome(SUBMITTED, obj.uri, job_id=response["jobId"], job_name=name, queue=route.kind)
-
-
-def part_count(size: int, part_bytes: int) -> int:
-    """Array children for a file: one per part_bytes, at least 2 and at most Batch's 10,000."""
-    return min(MAX_ARRAY_SIZE, max(2, -(-size // part_bytes)))
-
-
-def submit_scaled(
-    obj: UploadedObject,
-    settings: TriggerSettings,
-    route: Route,
-    name: str,
-    parameters: dict[str, str],
-    *,
-    batch: Any,
-) -> dict[str, Any]:
-    """A large file's three jobs, chained with dependsOn: split (CPU queue) -> an array job of
-    predict-part children (the model's queue) -> merge (CPU queue). All carry the file's
-    parameters, so every view of the file finds all three. If a later submission fails, the
-    jobs already submitted are terminated, so the retried event starts a chain of its own and
-    no orphan writes parts that nobody merges."""
-    count = part_count(obj.size, settings.part_bytes)
-    parts = commands.parts_prefix(settings.results_location, name)
-    output = parameters["output"]
-    submitted: list[str] = []
-
-    def submit(command: list[str], **job: Any) -> str:
-        job_id = batch.submit_job(
-            parameters=parameters, containerOverrides={"command": command}, **job
-        )["jobId"]
-        submitted.append(job_id)
-        return job_id
-
-    cpu = {"jobQueue": settings.cpu_job_queue, "jobDefinition": settings.cpu_job_definition}
-    try:
-        split = submit(
-            commands.split_command(input_uri=obj.uri, parts=parts, count=count, output=output),
-            jobName=f"{name}-split", **cpu,
-        )  # fmt: skip
-        array = submit(
-            commands.part_command(model=route.model, parts=parts, output=output),
-            jobName=name, jobQueue=route.queue, jobDefinition=route.definition,
-            arrayProperties={"size": count}, dependsOn=[{"jobId": split}],
-        )  # fmt: skip
-        merge = submit(
-            commands.merge_command(parts=parts, output=output),
-            jobName=f"{name}-merge", dependsOn=[{"jobId": array}], **cpu,
-        )  # fmt: skip
-    except Exception as exc:
-        for job_id in submitted:
-            withdraw(batch, job_id, obj, f"{type(exc).__name__}: {exc}")
-        raise
-    return {
-        "job_id": array,
-        "split": {
-            "parts": count,
-            "part_bytes": settings.part_bytes,
-            "split_job_id": split,
-            "merge_job_id": merge,
-            "parts_prefix": parts,
-        },
-    }
-
-
-def withdraw(batch: Any, job_id: str, obj: UploadedObject, cause: str) -> None:
-    reason = f"textbatch trigger: the file's other jobs could not be submitted ({cause})"
-    try:
-        batch.terminate_job(jobId=job_id, reason=reason[:1000])
-    except Exception as exc:  # the failure being handled matters more; the log names the job
-        log(WITHDRAWN, uri=obj.uri, job_id=job_id, reason=cause, error=f"{exc}")
-        return
-    log(WITHDRAWN, uri=obj.uri, job_id=job_id, reason=cause)
