@@ -92,3 +92,17 @@ def test_featurizer_round_trips_through_json() -> None:
 
     featurizer = HashingFeaturizer(ngrams=3, buckets=1 << 12)
     assert load_transformer(featurizer.to_json()) == featurizer
+
+
+def test_a_huge_batch_is_hashed_alike_and_leaves_no_large_tables_behind() -> None:
+    from textbatch.model import hashing
+
+    featurizer = HashingFeaturizer(buckets=1 << 20)
+    small = featurizer.counts(["the oven caught fire"])
+    huge = "x " * (hashing._CACHED_POWERS // 2 + 10) + "the oven caught fire"
+    assert len(huge.encode()) > hashing._CACHED_POWERS
+    hashes, _ = featurizer.token_hashes([huge])
+    tail, _ = featurizer.token_hashes(["the oven caught fire"])
+    assert np.array_equal(hashes[-4:], tail)  # the same token hashes, wherever they stand
+    assert len(hashing._powers) <= hashing._CACHED_POWERS
+    assert np.array_equal(featurizer.counts(["the oven caught fire"]).column, small.column)

@@ -57,3 +57,12 @@ def test_temperature_sharpens_confident_scores_and_softens_wrong_ones() -> None:
     noisy[::4] *= -1  # a quarter wrong
     p = softmax(class_logits(noisy, 2) / fit_temperature(noisy, y, 2))
     assert 0.6 < p.max(axis=1).mean() < 0.9
+
+
+def test_training_texts_without_a_token_are_a_clear_input_error() -> None:
+    from textbatch.errors import InputError
+
+    featurizer = HashingFeaturizer(buckets=1 << 10)
+    counts = featurizer.counts(["\x01\x02", "\t\x03"])
+    with pytest.raises(InputError, match="hold no words or punctuation"):
+        prepare(counts, np.array([0, 1]), np.array([0]), np.array([1]), 2)

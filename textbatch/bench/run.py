@@ -149,15 +149,16 @@ def make_splits(
     return Splits(made, f"{description}; {sizes}" + (" in fold 0" if folds > 1 else ""))
 
 
-def speed_file(test: Path, target: Path, rows: int = SPEED_ROWS) -> Path:
-    """The held-out rows repeated until the file has at least `rows` rows."""
+def speed_file(test: Path, target: Path, rows: int = SPEED_ROWS) -> tuple[Path, int]:
+    """The held-out rows repeated until the file has at least `rows` rows; its path and rows."""
     header, records = read_labelled_csv(test)
     with open(target, "w", encoding="utf-8", newline="") as f:
         writer = csv_table.writer(f)
         writer.writerow(header)
-        for i in range(max(rows, len(records))):
+        total = max(rows, len(records))
+        for i in range(total):
             writer.writerow(records[i % len(records)])
-    return target
+    return target, total
 
 
 def _commands(config: Path | None, group_column: str | None):
@@ -194,7 +195,7 @@ def run_bench(
     """Each config, then the peer: trained and scored on every fold, timed on one speed file.
     A textbatch train job validates by the same group column (for best-epoch selection)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    speed = speed_file(splits.folds[0].test, workdir / "speed.csv")
+    speed, speed_rows = speed_file(splits.folds[0].test, workdir / "speed.csv")
     rows = []
     models: list[tuple[str, Path | None]] = [(c.stem, c) for c in configs]
     models.append((PEER_NAME, None))
@@ -225,7 +226,7 @@ def run_bench(
                 accuracy_std=round(statistics.pstdev(accuracies), 4),
                 macro_f1=report["macro_f1"],
                 train_seconds=round(statistics.fmean(train_times), 1),
-                predict_rows_per_s=round(_rows(speed) / speed_s, 1),
+                predict_rows_per_s=round(speed_rows / speed_s, 1),
                 predict_peak_rss_mib=round(rss, 1),
                 test_rows=sum(len(t) for t in trues),
                 folds=len(splits.folds),
@@ -236,10 +237,6 @@ def run_bench(
         json.dumps({"split": splits.description, "rows": [asdict(r) for r in rows]}, indent=2)
     )
     return rows
-
-
-def _rows(path: Path) -> int:
-    return len(read_labelled_csv(path)[1])
 
 
 def table(rows: list[BenchRow], *, title: str = "") -> str:

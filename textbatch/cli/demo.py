@@ -103,7 +103,13 @@ def _journey(config: str, outputs: dict[str, str]) -> None:
         f"s3://{predict_bucket}/{UPLOAD_KEY}",
         results_prefix(outputs["ResultsLocation"], UPLOAD_KEY),
     )
-    summary = storage.read_json_or_none(plan.summary) or {}
+    summary = storage.read_json_or_none(plan.summary)
+    if summary is None:
+        report = storage.read_json_or_none(plan.error) or {}
+        raise TextbatchError(
+            f"the predict job wrote no result: {report.get('message', 'no error report either')}",
+            hint=f"textbatch logs {job_id}",
+        )
     say(f"   upload to result: {time.monotonic() - uploaded:.1f} s")
 
     body = storage.read_bytes(plan.csv).decode("utf-8")

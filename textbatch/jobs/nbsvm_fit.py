@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from textbatch.errors import InputError
 from textbatch.model.hashing import Counts
 from textbatch.model.nbsvm import (
     NbsvmTables,
@@ -64,6 +65,11 @@ def prepare(
     position[train_idx] = np.arange(len(train_idx))
     in_train = position[counts.row] >= 0
     columns = np.unique(counts.column[in_train])
+    if not len(columns):
+        raise InputError(
+            "the training texts hold no words or punctuation to learn from",
+            hint="check the text column (--text-column)",
+        )
     at = np.searchsorted(columns, counts.column)
     known = columns[np.minimum(at, len(columns) - 1)] == counts.column
     n_features = len(columns)

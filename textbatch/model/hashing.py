@@ -33,21 +33,24 @@ _CLASS[[ord(c) for c in "abcdefghijklmnopqrstuvwxyz0123456789_"]] = 1
 _CLASS[0x80:] = 1
 _CLASS[[ord(c) for c in "!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~"]] = 2
 
+_CACHED_POWERS = 1 << 22  # 2 x 32 MiB at most kept between batches (a batch of 4 MB text)
 _powers = np.ones(1, dtype=np.uint64)
 _inverse_powers = np.ones(1, dtype=np.uint64)
 
 
 def _power_tables(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """P**i and P**-i modulo 2**64 for i < n (grown as needed, kept between batches)."""
+    """P**i and P**-i modulo 2**64 for i < n: kept between batches up to _CACHED_POWERS,
+    made for the batch alone beyond (one huge field must not leave the process large)."""
     global _powers, _inverse_powers
-    if len(_powers) < n:
-        size = max(n, 2 * len(_powers))
-        one = np.ones(1, dtype=np.uint64)
-        _powers = np.concatenate([one, np.cumprod(np.full(size - 1, _P, dtype=np.uint64))])
-        _inverse_powers = np.concatenate(
-            [one, np.cumprod(np.full(size - 1, _P_INVERSE, dtype=np.uint64))]
-        )
-    return _powers[:n], _inverse_powers[:n]
+    if len(_powers) >= n:
+        return _powers[:n], _inverse_powers[:n]
+    size = min(max(n, 2 * len(_powers)), _CACHED_POWERS) if n <= _CACHED_POWERS else n
+    one = np.ones(1, dtype=np.uint64)
+    powers = np.concatenate([one, np.cumprod(np.full(size - 1, _P, dtype=np.uint64))])
+    inverse = np.concatenate([one, np.cumprod(np.full(size - 1, _P_INVERSE, dtype=np.uint64))])
+    if size <= _CACHED_POWERS:
+        _powers, _inverse_powers = powers, inverse
+    return powers[:n], inverse[:n]
 
 
 def _mix(h: np.ndarray) -> np.ndarray:
