@@ -1,14 +1,16 @@
 """The project's Lambda functions: boto3-only packages from functions/, deployed as they are
 (no bundling), each with its own log group, two asynchronous retries and a dead-letter queue,
-and the contract layer (functions/contract: textbatch_contract, what the functions and the
-jobs must agree on), a layer from an asset directory (its python/ folder is on the path)."""
+and two layers: the contract (functions/contract: textbatch_contract, what the functions and
+the jobs must agree on), a layer from an asset directory (its python/ folder is on the path),
+and Powertools for AWS Lambda, the layer AWS publishes, of the version pip installs here."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from importlib.metadata import version
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import CfnDynamicReference, CfnDynamicReferenceService, Duration, RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
@@ -20,6 +22,20 @@ from infra.nag import acknowledge
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
+ARCHITECTURE = lambda_.Architecture.X86_64
+POWERTOOLS_VERSION = version("aws-lambda-powertools")  # pinned in pyproject.toml
+
+
+def powertools_parameter() -> str:
+    """The public SSM parameter AWS keeps, in every region, with the ARN of the Powertools
+    layer of one version, runtime and architecture."""
+    return f"/aws/service/powertools/python/{ARCHITECTURE.name}/{RUNTIME.name}/{POWERTOOLS_VERSION}"
+
+
+def powertools_layer(scope: Construct) -> lambda_.ILayerVersion:
+    """`PowertoolsLayer`: the AWS-published layer, its ARN resolved at deploy time."""
+    arn = CfnDynamicReference(CfnDynamicReferenceService.SSM, powertools_parameter())
+    return lambda_.LayerVersion.from_layer_version_arn(scope, "PowertoolsLayer", arn.to_string())
 
 
 def contract_layer(scope: Construct, *, prefix: str) -> lambda_.LayerVersion:
@@ -63,6 +79,7 @@ def thin_function(
         f"{title}Function",
         function_name=f"{prefix}-{name}",
         runtime=RUNTIME,
+        architecture=ARCHITECTURE,
         handler=handler,
         code=lambda_.Code.from_asset(
             str(FUNCTIONS_DIR / name), exclude=["**/__pycache__", "**/*.egg-info"]

@@ -18,6 +18,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+from textbatch_contract import events as log_events
 
 
 class Observability(Construct):
@@ -60,26 +61,27 @@ class Observability(Construct):
             ),
             targets=[targets.SnsTopic(self.topic)],
         )
-        # Metrics from the jobs' JSON lines (textbatch/jobs/events.py writes them).
+        # Metrics from the jobs' JSON lines (their names and keys: textbatch_contract.events).
         namespace = f"Textbatch/{prefix}"
+        predicted = log_events.metric_filter(log_events.DONE, log_events.PREDICT_JOB)
         self.metrics = {
             name: self._metric_from_logs(job_logs, namespace, name, pattern, value, unit)
             for name, pattern, value, unit in [
-                ("RowsProcessed", '$.job = "predict" && $.event = "done"', "$.rows_in", "Count"),
+                ("RowsProcessed", predicted, f"$.{log_events.ROWS_IN}", "Count"),
+                ("RowsRejected", predicted, f"$.{log_events.ROWS_REJECTED}", "Count"),
                 (
-                    "RowsRejected",
-                    '$.job = "predict" && $.event = "done"',
-                    "$.rows_rejected",
-                    "Count",
+                    "JobDuration",
+                    log_events.metric_filter(log_events.DONE),
+                    f"$.{log_events.SECONDS}",
+                    "Seconds",
                 ),
-                ("JobDuration", '$.event = "done"', "$.seconds", "Seconds"),
                 (
                     "ValidationAccuracy",
-                    '$.job = "train" && $.event = "done"',
-                    "$.validation_accuracy",
+                    log_events.metric_filter(log_events.DONE, log_events.TRAIN_JOB),
+                    f"$.{log_events.VALIDATION_ACCURACY}",
                     "None",
                 ),
-                ("JobErrors", '$.event = "failed"', "1", "Count"),
+                ("JobErrors", log_events.metric_filter(log_events.FAILED), "1", "Count"),
             ]
         }
         # Saved Logs Insights queries; operators replace BUCKET/KEY with the uploaded file.
@@ -91,8 +93,8 @@ class Observability(Construct):
                 fields=[
                     "@timestamp",
                     "@logStream",
-                    "decision",
-                    "event",
+                    log_events.DECISION,
+                    log_events.EVENT,
                     "reason",
                     "job_id",
                     "rows_in",
@@ -109,7 +111,7 @@ class Observability(Construct):
             query_definition_name=f"{prefix}/failed-jobs-today",
             query_string=logs.QueryString(
                 fields=["@timestamp", "@logStream", "input", "error", "message", "hint"],
-                filter_statements=['event = "failed"'],
+                filter_statements=[f'{log_events.EVENT} = "{log_events.FAILED}"'],
                 sort="@timestamp desc",
             ),
             log_groups=[job_logs],

@@ -11,7 +11,7 @@ from constructs import Construct
 from textbatch_contract import settings as trigger_settings
 
 from infra.compute import BatchCompute
-from infra.functions import contract_layer
+from infra.functions import contract_layer, powertools_layer
 from infra.nag import acknowledge, objects_of
 from infra.network import Network
 from infra.observability import Observability
@@ -80,12 +80,12 @@ class TextbatchStack(Stack):
             log_retention=retention,
             removal_policy=removal,
         )
-        contract = contract_layer(self, prefix=prefix)
+        layers = [contract_layer(self, prefix=prefix), powertools_layer(self)]
         trigger = UploadTrigger(
             self,
             "Trigger",
             prefix=prefix,
-            layers=[contract],
+            layers=layers,
             predict_bucket=storage.predict,
             environment=trigger_settings.environment(
                 gpu_job_queue=compute.gpu_queue.job_queue_arn,
@@ -133,7 +133,7 @@ class TextbatchStack(Stack):
             self,
             "Reporter",
             prefix=prefix,
-            layers=[contract],
+            layers=layers,
             results_bucket=storage.results,
             failed_jobs=alerts.failed_jobs_rule,
             dead_letters=trigger.dead_letters,

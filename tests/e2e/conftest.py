@@ -1,6 +1,8 @@
 """One local cloud for the session: on the LocalStack at $TEXTBATCH_E2E_ENDPOINT when set (as
 `make test` does), else on the embedded moto server. Everything goes through `textbatch` and
-plain boto3, as a user would."""
+the tests' own clients: `localstack-client` for the services LocalStack serves, plain boto3 for
+those the local cloud gives to moto (Batch, DynamoDB: their own AWS_ENDPOINT_URL_<SERVICE>),
+and for all of them on the embedded moto server."""
 
 from __future__ import annotations
 
@@ -13,9 +15,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
+from localstack_client.session import Session
 
 from textbatch.cloud.history import describe, job_summaries
 from textbatch.sample_data import BUNDLED_DIR
@@ -42,11 +46,17 @@ class LocalCloud:
         return Path(self.env["TEXTBATCH_LOCAL_HOME"])
 
     def client(self, service: str) -> Any:
+        own = self.env.get(f"AWS_ENDPOINT_URL_{service.upper()}")
+        if own is None and os.environ.get("TEXTBATCH_E2E_ENDPOINT"):
+            return Session(
+                aws_access_key_id="test",
+                aws_secret_access_key="test",
+                region_name=self.env["AWS_DEFAULT_REGION"],
+                localstack_host=urlsplit(self.env["AWS_ENDPOINT_URL"]).netloc,
+            ).client(service)
         return boto3.client(
             service,
-            endpoint_url=self.env.get(
-                f"AWS_ENDPOINT_URL_{service.upper()}", self.env["AWS_ENDPOINT_URL"]
-            ),
+            endpoint_url=own or self.env["AWS_ENDPOINT_URL"],
             region_name=self.env["AWS_DEFAULT_REGION"],
             aws_access_key_id="test",
             aws_secret_access_key="test",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,8 @@ from textbatch_contract import settings as trigger_settings
 
 from infra.job_specs import JOB_SPECS
 from infra.settings import SettingsError, load_stage
+
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 
 ROOT = Path(__file__).resolve().parents[2]
 CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
@@ -385,7 +389,9 @@ def test_both_functions_get_the_contract_layer_with_the_package_on_the_path(synt
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.14"]
     for name in ("trigger", "reporter"):
         function = synth.one("AWS::Lambda::Function", FunctionName=f"{prefix}-{name}")
-        assert function["Properties"]["Layers"] == [{"Ref": layer_id}]
+        contract, powertools = function["Properties"]["Layers"]
+        assert contract == {"Ref": layer_id}
+        assert powertools == POWERTOOLS_LAYER
     # the layer's asset as synthesized: Lambda puts its python/ folder on sys.path
     package = asset_dir(synth, layer) / "python" / "textbatch_contract"
     assert (package / "__init__.py").is_file()
@@ -394,6 +400,26 @@ def test_both_functions_get_the_contract_layer_with_the_package_on_the_path(synt
     for name in ("trigger", "reporter"):
         function = synth.one("AWS::Lambda::Function", FunctionName=f"{prefix}-{name}")
         assert not list(asset_dir(synth, function).rglob("textbatch_contract"))
+
+
+# the layer AWS publishes, of the version pip installed here (pinned in pyproject.toml), for the
+# functions' runtime and architecture, resolved from AWS's public parameter at deploy time
+POWERTOOLS_LAYER = (
+    "{{resolve:ssm:/aws/service/powertools/python/x86_64/python3.14/"
+    f"{version('aws-lambda-powertools')}}}}}"
+)
+
+
+def test_the_functions_get_the_powertools_layer_of_the_pinned_version(synth) -> None:
+    pinned = re.search(r'"aws-lambda-powertools==([^"]+)"', PYPROJECT.read_text()).group(1)
+    assert pinned == version("aws-lambda-powertools")
+    for name in ("trigger", "reporter"):
+        function = synth.one(
+            "AWS::Lambda::Function", FunctionName=f"{load_stage(synth.stage).prefix}-{name}"
+        )
+        assert function["Properties"]["Architectures"] == ["x86_64"]
+        assert function["Properties"]["Runtime"] == "python3.14"
+        assert POWERTOOLS_LAYER in function["Properties"]["Layers"]
 
 
 def asset_dir(synth, resource: dict) -> Path:
@@ -408,3 +434,41 @@ def test_every_trigger_setting_is_a_stack_output_for_textbatch_submit(synth) -> 
     outputs = synth.template["Outputs"]
     for output in trigger_settings.STACK_OUTPUTS.values():
         assert output in outputs, output
+
+
+def test_every_metric_filter_matches_a_line_the_jobs_really_write(
+    synth, trained, sample_predict, tmp_path
+) -> None:
+    """The filters are built from textbatch_contract.events; the lines from a real train and
+    predict run: a renamed event or key fails here, not silently in CloudWatch."""
+    from textbatch.errors import TextbatchError
+    from textbatch.jobs.events import EventLog
+    from textbatch.jobs.predict import PredictRequest, run_predict
+
+    model, _ = trained
+    lines = (model.parent / "train.log").read_text().splitlines()
+    log = io.StringIO()
+    run_predict(
+        PredictRequest(model=str(model), input=str(sample_predict), output=str(tmp_path)),
+        log=EventLog(log, job="predict"),
+    )
+    lines += log.getvalue().splitlines()
+    (tmp_path / "empty.csv").write_text("")  # a failed job's line too
+    with pytest.raises(TextbatchError, match="empty"):
+        run_predict(
+            PredictRequest(
+                model=str(model), input=str(tmp_path / "empty.csv"), output=str(tmp_path)
+            ),
+            log=EventLog(log, job="predict"),
+        )
+    lines += log.getvalue().splitlines()
+    records = [json.loads(line) for line in lines]
+    for f in synth.resources("AWS::Logs::MetricFilter").values():
+        pattern = f["Properties"]["FilterPattern"].strip("{} ")
+        value = f["Properties"]["MetricTransformations"][0]["MetricValue"]
+        terms = [re.fullmatch(r'\$\.(\w+) = "([^"]*)"', t.strip()) for t in pattern.split("&&")]
+        assert all(terms), pattern
+        matching = [r for r in records if all(r.get(t[1]) == t[2] for t in terms)]
+        assert matching, f"no job line matches {pattern}"
+        if value.startswith("$."):
+            assert all(isinstance(r[value[2:]], int | float) for r in matching), value

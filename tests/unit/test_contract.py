@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from textbatch_contract import FUNCTION_TIMEOUT_S, OutputPlan, results_prefix
 
@@ -111,3 +113,46 @@ def test_the_trigger_and_the_jobs_resolve_a_model_location_the_same_way() -> Non
     assert resolve_version("s3://old/", read) == ("s3://old/models/v3", {"version": "v3"})
     assert resolve_version("s3://broken", read) == ("s3://broken/models/gone", None)
     assert resolve_version("s3://empty", read) is None
+
+
+def test_both_functions_log_decisions_through_powertools_with_the_contract_keys_first(
+    capsys,
+) -> None:
+    from textbatch_contract import events
+    from textbatch_reporter.log import log as reporter_log
+    from textbatch_trigger.log import log as trigger_log
+
+    from textbatch.cli.logs import readable
+
+    trigger_log(events.IGNORED, uri="s3://b/first.csv", name="a field logging reserves")
+    trigger_log(events.SUBMITTED, uri="s3://b/Ärger claims.csv", job_id="j-1", split=None)
+    reporter_log(events.REPORTED, uri="s3://b/x.csv", error="JobFailed")
+    first_line, trigger_line, reporter_line = capsys.readouterr().out.splitlines()
+    assert json.loads(first_line)["name_"] == "a field logging reserves"
+    assert "Ärger" in trigger_line  # unescaped: `status` finds a file's lines by its key
+    trigger, reporter = json.loads(trigger_line), json.loads(reporter_line)
+    assert list(trigger)[:3] == [events.DECISION, events.COMPONENT, events.TIME]  # every line
+    assert list(reporter)[:3] == [events.DECISION, events.COMPONENT, events.TIME]
+    assert (trigger["decision"], trigger["component"]) == ("submitted", "trigger")
+    assert (reporter["decision"], reporter["component"]) == ("reported", "reporter")
+    assert trigger["service"] == "textbatch-trigger"  # Powertools' own keys come after ours
+    assert "split" not in trigger
+    assert "location" not in trigger
+    assert events.parse(trigger_line) == trigger
+    shown = readable(trigger_line)
+    assert shown.endswith("trigger submitted uri=s3://b/Ärger claims.csv job_id=j-1")
+    assert "service" not in shown
+
+
+def test_job_event_lines_round_trip_and_name_their_metric_filters() -> None:
+    from textbatch_contract import events
+
+    record = events.job_event(events.PREDICT_JOB, events.DONE, rows_in=3, seconds=0.1234567)
+    assert list(record)[:3] == [events.EVENT, events.JOB, events.TIME]
+    assert record["seconds"] == 0.12346
+    assert events.parse(events.line(record)) == record
+    assert events.parse('{"other": 1}') is None
+    assert events.parse("START RequestId: x") is None
+    assert events.metric_filter(events.DONE, events.PREDICT_JOB) == (
+        '$.job = "predict" && $.event = "done"'
+    )

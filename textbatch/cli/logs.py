@@ -12,8 +12,10 @@ import argparse
 import json
 import time
 
+from textbatch_contract import events
+
 from textbatch.cli._cloud import Connection, add_cloud_options, connect
-from textbatch.cloud.history import JobRecord, describe, parse_events
+from textbatch.cloud.history import JobRecord, describe
 from textbatch.cloud.jobs import (
     STARTED,
     JobUpdate,
@@ -26,7 +28,6 @@ from textbatch.cloud.jobs import (
 from textbatch.cloud.scaled import ScaledRun, part_rows
 from textbatch.cloud.story import NotFoundError, Story
 
-HIDDEN = ("event", "job", "time")
 WAIT_FOR_JOB_S = 120
 
 
@@ -42,21 +43,16 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def readable(line: str) -> str:
     """A JSON log line as `time event key=value ...`; anything else unchanged."""
-    try:
-        event = json.loads(line)
-    except json.JSONDecodeError:
+    event = events.parse(line)
+    if event is None:
         return line
-    if not isinstance(event, dict) or ("event" not in event and "decision" not in event):
-        return line
-    if event.get("event") == "progress":
+    if event.get(events.EVENT) == events.PROGRESS:
         return progress_bar(event)
-    kind = event.get("event") or f"trigger {event.get('decision')}"
     details = " ".join(
         f"{k}={json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v}"
-        for k, v in event.items()
-        if k not in (*HIDDEN, "decision", "component")
+        for k, v in events.fields_of(event).items()
     )
-    return f"{event.get('time', '')[11:19]} {kind} {details}".strip()
+    return f"{event.get(events.TIME, '')[11:19]} {events.name_of(event)} {details}".strip()
 
 
 def _story(args: argparse.Namespace, c: Connection) -> Story:
@@ -99,11 +95,11 @@ class FileProgress:
 
     def update(self, index: int, event: dict) -> str | None:
         """A progress bar line when the file's percentage moved by a point or a part ended."""
-        if event.get("event") == "progress":
-            self.rows[index] = int(event["rows_done"])
+        if event.get(events.EVENT) == events.PROGRESS:
+            self.rows[index] = int(event[events.ROWS_DONE])
             self.rates[index] = float(event.get("rows_per_s") or 0)
-        elif event.get("event") == "done" and "rows_in" in event:
-            self.rows[index] = int(event["rows_in"])
+        elif event.get(events.EVENT) == events.DONE and events.ROWS_IN in event:
+            self.rows[index] = int(event[events.ROWS_IN])
             self.rates.pop(index, None)
             self.finished.add(index)
         else:
@@ -111,7 +107,11 @@ class FileProgress:
         self.rate = sum(self.rates.values()) or self.rate
         done = sum(self.rows.values())
         percent = 100.0 * done / self.total if self.total else None
-        if percent is not None and percent - self.shown < 1 and event.get("event") != "done":
+        if (
+            percent is not None
+            and percent - self.shown < 1
+            and event.get(events.EVENT) != events.DONE
+        ):
             return None
         self.shown = percent if percent is not None else self.shown
         eta = (self.total - done) / self.rate if self.total and self.rate > 0 else None
@@ -163,9 +163,9 @@ def print_update(update: JobUpdate, step: JobRecord, progress: FileProgress | No
         print(f"{label}{step.step or 'job'} {job_id}: {update.status}", flush=True)
         return
     line = update.line or ""
-    event = next(iter(parse_events([line])), None)
+    event = events.parse(line)
     folded = progress is not None and part is not None and event is not None
-    if not (folded and event.get("event") == "progress"):
+    if not (folded and event.get(events.EVENT) == events.PROGRESS):
         print(f"{label}{readable(line)}", flush=True)
     if folded and (bar := progress.update(part, event)):
         print(bar, flush=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from textbatch_contract import events
 from textbatch_contract.commands import MERGE, PART, SPLIT
 
 
@@ -50,7 +51,7 @@ def run_split(args: argparse.Namespace) -> int:
         args.count,
         output=args.output,
         storage=Storage(),
-        log=EventLog(job="split"),
+        log=EventLog(job=events.SPLIT_JOB),
     )
     return 0
 
@@ -67,7 +68,12 @@ def run_part(args: argparse.Namespace) -> int:
             raise ConfigError("no part index: pass --index or run as a Batch array child")
         index = int(os.environ["AWS_BATCH_JOB_ARRAY_INDEX"])
     predict_part(
-        args.model, args.parts, args.output, index, storage=Storage(), log=EventLog(job="predict")
+        args.model,
+        args.parts,
+        args.output,
+        index,
+        storage=Storage(),
+        log=EventLog(job=events.PREDICT_JOB),
     )
     return 0
 
@@ -77,5 +83,5 @@ def run_merge(args: argparse.Namespace) -> int:
     from textbatch.jobs.events import EventLog
     from textbatch.scale.merge import run_merge as merge
 
-    merge(args.parts, args.output, storage=Storage(), log=EventLog(job="merge"))
+    merge(args.parts, args.output, storage=Storage(), log=EventLog(job=events.MERGE_JOB))
     return 0

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import time
 
+from textbatch_contract import events
+
 from textbatch.cli._cloud import add_cloud_options, clock, connect, span
 from textbatch.cloud.history import JobRecord
 from textbatch.cloud.jobs import child_index
@@ -61,11 +63,11 @@ def run(args: argparse.Namespace) -> int:
     story = c.story(args.target)
     print(f"file: {story.uri or '-'}")
     for decision in story.decisions:
-        when = decision.get("time", "")
+        when = decision.get(events.TIME, "")
         detail = decision.get("reason") or (
             f"job {decision['job_id']}" if decision.get("job_id") else ""
         )
-        print(f"  {when}  trigger: {decision['decision']} {detail}".rstrip())
+        print(f"  {when}  trigger: {decision[events.DECISION]} {detail}".rstrip())
     if story.scaled:
         print_run(story.scaled)
     for job in story.jobs:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from textbatch_contract import OutputPlan, commands
+from textbatch_contract import OutputPlan, commands, events
 
 from textbatch.cloud.deployment import Deployment
 from textbatch.cloud.jobs import log_stream
@@ -58,23 +57,17 @@ class JobRecord:
 
 
 def parse_events(lines: list[str]) -> list[dict[str, Any]]:
-    events = []
-    for line in lines:
-        try:
-            event = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(event, dict):
-            events.append(event)
-    return events
+    """The job events and decisions among log lines (others dropped)."""
+    return [record for line in lines if (record := events.parse(line)) is not None]
 
 
-def rows_done(events: list[dict[str, Any]]) -> int | None:
-    for event in reversed(events):
-        if event.get("event") in ("done", "merge_done") and "rows_in" in event:
-            return int(event["rows_in"])
-        if event.get("event") == "progress":
-            return int(event["rows_done"])
+def rows_done(records: list[dict[str, Any]]) -> int | None:
+    for event in reversed(records):
+        name = event.get(events.EVENT)
+        if name in (events.DONE, events.MERGE_DONE) and events.ROWS_IN in event:
+            return int(event[events.ROWS_IN])
+        if name == events.PROGRESS:
+            return int(event[events.ROWS_DONE])
     return None
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
+
+from textbatch_contract import events
 
 from textbatch.cloud.deployment import Deployment
 from textbatch.cloud.history import JobRecord, describe, record
@@ -36,15 +37,12 @@ def trigger_decisions(logs: Any, log_group: str, uri: str) -> list[dict[str, Any
     }
     try:
         pages = logs.get_paginator("filter_log_events").paginate(**kwargs)
-        events = [e for page in pages for e in page["events"]]
+        found = [e for page in pages for e in page["events"]]
     except logs.exceptions.ResourceNotFoundException:
         return []
-    for event in sorted(events, key=lambda e: e["timestamp"]):
-        try:
-            line = json.loads(event["message"])
-        except json.JSONDecodeError:
-            continue
-        if isinstance(line, dict) and line.get("uri") == uri:
+    for event in sorted(found, key=lambda e: e["timestamp"]):
+        line = events.parse(event["message"])
+        if line is not None and line.get(events.DECISION) and line.get("uri") == uri:
             decisions.append(line)
     return decisions
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from textbatch_contract import events
 
 from textbatch.cloud.deployment import Deployment
 from textbatch.cloud.jobs import JobUpdate, follow
@@ -48,12 +49,11 @@ def submit_training(
 
 def describe_training_line(line: str) -> str | None:
     """A train job's JSON log line as a short readable line (None: not worth showing)."""
-    try:
-        event = json.loads(line)
-    except json.JSONDecodeError:
+    event = events.parse(line)
+    if event is None:
         return line
-    kind = event.get("event")
-    if kind == "validation":  # networks log loss and lr too, the nbsvm model does not
+    kind = event.get(events.EVENT)
+    if kind == events.VALIDATION:  # networks log loss and lr too, the nbsvm model does not
         loss = f", loss {event['loss']:.4f}" if "loss" in event else ""
         lr = f", lr {event['lr']:g}" if "lr" in event else ""
         return (
@@ -61,25 +61,23 @@ def describe_training_line(line: str) -> str | None:
             f"(train accuracy {event['train_accuracy']:.3f}){lr}"
             + (" *best" if event.get("best") else "")
         )
-    if kind == "split":
+    if kind == events.SPLIT:
         groups = (
             f", {event['validation_groups']} of {event['groups']} groups"
             if "groups" in event
             else ""
         )
         return f"validation split by {event['by']}{groups}"
-    if kind == "early_stop":
+    if kind == events.EARLY_STOP:
         return f"stopped early after epoch {event['epoch']} (best: epoch {event['best_epoch']})"
-    if kind == "data":
+    if kind == events.DATA:
         return (
             f"data: {event['train_rows']} training rows, {event['validation_rows']} validation rows"
         )
-    if kind == "done":
+    if kind == events.DONE:
         return f"model {event['version']} published to {event['location']}"
-    if kind in ("failed", "embeddings"):
-        return f"{kind}: " + ", ".join(
-            f"{k}={v}" for k, v in event.items() if k not in ("event", "job", "time")
-        )
+    if kind in (events.FAILED, events.EMBEDDINGS):
+        return f"{kind}: " + ", ".join(f"{k}={v}" for k, v in events.fields_of(event).items())
     return None
 
 

@@ -16,7 +16,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from textbatch_contract import OutputPlan
+from textbatch_contract import OutputPlan, events
 
 from textbatch.errors import InputError, StorageError, TextbatchError
 from textbatch.io import csv_table
@@ -68,13 +68,13 @@ def run_predict(
     request: PredictRequest, *, storage: Storage | None = None, log: EventLog | None = None
 ) -> PredictSummary:
     storage = storage or Storage()
-    log = log or EventLog(job="predict")
+    log = log or EventLog(job=events.PREDICT_JOB)
     plan = OutputPlan.for_request(request.input, request.output)
     try:
         return _predict(request, plan, storage, log)
     except TextbatchError as exc:
         report = {**exc.as_report(), "input": request.input, "model": request.model}
-        log.emit("failed", **report)
+        log.emit(events.FAILED, **report)
         try:
             storage.write_json(plan.error, report)
         except StorageError as write_error:
@@ -86,7 +86,7 @@ def _predict(
     request: PredictRequest, plan: OutputPlan, storage: Storage, log: EventLog
 ) -> PredictSummary:
     started = time.perf_counter()
-    log.emit("start", input=request.input, model=request.model, output=plan.csv)
+    log.emit(events.START, input=request.input, model=request.model, output=plan.csv)
     model = open_model(request.model, storage)
     classifier = classifier_for(model)
     loaded = time.perf_counter()
@@ -161,7 +161,7 @@ def _predict(
     summary.rows_per_s = round(summary.rows_in / max(1e-9, finished - loaded), 1)
     storage.write_json(plan.summary, summary.to_dict())
     log.emit(
-        "done",
+        events.DONE,
         rows_in=summary.rows_in,
         rows_predicted=summary.rows_predicted,
         rows_rejected=summary.rows_rejected,
@@ -207,7 +207,7 @@ class _Progress:
         self.tenth, self.last = max(tenth, self.tenth), now
         elapsed = now - self.started
         self.log.emit(
-            "progress",
+            events.PROGRESS,
             rows_done=rows,
             percent=None if fraction is None else round(100 * fraction, 1),
             rows_per_s=rows / elapsed,

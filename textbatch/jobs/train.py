@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from textbatch_contract import events
 
 from textbatch.config import HASHED_BIGRAMS, ModelConfig, check_labels, parse_config
 from textbatch.errors import ConfigError, InputError
@@ -237,7 +238,7 @@ def run_train(
     request: TrainRequest, *, storage: Storage | None = None, log: EventLog | None = None
 ) -> TrainResult:
     storage = storage or Storage()
-    log = log or EventLog(job="train")
+    log = log or EventLog(job=events.TRAIN_JOB)
     started = time.perf_counter()
     config = parse_config(storage.read_text(request.config), source=request.config)
     out = request.out or _location(config.MODELPARAMSURL)
@@ -247,7 +248,7 @@ def run_train(
         )
     torch.manual_seed(config.seed)
     device = select_device()
-    log.emit("start", config=request.config, data=request.data, out=out, device=device.type)
+    log.emit(events.START, config=request.config, data=request.data, out=out, device=device.type)
 
     group_column = request.group_column or config.validation_group_column
     with storage.local_copy(request.data) as path:
@@ -307,7 +308,7 @@ def run_train(
         _publish_copies(Path(tmp), config, storage)
     seconds = time.perf_counter() - started
     log.emit(
-        "done",
+        events.DONE,
         version=manifest.version,
         location=location,
         validation_accuracy=metrics["validation"]["accuracy"],

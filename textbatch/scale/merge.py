@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from textbatch_contract import OutputPlan
+from textbatch_contract import OutputPlan, events
 
 from textbatch.errors import InputError
 from textbatch.io.csv_table import raw_records
@@ -47,7 +47,7 @@ def write_failure_report(plan: PartsPlan, output: str, storage: Storage, log: Ev
     }
     target = OutputPlan.for_request(plan.input, output).error
     storage.write_json(target, report)
-    log.emit("failed_parts", parts=[p["index"] for p in failed], report=target)
+    log.emit(events.FAILED_PARTS, parts=[p["index"] for p in failed], report=target)
 
 
 def _described(part: Part, report: dict[str, Any]) -> dict[str, Any]:
@@ -93,7 +93,7 @@ def run_merge(prefix: str, output: str, *, storage: Storage, log: EventLog) -> d
     storage.write_json(final.summary, summary)
     removed = storage.delete_prefix(plan.prefix)
     log.emit(
-        "merge_done",
+        events.MERGE_DONE,
         output=final.csv,
         parts=len(plan.parts),
         rows_in=summary["rows_in"],

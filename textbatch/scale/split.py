@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from textbatch_contract import OutputPlan
+from textbatch_contract import OutputPlan, events
 
 from textbatch.errors import InputError, TextbatchError
 from textbatch.io.csv_table import raw_records
@@ -31,7 +31,7 @@ def run_split(
         return _split(input_uri, prefix, count, storage=storage, log=log)
     except TextbatchError as exc:
         report = {**exc.as_report(), "input": input_uri}
-        log.emit("failed", **report)
+        log.emit(events.FAILED, **report)
         storage.write_json(OutputPlan.for_request(input_uri, output).error, report)
         raise
 
@@ -94,7 +94,7 @@ def _split(
     plan.save(storage)
     seconds = time.perf_counter() - started
     log.emit(
-        "split_done",
+        events.SPLIT_DONE,
         parts=len(parts),
         rows=rows,
         bytes=size,

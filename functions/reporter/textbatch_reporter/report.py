@@ -13,20 +13,13 @@ that failed first; train jobs (no `input`) are not about a file. Never overwrite
 
 from __future__ import annotations
 
-import json
-import time
 from typing import Any
 
 from textbatch_contract import OutputPlan, commands, parts_outputs
 from textbatch_contract.documents import read_json, write_json
+from textbatch_contract.events import IGNORED, REPORTED
 
-REPORTED, IGNORED = "reported", "ignored"
-
-
-def log(decision: str, **fields: Any) -> dict[str, Any]:
-    record = {"decision": decision, "component": "reporter", "time": _now(), **fields}
-    print(json.dumps({k: v for k, v in record.items() if v is not None}, ensure_ascii=False))
-    return record
+from textbatch_reporter.log import log
 
 
 def report_failure(detail: dict[str, Any], *, batch: Any, s3: Any) -> dict[str, Any]:
@@ -177,7 +170,3 @@ def hint_for(job: dict[str, Any]) -> str:
             "file lower part_size_mb; then upload the file again"
         )
     return f"see the job's log (`textbatch logs {job['jobId']}`); upload the file again to retry"
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

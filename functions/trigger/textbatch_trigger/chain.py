@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from textbatch_contract import commands
+from textbatch_contract.events import WITHDRAWN
 
 from textbatch_trigger.log import log
 from textbatch_trigger.objects import UploadedObject
 from textbatch_trigger.routing import Route
 from textbatch_trigger.settings import TriggerSettings
 
-WITHDRAWN = "withdrawn"
 MAX_ARRAY_SIZE = 10_000
 
 

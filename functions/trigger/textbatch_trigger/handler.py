@@ -8,7 +8,7 @@ import boto3
 from botocore.config import Config
 from textbatch_contract import client_config
 
-from textbatch_trigger.log import log
+from textbatch_trigger.log import log, logger
 from textbatch_trigger.objects import objects_in
 from textbatch_trigger.settings import TriggerSettings
 from textbatch_trigger.submission import FAILED, IGNORED, Outcome, submit_object
@@ -26,6 +26,7 @@ def client(name: str) -> Any:
     return boto3.client(name, config=Config(**client_config(in_lambda=True)))
 
 
+@logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = TriggerSettings.from_env()
     for name in ("batch", "dynamodb", "s3"):

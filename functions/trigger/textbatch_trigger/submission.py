@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from textbatch_contract import results_prefix
+from textbatch_contract.events import DUPLICATE, IGNORED, SUBMITTED
+from textbatch_contract.events import NOT_SUBMITTED as FAILED
 
 from textbatch_trigger.chain import submit_scaled
 from textbatch_trigger.idempotency import IdempotencyStore
@@ -19,8 +21,6 @@ from textbatch_trigger.log import log
 from textbatch_trigger.objects import UploadedObject
 from textbatch_trigger.routing import choose_route
 from textbatch_trigger.settings import TriggerSettings
-
-SUBMITTED, DUPLICATE, IGNORED, FAILED = "submitted", "duplicate", "ignored", "failed"
 
 
 @dataclass(frozen=True)
