@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from tests.e2e.conftest import LocalCloud, upload
 from textbatch.sample_data import BUNDLED_DIR, generate, write_csv
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_jobs_status_and_results_for_a_success_and_a_failure(
@@ -128,3 +132,22 @@ def test_a_job_killed_by_batch_still_leaves_an_error_report(
     assert report["attempts"][0]["log_stream"].startswith("predict/default/")
     status = cloud.textbatch("status", f"s3://{cloud.bucket('predict')}/ops/killed.csv")
     assert "error report: JobFailed: predict job" in status.stdout
+
+
+def test_the_demo_with_the_cpu_config_follows_its_job_to_the_cpu_queue(tmp_path) -> None:
+    """`textbatch demo --config config/fast.json`: its own local cloud (own home, embedded moto
+    on a free port), an nbsvm model, the job on the CPU queue the manifest asks for."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TEXTBATCH_"))}
+    env["TEXTBATCH_LOCAL_HOME"] = str(tmp_path / "home")
+    demo = subprocess.run(
+        [sys.executable, "-m", "textbatch.cli.main", "demo", "--config", "config/fast.json"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert demo.returncode == 0, demo.stdout[-2000:] + demo.stderr[-2000:]
+    assert "on textbatch-local-cpu: the queue the model's manifest asks for" in demo.stdout
+    assert "summary: 60 rows in, 60 predicted, 0 rejected" in demo.stdout
+    assert "local cloud stopped" in demo.stdout
