@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from urllib.parse import quote_plus
 
 import pytest
 from botocore.exceptions import ClientError
+from textbatch_contract import CLAIM_LEASE_S, FUNCTION_TIMEOUT_S, client_config
 from textbatch_trigger.handler import RecordsFailed, handle_event
+from textbatch_trigger.idempotency import IdempotencyStore
 from textbatch_trigger.objects import UploadedObject
 from textbatch_trigger.settings import TriggerSettings
 from textbatch_trigger.submission import job_name_for
@@ -122,15 +125,55 @@ def test_concurrent_duplicate_deliveries_submit_one_job(cloud) -> None:
 
     def deliver() -> None:
         barrier.wait()
-        decisions.append(handle(event, cloud)["outcomes"][0]["decision"])
+        try:
+            decisions.append(handle(event, cloud)["outcomes"][0]["decision"])
+        except RecordsFailed:  # found the winner's live claim: Lambda retries this one
+            decisions.append("retried")
 
     threads = [threading.Thread(target=deliver) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(decisions) == ["duplicate"] * 7 + ["submitted"]
+    assert decisions.count("submitted") == 1
+    assert set(decisions) <= {"submitted", "duplicate", "retried"}
     assert len(jobs(batch, settings)) == 1
+    # the retries come later and find the job
+    assert handle(event, cloud)["outcomes"][0]["decision"] == "duplicate"
+
+
+def test_a_claim_left_by_a_dead_invocation_fails_the_retry_until_its_lease_ends(
+    cloud, capsys, monkeypatch
+) -> None:
+    """The invocation that claimed the revision died before submitting (timed out): a retry
+    within the lease fails, so Lambda retries again, and one after the lease submits."""
+    settings, batch, dynamodb, _ = cloud
+    claim_key = "in/dead.csv#v1"
+    assert (
+        IdempotencyStore(settings.idempotency_table, dynamodb)
+        .claim(claim_key, uri="s3://in/dead.csv")
+        .acquired
+    )  # ... and then nothing: the function timed out
+    event = s3_event(("in", "dead.csv", 10, "v1"))
+    with pytest.raises(RecordsFailed, match="another invocation is submitting it"):
+        handle(event, cloud)
+    claimed = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert claimed["decision"] == "claimed"
+    assert jobs(batch, settings) == []
+    # Lambda's next retry comes after the lease: the claim is taken over and the job submitted
+    later = time.time() + CLAIM_LEASE_S + 1
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert handle(event, cloud)["outcomes"][0]["decision"] == "submitted"
+    assert len(jobs(batch, settings)) == 1
+
+
+def test_the_claim_lease_outlives_the_function_but_not_its_first_retry() -> None:
+    # Lambda retries a failed asynchronous invocation about 1 minute later, then 2 minutes
+    assert FUNCTION_TIMEOUT_S < CLAIM_LEASE_S < FUNCTION_TIMEOUT_S + 60
+    assert IdempotencyStore("t", None).lease_seconds == CLAIM_LEASE_S
+    config = client_config(in_lambda=True)
+    attempts = config["retries"]["total_max_attempts"]
+    assert attempts * (config["connect_timeout"] + config["read_timeout"]) < FUNCTION_TIMEOUT_S
 
 
 def test_a_new_version_of_the_same_key_is_new_work(cloud) -> None:

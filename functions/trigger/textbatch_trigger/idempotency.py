@@ -1,10 +1,13 @@
 """At most one job per object revision, with a DynamoDB conditional write.
 
 S3 delivers events at least once, sometimes twice and concurrently. The first delivery claims
-the revision (IN_PROGRESS, with a short lease), submits, then records the job id (SUBMITTED).
-A delivery that finds a claim is a duplicate. A failed submission deletes its claim, so a
-retry can claim again; a claim whose holder died expires with its lease. Items expire
-(DynamoDB TTL on `expires_at`) after `retention_days`, long after S3 stops redelivering.
+the revision (IN_PROGRESS, with a lease just above the function's timeout), submits, then
+records the job id (SUBMITTED). A delivery that finds a SUBMITTED record is a duplicate; one
+that finds a live IN_PROGRESS claim cannot know whether its holder will submit, so it fails
+and Lambda retries it (textbatch_trigger.submission). A failed submission deletes its claim,
+so a retry can claim again; a claim whose holder died (the function timed out, the runtime
+crashed) expires with its lease, before Lambda's retry comes. Items expire (DynamoDB TTL on
+`expires_at`) after `retention_days`, long after S3 stops redelivering.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from typing import Any
+
+from textbatch_contract import CLAIM_LEASE_S
 
 IN_PROGRESS, SUBMITTED = "IN_PROGRESS", "SUBMITTED"
 
@@ -21,11 +26,17 @@ class Claim:
     acquired: bool
     status: str | None = None  # the existing record's status when not acquired
     job_id: str | None = None
+    lease_until: int | None = None  # an IN_PROGRESS claim's lease, epoch seconds
 
 
 class IdempotencyStore:
     def __init__(
-        self, table: str, client: Any, *, lease_seconds: int = 300, retention_days: int = 7
+        self,
+        table: str,
+        client: Any,
+        *,
+        lease_seconds: int = CLAIM_LEASE_S,
+        retention_days: int = 7,
     ) -> None:
         self.table = table
         self.client = client
@@ -63,6 +74,7 @@ class IdempotencyStore:
                 acquired=False,
                 status=found.get("status", {}).get("S"),
                 job_id=found.get("job_id", {}).get("S"),
+                lease_until=int(found["lease_until"]["N"]) if "lease_until" in found else None,
             )
         return Claim(acquired=True)
 

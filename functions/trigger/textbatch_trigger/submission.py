@@ -8,15 +8,16 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from textbatch_contract import results_prefix
-from textbatch_contract.events import DUPLICATE, IGNORED, SUBMITTED
+from textbatch_contract.events import CLAIMED, DUPLICATE, IGNORED, SUBMITTED
 from textbatch_contract.events import NOT_SUBMITTED as FAILED
 
 from textbatch_trigger.chain import submit_scaled
-from textbatch_trigger.idempotency import IdempotencyStore
+from textbatch_trigger.idempotency import IN_PROGRESS, IdempotencyStore
 from textbatch_trigger.log import log
 from textbatch_trigger.objects import UploadedObject
 from textbatch_trigger.routing import choose_route
@@ -81,6 +82,13 @@ def submit_object(
     store = IdempotencyStore(settings.idempotency_table, dynamodb)
     claim_key = f"{obj.bucket}/{obj.key}#{obj.revision}"
     claim = store.claim(claim_key, uri=obj.uri, force=force)
+    if not claim.acquired and claim.status == IN_PROGRESS:
+        # its holder may be submitting, or may have died: fail, so that Lambda retries after
+        # the lease (just above the function's timeout) and a dead holder's claim is taken over
+        wait = max(0, (claim.lease_until or 0) - int(time.time()))
+        reason = f"another invocation is submitting it (its claim holds for {wait} s more)"
+        log(CLAIMED, reason=reason, **fields)
+        return Outcome(FAILED, obj.uri, reason=reason)
     if not claim.acquired:
         reason = f"already {claim.status.lower() if claim.status else 'claimed'}"
         log(DUPLICATE, reason=reason, job_id=claim.job_id, **fields)

@@ -12,11 +12,12 @@ stack's metric filters (`events`).
 """
 
 from textbatch_contract import commands, documents, events, models, settings
-from textbatch_contract.clients import FUNCTION_TIMEOUT_S, client_config
+from textbatch_contract.clients import CLAIM_LEASE_S, FUNCTION_TIMEOUT_S, client_config
 from textbatch_contract.outputs import PARTS_OUTPUTS, OutputPlan, parts_outputs, results_prefix
 from textbatch_contract.paths import basename, is_s3, join
 
 __all__ = [
+    "CLAIM_LEASE_S",
     "FUNCTION_TIMEOUT_S",
     "PARTS_OUTPUTS",
     "OutputPlan",

@@ -11,6 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 FUNCTION_TIMEOUT_S = 60  # the Lambda functions' timeout (infra/functions.py)
+# How long the trigger's claim on a file's revision holds while it submits the job: just above
+# the function's timeout, so a claim outlives no invocation (a dead one's claim is free again
+# before Lambda's first retry, about a minute after the failure).
+CLAIM_LEASE_S = FUNCTION_TIMEOUT_S + 15
 CLIENT_ATTEMPTS = 3  # in a Lambda; the jobs and the CLI allow more
 CONNECT_TIMEOUT_S = 3
 READ_TIMEOUT_S = 10

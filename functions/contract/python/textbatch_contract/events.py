@@ -53,6 +53,7 @@ SUBMITTED, DUPLICATE, IGNORED, WITHDRAWN, REPORTED = (
     "reported",
 )
 NOT_SUBMITTED = "failed"  # the trigger's decision when its AWS calls failed (it retries)
+CLAIMED = "claimed"  # another invocation holds the revision's claim: this one fails, to retry
 
 # Powertools' Logger, set to write our keys first, in UTC, non-ASCII as it is (the operations
 # commands find a file's lines by its key with a filter pattern: an escaped key would not match).
