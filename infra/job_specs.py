@@ -15,6 +15,8 @@ PREDICT_COMMAND = (
     "Ref::model",
     "--input",
     "Ref::input",
+    "--input-version",
+    "Ref::input_version",
     "--output",
     "Ref::output",
 )

@@ -8,7 +8,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+from textbatch_contract import commands
 from textbatch_contract import settings as trigger_settings
+from textbatch_contract.outputs import ERROR_SUFFIX
 
 from infra.compute import BatchCompute
 from infra.functions import contract_layer, powertools_layer
@@ -62,7 +64,11 @@ class TextbatchStack(Stack):
             f"models/{settings.model_version}/" if settings.model_version else ""
         )
         results = f"s3://{storage.results.bucket_name}/"
-        predict_defaults = {"model": model_location, "output": results}
+        predict_defaults = {
+            "model": model_location,
+            "output": results,
+            commands.INPUT_VERSION: commands.LATEST,  # a job submitted by hand reads the latest
+        }
         compute = BatchCompute(
             self,
             "Batch",
@@ -235,8 +241,19 @@ def _allow_parts(role: iam.Role, results: s3.IBucket) -> None:
     role.add_to_policy(
         iam.PolicyStatement(actions=["s3:ListBucket"], resources=[results.bucket_arn])
     )
+    # a job that succeeds removes an earlier revision's error report beside its result
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["s3:DeleteObject"], resources=[results.arn_for_objects(f"*{ERROR_SUFFIX}")]
+        )
+    )
     acknowledge(
         role,
         objects_of(results, "_parts/*"),
         "Part objects are named per uploaded file at run time, under the _parts/ prefix.",
+    )
+    acknowledge(
+        role,
+        objects_of(results, f"*{ERROR_SUFFIX}"),
+        "Error reports are named after the uploaded file at run time; only they can be deleted.",
     )

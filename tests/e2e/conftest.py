@@ -81,8 +81,11 @@ class LocalCloud:
             "--data", str(BUNDLED_DIR / "warranty_train.csv"),
         )  # fmt: skip
 
-    def wait_for_result(self, key: str, timeout: float = 120) -> dict[str, Any]:
-        """The summary or error report of an uploaded key, once the pipeline has written it."""
+    def wait_for_result(
+        self, key: str, timeout: float = 120, *, version: str | None = None
+    ) -> dict[str, Any]:
+        """The summary or error report of an uploaded key (of its revision `version`, if given)
+        once the pipeline has written it."""
         s3 = self.client("s3")
         stem = key[: -len(".csv")]
         deadline = time.monotonic() + timeout
@@ -94,7 +97,9 @@ class LocalCloud:
                     ].read()
                 except s3.exceptions.NoSuchKey:
                     continue
-                return {"kind": suffix, **json.loads(body)}
+                document = json.loads(body)
+                if version is None or document.get("input_version") == version:
+                    return {"kind": suffix, **document}
             time.sleep(0.5)
         raise TimeoutError(f"no result for {key} after {timeout} s")
 

@@ -151,3 +151,30 @@ def test_the_demo_with_the_cpu_config_follows_its_job_to_the_cpu_queue(tmp_path)
     assert "on textbatch-local-cpu: the queue the model's manifest asks for" in demo.stdout
     assert "summary: 60 rows in, 60 predicted, 0 rejected" in demo.stdout
     assert "local cloud stopped" in demo.stdout
+
+
+def test_a_fixed_upload_of_a_bad_file_ends_in_one_consistent_result(
+    cloud: LocalCloud, model_version
+) -> None:
+    """claims.csv uploaded bad, then fixed under the same key: each job reads its revision, the
+    fixed one's result removes the bad one's report, and `results` gives the result."""
+    s3, bucket = cloud.client("s3"), cloud.bucket("predict")
+    bad = s3.put_object(Bucket=bucket, Key="fix/claims.csv", Body="text\ncafé\n".encode("latin-1"))
+    assert cloud.wait_for_result("fix/claims.csv", version=bad["VersionId"])["kind"] == (
+        "_error.json"
+    )
+    good = s3.put_object(
+        Bucket=bucket,
+        Key="fix/claims.csv",
+        Body=(BUNDLED_DIR / "warranty_predict.csv").read_bytes(),
+    )
+    summary = cloud.wait_for_result("fix/claims.csv", version=good["VersionId"])
+    assert (summary["kind"], summary["rows_in"]) == ("_output.json", 60)
+    results = cloud.textbatch("results", f"s3://{bucket}/fix/claims.csv")
+    assert results.returncode == 0, results.stdout[-500:] + results.stderr
+    assert results.stdout.startswith("claim_id,customer,text,prediction")
+    listed = s3.list_objects_v2(Bucket=cloud.bucket("results"), Prefix="fix/")
+    assert sorted(o["Key"] for o in listed["Contents"]) == [
+        "fix/claims_output.csv",
+        "fix/claims_output.json",
+    ]

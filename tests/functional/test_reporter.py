@@ -104,6 +104,36 @@ def test_a_file_with_a_result_and_jobs_not_about_a_file_are_left_alone(failing_b
     assert keys(cloud) == ["done_output.json"]
 
 
+def test_an_earlier_revisions_result_or_report_does_not_stop_the_report(failing_batch) -> None:
+    """Revision v1 succeeded (or failed, reporting itself); Batch then killed v2's job: v2 gets
+    its report, naming its revision, and the result of v1 stays."""
+    cloud = failing_batch
+    output = f"s3://{cloud.bucket}/"
+    cloud.s3.put_object(
+        Bucket=cloud.bucket, Key="c_output.json", Body=json.dumps({"input_version": "v1"})
+    )
+    cloud.s3.put_object(
+        Bucket=cloud.bucket, Key="d_error.json", Body=json.dumps({"input_version": "v1"})
+    )
+    for name in ("c", "d"):
+        job = submit(
+            cloud,
+            name=f"tb-{name}",
+            parameters={"input": f"s3://in/{name}.csv", "output": output, "input_version": "v2"},
+        )
+        assert report(cloud, job["jobId"])["decision"] == "reported"
+        written = read(cloud, f"{output}{name}_error.json")
+        assert (written["error"], written["input_version"]) == ("JobFailed", "v2")
+    assert read(cloud, f"{output}c_output.json") == {"input_version": "v1"}
+    # the same revision's result does stop it
+    same = submit(
+        cloud,
+        name="tb-c-again",
+        parameters={"input": "s3://in/c.csv", "output": output, "input_version": "v1"},
+    )
+    assert report(cloud, same["jobId"])["reason"] == "the file has a result"
+
+
 def failed_array(cloud: FailingBatch) -> None:
     uri, prefix = "s3://in/big.csv", f"s3://{cloud.bucket}/_parts/tb-big/"
     parts = [

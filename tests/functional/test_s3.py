@@ -144,3 +144,36 @@ def test_config_url_keys_publish_where_they_say(s3, bucket, storage, s3_inputs, 
     assert "models/latest.json" in stored
     assert "transformers/transformer.json" in stored
     assert "configs/config.json" in stored
+
+
+def test_jobs_read_the_uploaded_revision_and_results_never_contradict(
+    s3, bucket, storage, s3_inputs, trained, sample_predict
+) -> None:
+    """A bad upload, then a fixed one under the same key: each job reads its own revision
+    (not the key's latest), and the fixed revision's success removes the bad one's report."""
+    model, _ = trained
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    bad = s3.put_object(Bucket=bucket, Key="in/claims.csv", Body=b"")["VersionId"]
+    good = s3.put_object(Bucket=bucket, Key="in/claims.csv", Body=sample_predict.read_bytes())[
+        "VersionId"
+    ]
+    uri, results = f"s3://{bucket}/in/claims.csv", f"s3://{bucket}/results/"
+
+    def predict(version: str):
+        return run_predict(
+            PredictRequest(model=str(model), input=uri, output=results, input_version=version),
+            storage=storage,
+            log=EventLog(io.StringIO(), job="predict"),
+        )
+
+    with pytest.raises(InputError, match="empty"):  # the bad revision, though it is not latest
+        predict(bad)
+    report = storage.read_json_or_none(f"{results}claims_error.json")
+    assert report["input_version"] == bad
+    summary = predict(good)
+    assert (summary.input_version, summary.rows_in) == (good, 60)
+    assert storage.read_json_or_none(f"{results}claims_output.json")["input_version"] == good
+    assert not storage.exists(f"{results}claims_error.json")  # removed: it was the bad one's
+    # the input is never touched: both revisions are still there
+    versions = s3.list_object_versions(Bucket=bucket, Prefix="in/claims.csv")["Versions"]
+    assert {v["VersionId"] for v in versions} == {bad, good}

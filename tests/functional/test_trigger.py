@@ -72,6 +72,7 @@ def test_every_record_of_an_event_gets_its_job_with_matching_parameters(cloud, c
         "input": "s3://in/sub/b.csv",
         "output": "s3://results-bucket/sub/",
         "model": settings.model_location,  # no model published yet: the location as given
+        "input_version": "v1",  # the revision the event is about, which the job reads
     }
     assert by_input["s3://in/a.csv"]["parameters"]["output"] == "s3://results-bucket/"
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

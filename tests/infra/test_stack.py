@@ -374,13 +374,17 @@ def test_saved_queries_and_dashboard(synth) -> None:
     assert "alarm" in body.lower()
 
 
-def test_only_the_parts_prefix_may_be_deleted(synth) -> None:
+def test_only_the_parts_prefix_and_error_reports_may_be_deleted(synth) -> None:
+    """The merge job removes a large file's parts; a job that succeeds removes an earlier
+    revision's error report beside its result. Nothing else (no result, no upload)."""
     deleting = [
         s for s in statements(synth, "PredictJobRole") if "s3:DeleteObject" in as_list(s["Action"])
     ]
-    assert len(deleting) == 1
-    [resource] = as_list(deleting[0]["Resource"])
-    assert json.dumps(resource).endswith('/_parts/*"]]}')
+    resources = sorted(json.dumps(r) for s in deleting for r in as_list(s["Resource"]))
+    assert len(resources) == 2
+    assert resources[0].endswith('/*_error.json"]]}')
+    assert resources[1].endswith('/_parts/*"]]}')
+    assert all("Results" in r for r in resources)
 
 
 def test_both_functions_get_the_contract_layer_with_the_package_on_the_path(synth) -> None:

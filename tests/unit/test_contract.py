@@ -44,7 +44,11 @@ def test_the_commands_the_trigger_builds_parse_in_the_jobs_cli_and_read_back() -
     assert parts == "s3://results/base/_parts/tb-claims-1a2b/"
     built = {
         commands.SPLIT: commands.split_command(
-            input_uri="s3://in/claims.csv", parts=parts, count=7, output="s3://results/base/"
+            input_uri="s3://in/claims.csv",
+            version="v7",
+            parts=parts,
+            count=7,
+            output="s3://results/base/",
         ),
         commands.PART: commands.part_command(
             model="s3://models/models/v1/", parts=parts, output="s3://results/base/"
@@ -61,6 +65,16 @@ def test_the_commands_the_trigger_builds_parse_in_the_jobs_cli_and_read_back() -
         assert commands.step_of(job) == step
         assert commands.option_of(job, "parts") == parts
     assert parser.parse_args(built[commands.SPLIT]).count == 7
+    assert parser.parse_args(built[commands.SPLIT]).input_version == "v7"
+    unversioned = commands.split_command(
+        input_uri="x", version=None, parts=parts, count=1, output="o"
+    )
+    assert commands.input_version(parser.parse_args(unversioned).input_version) is None
+    # the single predict job's definitions: the trigger fills Ref::input_version in
+    from infra.job_specs import JOB_SPECS
+
+    for spec in JOB_SPECS:
+        assert (commands.INPUT_VERSION in spec.parameter_names) == spec.role.startswith("predict")
     assert parser.parse_args(built[commands.PART]).model == "s3://models/models/v1/"
     assert commands.step_of({"container": {}}) == commands.PREDICT
     assert commands.option_of({"container": {"command": ["merge", "--parts"]}}, "parts") is None

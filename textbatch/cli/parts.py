@@ -12,6 +12,7 @@ import os
 
 from textbatch_contract import events
 from textbatch_contract.commands import MERGE, PART, SPLIT
+from textbatch_contract.commands import input_version as requested_version
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -20,6 +21,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     split.add_argument("--parts", required=True, help="prefix (or directory) for the parts")
     split.add_argument("--count", required=True, type=int, help="number of parts")
     split.add_argument("--output", required=True, help="where the file's results go")
+    split.add_argument(
+        "--input-version",
+        help="the S3 version id of the input to read (default or 'latest': the latest)",
+    )
     split.set_defaults(run=run_split)
 
     part = commands.add_parser(PART, help="predict one part (Batch array child)")
@@ -50,6 +55,7 @@ def run_split(args: argparse.Namespace) -> int:
         args.parts,
         args.count,
         output=args.output,
+        version=requested_version(args.input_version),
         storage=Storage(),
         log=EventLog(job=events.SPLIT_JOB),
     )

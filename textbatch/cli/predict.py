@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 
+from textbatch_contract.commands import input_version as requested_version
+
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("predict", help="classify a CSV", description=__doc__)
@@ -21,6 +23,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "--output", required=True, help="a .csv path/key, or a directory or s3:// prefix"
     )
     parser.add_argument("--text-column", help="default: text or review, else the only column")
+    parser.add_argument(
+        "--input-version",
+        help="the S3 version id of the input to read (default or 'latest': the latest)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -29,7 +35,11 @@ def run(args: argparse.Namespace) -> int:
 
     run_predict(
         PredictRequest(
-            model=args.model, input=args.input, output=args.output, text_column=args.text_column
+            model=args.model,
+            input=args.input,
+            output=args.output,
+            text_column=args.text_column,
+            input_version=requested_version(args.input_version),
         )
     )
     return 0

@@ -28,8 +28,9 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if not story.summary:
         state = story.jobs[-1].status if story.jobs else "not submitted"
+        earlier = " (an earlier upload of it has one)" if story.earlier else ""
         raise TextbatchError(
-            f"no result for {args.target} yet (job {state})",
+            f"no result for the newest upload of {args.target} yet (job {state}){earlier}",
             hint=f"follow it: textbatch logs {args.target} --follow",
         )
     output = story.summary["output"]

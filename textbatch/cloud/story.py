@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from textbatch_contract import events
+from textbatch_contract import commands, events
+from textbatch_contract.documents import of_revision
 
 from textbatch.cloud.deployment import Deployment
 from textbatch.cloud.history import JobRecord, describe, record
@@ -23,8 +24,9 @@ class Story:
     uri: str | None
     decisions: list[dict[str, Any]] = field(default_factory=list)  # the trigger's log lines
     jobs: list[JobRecord] = field(default_factory=list)  # oldest first
-    summary: dict[str, Any] | None = None
-    error: dict[str, Any] | None = None
+    summary: dict[str, Any] | None = None  # the newest revision's, if it has one
+    error: dict[str, Any] | None = None  # the newest revision's, if it has one
+    earlier: dict[str, Any] | None = None  # a summary or report of an earlier revision
     scaled: ScaledRun | None = None  # the newest split -> parts -> merge run of a large file
 
 
@@ -110,6 +112,12 @@ def story_of(
         )
     latest = story.jobs[-1] if story.jobs else None
     if latest and latest.plan:
-        story.summary = storage.read_json_or_none(latest.plan.summary)
-        story.error = storage.read_json_or_none(latest.plan.error)
+        version = latest.raw.get("parameters", {}).get(commands.INPUT_VERSION)
+        summary = storage.read_json_or_none(latest.plan.summary)
+        error = storage.read_json_or_none(latest.plan.error)
+        story.summary = summary if of_revision(summary, version) else None
+        story.error = error if of_revision(error, version) else None
+        story.earlier = next(
+            (d for d in (summary, error) if d is not None and not of_revision(d, version)), None
+        )
     return story

@@ -110,11 +110,13 @@ class Storage:
             tmp.write(data)
         os.replace(tmp.name, path)
 
-    def download(self, uri: str, path: Path) -> None:
+    def download(self, uri: str, path: Path, *, version: str | None = None) -> None:
+        """`version`: an S3 object's version id (the one uploaded revision); None: the latest."""
         if is_s3(uri):
             obj = S3Uri.parse(uri)
+            extra = {"ExtraArgs": {"VersionId": version}} if version else {}
             with _s3_errors(uri, "read"):
-                self.s3.download_file(obj.bucket, obj.key, str(path))
+                self.s3.download_file(obj.bucket, obj.key, str(path), **extra)
             return
         if not Path(uri).is_file():
             raise StorageError(f"{uri}: no such file", hint="check the path")
@@ -135,9 +137,10 @@ class Storage:
         os.replace(tmp, target)
 
     @contextmanager
-    def local_copy(self, uri: str) -> Iterator[Path]:
-        """A local path holding `uri`'s bytes for the duration: S3 objects are downloaded to a
-        temporary file (removed afterwards), local files are used in place."""
+    def local_copy(self, uri: str, *, version: str | None = None) -> Iterator[Path]:
+        """A local path holding `uri`'s bytes for the duration: S3 objects (of `version`, if
+        given) are downloaded to a temporary file (removed afterwards), local files are used in
+        place."""
         if not is_s3(uri):
             if not Path(uri).is_file():
                 raise StorageError(f"{uri}: no such file", hint="check the path")
@@ -145,11 +148,11 @@ class Storage:
             return
         with tempfile.TemporaryDirectory(prefix="textbatch-") as tmp:
             path = Path(tmp) / (basename(uri) or "object")
-            self.download(uri, path)
+            self.download(uri, path, version=version)
             yield path
 
     @contextmanager
-    def open_read(self, uri: str) -> Iterator[BinaryIO]:
+    def open_read(self, uri: str, *, version: str | None = None) -> Iterator[BinaryIO]:
         """A buffered binary stream of `uri`'s bytes, read once from start to end (an S3 object
         is streamed, never stored on disk)."""
         if not is_s3(uri):
@@ -160,13 +163,14 @@ class Storage:
             return
         obj = S3Uri.parse(uri)
         with _s3_errors(uri, "read"):
-            body = self.s3.get_object(Bucket=obj.bucket, Key=obj.key)["Body"]
+            extra = {"VersionId": version} if version else {}
+            body = self.s3.get_object(Bucket=obj.bucket, Key=obj.key, **extra)["Body"]
         with io.BufferedReader(_Body(body), buffer_size=1 << 20) as stream:
             yield stream
 
-    def size(self, uri: str) -> int:
+    def size(self, uri: str, *, version: str | None = None) -> int:
         if is_s3(uri):
-            return int(self.head(uri)["ContentLength"])
+            return int(self.head(uri, version=version)["ContentLength"])
         return Path(uri).stat().st_size
 
     def list(self, prefix: str) -> list[str]:
@@ -199,11 +203,21 @@ class Storage:
                 )
         return len(found)
 
-    def head(self, uri: str) -> dict[str, Any]:
+    def head(self, uri: str, *, version: str | None = None) -> dict[str, Any]:
         """An S3 object's metadata (size, version, ETag)."""
         obj = S3Uri.parse(uri)
+        extra = {"VersionId": version} if version else {}
         with _s3_errors(uri, "read"):
-            return self.s3.head_object(Bucket=obj.bucket, Key=obj.key)
+            return self.s3.head_object(Bucket=obj.bucket, Key=obj.key, **extra)
+
+    def delete(self, uri: str) -> None:
+        """Remove an object or file if it is there (a stale error report)."""
+        if is_s3(uri):
+            obj = S3Uri.parse(uri)
+            with _s3_errors(uri, "delete"):
+                self.s3.delete_object(Bucket=obj.bucket, Key=obj.key)
+            return
+        Path(uri).unlink(missing_ok=True)
 
     def exists(self, uri: str) -> bool:
         if not is_s3(uri):

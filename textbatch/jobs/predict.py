@@ -38,11 +38,13 @@ class PredictRequest:
     input: str
     output: str
     text_column: str | None = None
+    input_version: str | None = None  # the S3 version id to read; None: the latest
 
 
 @dataclass
 class PredictSummary:
     input: str
+    input_version: str | None  # the revision read (None: a local file or the latest)
     output: str
     model_version: str
     text_column: str
@@ -73,7 +75,12 @@ def run_predict(
     try:
         return _predict(request, plan, storage, log)
     except TextbatchError as exc:
-        report = {**exc.as_report(), "input": request.input, "model": request.model}
+        report = {
+            **exc.as_report(),
+            "input": request.input,
+            "input_version": request.input_version,
+            "model": request.model,
+        }
         log.emit(events.FAILED, **report)
         try:
             storage.write_json(plan.error, report)
@@ -93,7 +100,7 @@ def _predict(
     log.emit("model", version=model.manifest.version, device=classifier.device)
 
     with (
-        storage.local_copy(request.input) as path,
+        storage.local_copy(request.input, version=request.input_version) as path,
         open_table(path, name=request.input) as table,
         tempfile.TemporaryDirectory(prefix="textbatch-predict-") as tmp,
     ):
@@ -112,6 +119,7 @@ def _predict(
             )
         summary = PredictSummary(
             input=request.input,
+            input_version=request.input_version,
             output=plan.csv,
             model_version=model.manifest.version,
             text_column=table.header[text_at],
@@ -160,6 +168,8 @@ def _predict(
     }
     summary.rows_per_s = round(summary.rows_in / max(1e-9, finished - loaded), 1)
     storage.write_json(plan.summary, summary.to_dict())
+    # an earlier revision's error report would contradict this result: it goes
+    storage.delete(plan.error)
     log.emit(
         events.DONE,
         rows_in=summary.rows_in,

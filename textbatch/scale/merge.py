@@ -42,11 +42,12 @@ def write_failure_report(plan: PartsPlan, output: str, storage: Storage, log: Ev
         "message": f"{len(failed)} of {len(plan.parts)} parts of {plan.input} failed; "
         "no output was written",
         "input": plan.input,
+        "input_version": plan.input_version,
         "parts": failed,
         "hint": "fix the rows named below and upload the file again",
     }
     target = OutputPlan.for_request(plan.input, output).error
-    storage.write_json(target, report)
+    storage.write_json(target, report)  # over an earlier revision's, if any
     log.emit(events.FAILED_PARTS, parts=[p["index"] for p in failed], report=target)
 
 
@@ -91,6 +92,7 @@ def run_merge(prefix: str, output: str, *, storage: Storage, log: EventLog) -> d
     seconds = time.perf_counter() - started
     summary["seconds"] = {"merge": round(seconds, 3)}
     storage.write_json(final.summary, summary)
+    storage.delete(final.error)  # an earlier revision's report would contradict this result
     removed = storage.delete_prefix(plan.prefix)
     log.emit(
         events.MERGE_DONE,
@@ -170,6 +172,7 @@ def _merged_summary(
     first = summaries[0]
     return {
         "input": plan.input,
+        "input_version": plan.input_version,
         "output": final.csv,
         "model_version": first["model_version"],
         "text_column": first["text_column"],

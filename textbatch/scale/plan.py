@@ -29,6 +29,7 @@ class PartsPlan:
     input: str
     prefix: str  # where the parts, their outputs and this plan live; removed after the merge
     parts: list[Part]
+    input_version: str | None = None  # the revision the split read (the parts are its copies)
 
     @property
     def outputs(self) -> str:
@@ -40,6 +41,7 @@ class PartsPlan:
     def save(self, storage: Storage) -> None:
         data = {
             "input": self.input,
+            "input_version": self.input_version,
             "prefix": self.prefix,
             "parts": [asdict(p) for p in self.parts],
         }
@@ -49,7 +51,10 @@ class PartsPlan:
     def load(cls, storage: Storage, prefix: str) -> PartsPlan:
         data = json.loads(storage.read_text(join(prefix, PLAN)))
         return cls(
-            input=data["input"], prefix=data["prefix"], parts=[Part(**p) for p in data["parts"]]
+            input=data["input"],
+            prefix=data["prefix"],
+            parts=[Part(**p) for p in data["parts"]],
+            input_version=data.get("input_version"),
         )
 
 

@@ -24,26 +24,37 @@ from textbatch.scale.plan import Part, PartsPlan, part_name
 
 
 def run_split(
-    input_uri: str, prefix: str, count: int, *, output: str, storage: Storage, log: EventLog
+    input_uri: str,
+    prefix: str,
+    count: int,
+    *,
+    output: str,
+    storage: Storage,
+    log: EventLog,
+    version: str | None = None,
 ) -> PartsPlan:
-    """Split, or write the file's error report (as a single predict job would) and raise."""
+    """Split revision `version` of the input (None: the latest), or write the file's error
+    report (as a single predict job would) and raise."""
     try:
-        return _split(input_uri, prefix, count, storage=storage, log=log)
+        return _split(input_uri, prefix, count, storage=storage, log=log, version=version)
     except TextbatchError as exc:
-        report = {**exc.as_report(), "input": input_uri}
+        report = {**exc.as_report(), "input": input_uri, "input_version": version}
         log.emit(events.FAILED, **report)
         storage.write_json(OutputPlan.for_request(input_uri, output).error, report)
         raise
 
 
 def _split(
-    input_uri: str, prefix: str, count: int, *, storage: Storage, log: EventLog
+    input_uri: str, prefix: str, count: int, *, storage: Storage, log: EventLog, version: str | None
 ) -> PartsPlan:
     started = time.perf_counter()
-    size = storage.size(input_uri)
+    size = storage.size(input_uri, version=version)
     log.emit("split_start", input=input_uri, bytes=size, parts=count, prefix=prefix)
     parts: list[Part] = []
-    with storage.open_read(input_uri) as stream, tempfile.TemporaryDirectory() as tmp:
+    with (
+        storage.open_read(input_uri, version=version) as stream,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         if stream.peek(3)[:3] == b"\xef\xbb\xbf":
             stream.read(3)  # the byte-order mark: the predict job ignores it too
         items = raw_records(stream, input_uri)
@@ -90,7 +101,7 @@ def _split(
         while len(parts) < count:  # more parts than records: empty ones keep the array size
             state = open_part()
             close_part(state)
-    plan = PartsPlan(input=input_uri, prefix=prefix, parts=parts)
+    plan = PartsPlan(input=input_uri, prefix=prefix, parts=parts, input_version=version)
     plan.save(storage)
     seconds = time.perf_counter() - started
     log.emit(

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from textbatch_contract import OutputPlan, commands, parts_outputs
-from textbatch_contract.documents import read_json, write_json
+from textbatch_contract.documents import of_revision, read_json, write_json
 from textbatch_contract.events import IGNORED, REPORTED
 
 from textbatch_reporter.log import log
@@ -33,8 +33,10 @@ def report_failure(detail: dict[str, Any], *, batch: Any, s3: Any) -> dict[str, 
     if ":" in job_id:
         return log(IGNORED, job_id=job_id, reason="an array child: reported with its array job")
     uri = parameters["input"]
+    version = parameters.get(commands.INPUT_VERSION)
     reports = OutputPlan.for_request(uri, parameters["output"])
-    if read_json(s3, reports.summary) is not None:
+    # an earlier revision's result or report is not this job's: it does not stop the report
+    if of_revision(read_json(s3, reports.summary), version):
         return log(IGNORED, job_id=job_id, uri=uri, reason="the file has a result")
     if "arrayProperties" in job and "size" in job["arrayProperties"]:
         failed = [child for child in _failed_children(batch, job_id) if child.get("attempts")]
@@ -42,13 +44,14 @@ def report_failure(detail: dict[str, Any], *, batch: Any, s3: Any) -> dict[str, 
             return _report_parts(job, failed, uri, reports, s3=s3)
     if not job.get("attempts") or "arrayProperties" in job:
         return log(IGNORED, job_id=job_id, uri=uri, reason="never ran: its dependency failed")
-    if read_json(s3, reports.error) is not None:
+    if of_revision(read_json(s3, reports.error), version):
         return log(IGNORED, job_id=job_id, uri=uri, reason="the job wrote its error report")
     report = {
         "error": "JobFailed",
         "message": f"{commands.step_of(job)} job {job_id} for {uri} was stopped by AWS Batch after "
         f"{len(job['attempts'])} attempt(s): {_reasons(job)}; no output was written",
         "input": uri,
+        "input_version": version,
         "job_id": job_id,
         "attempts": _attempts(job),
         "hint": hint_for(job),
@@ -100,6 +103,7 @@ def _report_parts(
         "error": "PartsFailed",
         "message": f"{len(listed)} of {len(parts)} parts of {uri} failed; no output was written",
         "input": uri,
+        "input_version": plan.get("input_version"),
         "parts": listed,
         "hint": "fix the rows named below and upload the file again; for parts stopped by "
         "AWS Batch, see their hint",

@@ -49,7 +49,10 @@ def submit_scaled(
     cpu = {"jobQueue": settings.cpu_job_queue, "jobDefinition": settings.cpu_job_definition}
     try:
         split = submit(
-            commands.split_command(input_uri=obj.uri, parts=parts, count=count, output=output),
+            commands.split_command(
+                input_uri=obj.uri, version=obj.version_id, parts=parts, count=count,
+                output=output,
+            ),
             jobName=f"{name}-split", **cpu,
         )  # fmt: skip
         array = submit(

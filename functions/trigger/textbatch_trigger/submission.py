@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from textbatch_contract import results_prefix
+from textbatch_contract import commands, results_prefix
 from textbatch_contract.events import CLAIMED, DUPLICATE, IGNORED, SUBMITTED
 from textbatch_contract.events import NOT_SUBMITTED as FAILED
 
@@ -101,6 +101,8 @@ def submit_object(
             "input": obj.uri,
             "output": output_location(obj, settings),
             "model": route.model,
+            # the revision this event is about, not whatever the key holds when the job runs
+            commands.INPUT_VERSION: obj.version_id or commands.LATEST,
         }
         if obj.size > settings.split_threshold_bytes:
             scale = submit_scaled(obj, settings, route, name, parameters, batch=batch)

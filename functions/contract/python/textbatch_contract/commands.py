@@ -8,6 +8,16 @@ from __future__ import annotations
 from typing import Any
 
 PREDICT, SPLIT, PART, MERGE = "predict", "split", "predict-part", "merge"
+# The uploaded revision a job reads: the S3 version id the trigger got in the event, or LATEST
+# (an unversioned bucket, a job submitted by hand). A Batch parameter, `Ref::input_version`.
+INPUT_VERSION, LATEST = "input_version", "latest"
+
+
+def input_version(value: str | None) -> str | None:
+    """The `--input-version` option's value as a version id to read (None: the latest)."""
+    return None if value in (None, "", LATEST) else value
+
+
 STEPS = (SPLIT, PART, MERGE)  # a large file's jobs, in order
 
 
@@ -16,11 +26,15 @@ def parts_prefix(results_location: str, name: str) -> str:
     return f"{results_location.rstrip('/')}/_parts/{name}/"
 
 
-def split_command(*, input_uri: str, parts: str, count: int, output: str) -> list[str]:
+def split_command(
+    *, input_uri: str, version: str | None, parts: str, count: int, output: str
+) -> list[str]:
     return [
         SPLIT,
         "--input",
         input_uri,
+        "--input-version",
+        version or LATEST,
         "--parts",
         parts,
         "--count",

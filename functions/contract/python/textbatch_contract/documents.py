@@ -38,3 +38,16 @@ def read_json(s3: Any, uri: str) -> Any:
 def write_json(s3: Any, uri: str, document: Any) -> None:
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     s3.put_object(Bucket=bucket, Key=key, Body=encode(document), ContentType=CONTENT_TYPE)
+
+
+REVISION = "input_version"  # a summary's or error report's key: the S3 version id it is about
+
+
+def of_revision(document: dict[str, Any] | None, version: str | None) -> bool:
+    """Whether a file's summary or error report is about the uploaded revision `version` (an S3
+    version id). A side that does not say (an unversioned bucket, the latest, a document from
+    before revisions were recorded) is taken as the same revision."""
+    if document is None:
+        return False
+    written = document.get(REVISION)
+    return written in (None, "latest") or version in (None, "latest") or written == version

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from textbatch_contract.paths import basename, is_s3, join
 
 PARTS_OUTPUTS = "out/"  # under a large file's parts prefix: each part's results
+ERROR_SUFFIX = "_error.json"  # a file's error report: `<stem>_error.json`
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class OutputPlan:
         `<input stem>_output.csv`, as the blog's test.csv gave test_output.csv."""
         if output.lower().endswith(".csv"):
             stem = output[:-4]
-            return cls(csv=output, summary=f"{stem}.json", error=f"{stem}_error.json")
+            return cls(csv=output, summary=f"{stem}.json", error=f"{stem}{ERROR_SUFFIX}")
         name = basename(input_uri)
         stem = name[:-4] if name.lower().endswith(".csv") else name
         if is_s3(output) and output.count("/") == 2:  # s3://bucket: the bucket's root
@@ -30,7 +31,7 @@ class OutputPlan:
         return cls(
             csv=join(output, f"{stem}_output.csv"),
             summary=join(output, f"{stem}_output.json"),
-            error=join(output, f"{stem}_error.json"),
+            error=join(output, f"{stem}{ERROR_SUFFIX}"),
         )
 
 
