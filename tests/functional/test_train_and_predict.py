@@ -273,6 +273,87 @@ def test_a_damaged_model_file_fails_its_checksum(trained, tmp_path, sample_predi
     )
 
 
+def damaged_copy(trained, tmp_path: Path, change) -> tuple[Path, Path]:
+    """A copy of the trained store with `change(version_dir, manifest)` applied; the
+    manifest's checksums are kept true, so only the validation can catch it."""
+    import hashlib
+    import shutil
+
+    store, result = trained
+    copy = tmp_path / "store"
+    shutil.copytree(store, copy)
+    version = copy / "models" / result.version
+    manifest = json.loads((version / "manifest.json").read_text())
+    change(version, manifest)
+    for name in manifest["files"]:
+        if (version / name).is_file():
+            manifest["files"][name] = hashlib.sha256((version / name).read_bytes()).hexdigest()
+    (version / "manifest.json").write_text(json.dumps(manifest))
+    return copy, version
+
+
+def escaping_file(version: Path, manifest: dict) -> None:
+    (version.parent / "x").write_text("{}")
+    manifest["files"]["../x"] = hashlib_of(version.parent / "x")
+
+
+def hashlib_of(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def truncated_weights(version: Path, manifest: dict) -> None:
+    weights = version / manifest["weights"]
+    weights.write_bytes(weights.read_bytes()[:100])
+
+
+def wrong_labels(version: Path, manifest: dict) -> None:
+    (version / "labels.json").write_text('{"not": "a list"}')
+
+
+def unlisted_labels(version: Path, manifest: dict) -> None:
+    del manifest["files"]["labels.json"]
+
+
+def escaping_weights(version: Path, manifest: dict) -> None:
+    manifest["weights"] = "../../weights.bin"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (escaping_file, r"the file name '\.\./x' is not a plain name"),
+        (escaping_weights, r"the file name '\.\./\.\./weights\.bin' is not a plain name"),
+        (unlisted_labels, r"lists no labels\.json"),
+        (truncated_weights, r"cannot load model\.params \(SafetensorError"),
+        (wrong_labels, r"cannot load labels\.json \(ValueError: not a list"),
+    ],
+)
+def test_a_changed_model_is_refused_with_a_report_and_writes_nothing_outside(
+    trained, tmp_path, sample_predict, change, message
+) -> None:
+    _, version = damaged_copy(trained, tmp_path, change)
+    before = sorted(p for p in tmp_path.rglob("*"))
+    with pytest.raises(ArtifactError, match=message):
+        predict(version, sample_predict, tmp_path / "r")
+    report = json.loads((tmp_path / "r" / "warranty_predict_error.json").read_text())
+    assert report["error"] == "ArtifactError"
+    assert report["hint"]
+    after = sorted(p for p in tmp_path.rglob("*"))
+    assert set(after) - set(before) == {
+        tmp_path / "r",
+        tmp_path / "r" / "warranty_predict_error.json",
+    }
+
+
+def test_a_latest_pointer_to_a_path_is_refused(trained, tmp_path, sample_predict) -> None:
+    copy, _ = damaged_copy(trained, tmp_path, lambda version, manifest: None)
+    (copy / "models" / "latest.json").write_text(json.dumps({"version": "../../elsewhere"}))
+    with pytest.raises(ArtifactError, match=r"'\.\./\.\./elsewhere' is not a plain name"):
+        predict(copy, sample_predict, tmp_path / "r")
+
+
 def test_a_location_with_no_model_says_so(tmp_path, sample_predict) -> None:
     with pytest.raises(ArtifactError, match="no model at"):
         predict(tmp_path / "nothing", sample_predict, tmp_path / "r")

@@ -170,3 +170,36 @@ def test_job_event_lines_round_trip_and_name_their_metric_filters() -> None:
     assert events.metric_filter(events.DONE, events.PREDICT_JOB) == (
         '$.job = "predict" && $.event = "done"'
     )
+
+
+def test_a_model_pointer_naming_a_path_is_refused_by_both_resolvers() -> None:
+    from textbatch_contract.models import UnsafeName, plain_name, resolve_version
+    from textbatch_contract.settings import ENV_VARS
+    from textbatch_trigger.routing import choose_route
+    from textbatch_trigger.settings import TriggerSettings
+
+    documents = {"s3://m/models/latest.json": {"version": "../../x"}}
+    with pytest.raises(UnsafeName, match="is not a plain name"):
+        resolve_version("s3://m", documents.get)
+    for bad in ("..", "a/b", ".hidden", "", "a" * 129, None, 3):
+        with pytest.raises(UnsafeName):
+            plain_name(bad, what="name")
+    assert plain_name("20261124T105006Z-ae62aa1d", what="version")
+
+    class S3:  # the trigger reads the pointer through an S3 client's get_object
+        def get_object(self, Bucket, Key):
+            import io
+
+            from botocore.exceptions import ClientError
+
+            if f"s3://{Bucket}/{Key}" not in documents:
+                raise ClientError({"Error": {"Code": "NoSuchKey"}}, "GetObject")
+            body = json.dumps(documents[f"s3://{Bucket}/{Key}"]).encode()
+            return {"Body": io.BytesIO(body)}
+
+    fields = {field: "x" for field in ENV_VARS} | {"predict_queue": "auto"}
+    settings = TriggerSettings.from_fields(
+        fields | {"model_location": "s3://m", "split_threshold_bytes": "1", "part_bytes": "1"}
+    )
+    route = choose_route(settings, S3())
+    assert route.kind == "cpu"  # routed as if no model: the job refuses it with its report

@@ -23,7 +23,7 @@ from textbatch.io import csv_table
 from textbatch.io.csv_table import TEXT_COLUMNS, CsvRecord, open_table
 from textbatch.io.storage import Storage
 from textbatch.jobs.events import EventLog
-from textbatch.model.artifacts import open_model
+from textbatch.model.artifacts import loading, open_model
 from textbatch.model.encoding import default_workers, prepared
 from textbatch.model.inference import classifier_for
 
@@ -95,7 +95,8 @@ def _predict(
     started = time.perf_counter()
     log.emit(events.START, input=request.input, model=request.model, output=plan.csv)
     model = open_model(request.model, storage)
-    classifier = classifier_for(model)
+    with loading(model.manifest.version, model.manifest.weights):  # the weights fit the network
+        classifier = classifier_for(model)
     loaded = time.perf_counter()
     log.emit("model", version=model.manifest.version, device=classifier.device)
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +21,7 @@ from typing import Any
 import numpy as np
 from safetensors.numpy import load_file, save_file
 from textbatch_contract import models
-from textbatch_contract.models import LATEST, MANIFEST
+from textbatch_contract.models import LATEST, MANIFEST, UnsafeName, plain_name
 
 from textbatch import __version__
 from textbatch.config import CPU_ARCHITECTURES, ModelConfig, config_from_dict
@@ -33,6 +35,8 @@ from textbatch.model.transformer import TextTransformer
 Transformer = TextTransformer | HashingFeaturizer
 
 FORMAT = "textbatch.model/1"
+# what every version holds besides its weights (write_version writes them all)
+DOCUMENTS = ("network.json", "transformer.json", "config.json", "labels.json", "metrics.json")
 
 
 @dataclass(frozen=True)
@@ -51,13 +55,30 @@ class Manifest:
 
     @classmethod
     def from_json(cls, text: str, *, source: str) -> Manifest:
+        """A manifest whose names are plain file names and that lists every file a version
+        has: its names become paths, and a version missing a file cannot be loaded."""
         try:
             raw = json.loads(text)
             if raw.get("format") != FORMAT:
                 raise ArtifactError(f"{source}: format {raw.get('format')!r}, expected {FORMAT!r}")
-            return cls(**raw)
-        except (TypeError, ValueError) as exc:
+            manifest = cls(**raw)
+            plain_name(manifest.version, what="the version")
+            for name in [manifest.weights, *manifest.files]:
+                plain_name(name, what="the file name")
+        except UnsafeName as exc:
+            raise ArtifactError(
+                f"{source}: {exc}; refusing to use the model",
+                hint="the manifest was changed after training; publish the model again",
+            ) from exc
+        except (TypeError, ValueError, AttributeError) as exc:
             raise ArtifactError(f"{source}: not a textbatch model manifest ({exc})") from exc
+        missing = sorted({manifest.weights, *DOCUMENTS} - set(manifest.files))
+        if missing:
+            raise ArtifactError(
+                f"{source}: model {manifest.version} lists no {', '.join(missing)}",
+                hint="publish the model again with `textbatch train`",
+            )
+        return manifest
 
 
 @dataclass(frozen=True)
@@ -140,7 +161,13 @@ def publish(directory: Path, manifest: Manifest, location: str, storage: Storage
 def resolve_version(location: str, storage: Storage) -> str:
     """The version directory a location means: itself if it holds a manifest, else the version
     that `models/latest.json` under it names."""
-    found = models.resolve_version(location, storage.read_json_or_none)
+    try:
+        found = models.resolve_version(location, storage.read_json_or_none)
+    except UnsafeName as exc:
+        raise ArtifactError(
+            f"{location}: {exc}; refusing to use it",
+            hint="point models/latest.json at a published version (`textbatch train` does)",
+        ) from exc
     if found is not None:
         return found[0]
     raise ArtifactError(
@@ -174,20 +201,48 @@ def fetch_version(location: str, storage: Storage, workdir: Path) -> Path:
 
 
 def load_version(directory: Path) -> Model:
-    """Rebuild a model from a verified version directory alone."""
+    """Rebuild a model from a verified version directory alone. Whatever goes wrong while
+    reading a file is an ArtifactError naming the version and the file."""
     manifest = Manifest.from_json((directory / MANIFEST).read_text("utf-8"), source=str(directory))
-    spec = NetworkSpec(**json.loads((directory / "network.json").read_text("utf-8")))
-    config = config_from_dict(
-        json.loads((directory / "config.json").read_text("utf-8")), source="config.json"
-    )
+
+    def document(name: str) -> Any:
+        with loading(manifest.version, name):
+            return json.loads((directory / name).read_text("utf-8"))
+
+    with loading(manifest.version, "network.json"):
+        spec = NetworkSpec(**document("network.json"))
+    with loading(manifest.version, "config.json"):
+        config = config_from_dict(document("config.json"), source="config.json")
+    with loading(manifest.version, manifest.weights):
+        weights = load_file(str(directory / manifest.weights))
+    with loading(manifest.version, "transformer.json"):
+        transformer = load_transformer((directory / "transformer.json").read_text("utf-8"))
+    with loading(manifest.version, "labels.json"):
+        labels = document("labels.json")
+        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+            raise ValueError("not a list of label names")
     return Model(
         manifest=manifest,
         spec=spec,
-        weights=load_file(str(directory / manifest.weights)),
-        transformer=load_transformer((directory / "transformer.json").read_text("utf-8")),
+        weights=weights,
+        transformer=transformer,
         config=config,
-        labels=list(json.loads((directory / "labels.json").read_text("utf-8"))),
+        labels=list(labels),
     )
+
+
+@contextmanager
+def loading(version: str, name: str) -> Iterator[None]:
+    """Any error reading `name` of a model version becomes an ArtifactError naming both."""
+    try:
+        yield
+    except ArtifactError:
+        raise
+    except Exception as exc:  # a damaged file can fail in any parser: each one is reported
+        raise ArtifactError(
+            f"model {version}: cannot load {name} ({type(exc).__name__}: {exc})",
+            hint="publish the model again with `textbatch train`",
+        ) from exc
 
 
 def load_transformer(text: str, *, source: str = "transformer.json") -> Transformer:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from textbatch_contract.documents import read_json
-from textbatch_contract.models import resolve_version
+from textbatch_contract.models import UnsafeName, resolve_version
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,10 @@ class Route:
 
 def choose_route(settings: Any, s3: Any) -> Route:
     """`settings` is the trigger's TriggerSettings (queues, definitions, predict_queue)."""
-    found = resolve_version(settings.model_location, lambda uri: read_json(s3, uri))
+    try:
+        found = resolve_version(settings.model_location, lambda uri: read_json(s3, uri))
+    except UnsafeName:
+        found = None  # a pointer the job will refuse, with its report
     if found and found[1] is None:
         found = None  # a pointer to a version without a manifest: the job will report it
     model = found[0].rstrip("/") + "/" if found else settings.model_location

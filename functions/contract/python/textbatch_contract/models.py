@@ -3,6 +3,7 @@ manifest) and the predict job (to load it) resolve it the same way."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,21 @@ from textbatch_contract.paths import join
 
 MANIFEST = "manifest.json"
 LATEST = "latest.json"  # {"version": ..., "path": "models/<version>/"}, moved last on publish
+# A version's name and its files' names in the manifest are joined to paths: plain names only
+# (no `/`, no `..`, no leading dot), so a changed pointer or manifest cannot reach outside.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+class UnsafeName(ValueError):
+    """A name from a model's documents that is not a plain file or version name."""
+
+
+def plain_name(name: Any, *, what: str) -> str:
+    """`name` when it is a plain name (letters, digits, `.`, `_`, `-`; no `..`), else
+    UnsafeName naming `what` it was."""
+    if not isinstance(name, str) or not _PLAIN_NAME.fullmatch(name) or ".." in name:
+        raise UnsafeName(f"{what} {name!r} is not a plain name")
+    return name
 
 
 def resolve_version(
@@ -18,6 +34,7 @@ def resolve_version(
     """(version location, its manifest): the location itself when it holds a manifest, else
     the version that `models/latest.json` under it (or `latest.json` in it) names, with None
     for a manifest that is not there (a broken pointer); None when no version is named.
+    UnsafeName when the pointer names something other than a plain version name.
     `read_json` returns a document or None: a Storage's, or textbatch_contract.documents'
     with an S3 client."""
     manifest = read_json(join(location, MANIFEST))
@@ -27,7 +44,8 @@ def resolve_version(
     for pointer_uri in (join(models, LATEST), join(location, LATEST)):
         pointer = read_json(pointer_uri)
         if isinstance(pointer, dict) and "version" in pointer:
-            version = join(models, str(pointer["version"]))
+            name = plain_name(pointer["version"], what=f"the version in {pointer_uri}")
+            version = join(models, name)
             manifest = read_json(join(version, MANIFEST))
             return version, manifest if isinstance(manifest, dict) else None
     return None
