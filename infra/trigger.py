@@ -3,6 +3,7 @@ idempotency table, and a dead-letter queue so that no event is lost when it fail
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
@@ -20,7 +21,8 @@ from infra.functions import thin_function
 from infra.nag import acknowledge, objects_of
 
 HANDLER = "textbatch_trigger.handler.lambda_handler"
-CSV_SUFFIXES = (".csv", ".CSV")  # S3 filters are case-sensitive
+# S3's suffix filters are case-sensitive: every spelling of .csv (.csv, .CSV, .Csv, ...)
+CSV_SUFFIXES = tuple("." + "".join(c) for c in itertools.product("cC", "sS", "vV"))
 
 
 class UploadTrigger(Construct):

@@ -94,7 +94,7 @@ FIELD = st.one_of(
     st.sampled_from(['say "hi", then', "two\nlines", "crlf\r\nline", "", "   ", "=SUM(A1)"]),
     st.integers(1_000_001, 1_100_000).map(lambda n: "x" * n),
 )
-ROW = st.lists(FIELD, min_size=1, max_size=4)
+ROW = st.lists(FIELD, min_size=1, max_size=3)  # longer rows refuse the file: tested apart
 
 
 def render(rows: list[list[str]], *, bom: bool, crlf: bool, blanks: list[int]) -> bytes:
@@ -140,3 +140,34 @@ def test_split_parts_merge_equal_one_job_for_hostile_files(
         assert (tmp / f"split{count}" / "hostile_output.csv").read_bytes() == expected, count
         assert merged["rejected"] == single.rejected
         assert merged["rows_in"] == single.rows_in
+
+
+def test_a_row_with_extra_fields_refuses_the_file_in_one_job_and_in_parts(fast_model, tmp_path):
+    from textbatch.errors import InputError
+
+    rows = [f"{i},claim {i} about the boiler" for i in range(1, 61)]
+    rows[44] = '45,"the boiler, again",an extra field'
+    source = tmp_path / "extra.csv"
+    source.write_text("id,text\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    storage, log = Storage(), EventLog(io.StringIO(), job="test")
+    with pytest.raises(InputError, match=r"row 45 \(line 46\) has 3 fields"):
+        run_predict(
+            PredictRequest(model=str(fast_model), input=str(source), output=str(tmp_path / "one")),
+            storage=storage,
+            log=log,
+        )
+    prefix, out = str(tmp_path / "parts") + "/", str(tmp_path / "split")
+    plan = run_split(str(source), prefix, 3, output=out, storage=storage, log=log)
+    for part in plan.parts:
+        if part.row_offset < 45 <= part.row_offset + part.rows:
+            with pytest.raises(InputError, match="has 3 fields"):
+                run_part(str(fast_model), prefix, out, part.index, storage=storage, log=log)
+        else:
+            run_part(str(fast_model), prefix, out, part.index, storage=storage, log=log)
+    with pytest.raises(InputError, match="have no output"):
+        run_merge(prefix, out, storage=storage, log=log)
+    report = json.loads((tmp_path / "split" / "extra_error.json").read_text())
+    [failed] = report["parts"]
+    assert report["error"] == "PartsFailed"
+    assert "has 3 fields" in failed["message"]
+    assert not (tmp_path / "split" / "extra_output.csv").exists()

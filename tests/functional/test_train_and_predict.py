@@ -189,23 +189,55 @@ def test_empty_and_ragged_rows_stay_in_the_output_and_are_reported(trained, tmp_
     store, _ = trained
     path = tmp_path / "mixed.csv"
     path.write_text(
-        'id,text\n1,"The oven caught fire"\n2,"   "\n3\n4,"Water leaked, floor soaked",extra\n'
+        'id,text\n1,"The oven caught fire"\n2,"   "\n3\n4,"Water leaked, floor soaked"\n'
         "5,Sparks at the socket\n",
         encoding="utf-8",
     )
     summary, _ = predict(store, path, tmp_path / "r")
     assert summary.rows_in == summary.rows_out == 5
-    assert summary.rows_predicted == 2
+    assert summary.rows_predicted == 3
     assert summary.rejected == [
         {"row": 2, "line": 3, "reason": "empty text"},
         {"row": 3, "line": 4, "reason": "1 fields, the header has 2"},
-        {"row": 4, "line": 5, "reason": "3 fields, the header has 2"},
     ]
     output = read_rows(tmp_path / "r" / "mixed_output.csv")
     assert [row[0] for row in output[1:]] == ["1", "2", "3", "4", "5"]
     assert output[2][2:] == [""] * (len(output[0]) - 2)
     assert output[1][2]
     assert output[5][2]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        # a row with more fields than the header: its extras would have no column
+        ('id,text\n1,fire\n2,"Water leaked, floor soaked",extra\n', r"row 2 \(line 3\) has 3 "),
+        ("text\n", r"has a header \(text\) but no data rows"),  # header only
+        ('[{"text": "fire"}]\n', r"looks like JSON, not CSV"),
+        ('{"rows": 1}\n', r"looks like JSON, not CSV"),
+        # no header row: the first text would become the column's name
+        ("My kettle stopped working after a week.\nThe oven door broke\n", r"no header row"),
+        ("id,text,text\n1,a,b\n", r"2 columns named 'text' \(columns 2, 3\)"),
+        ("id,Review,review\n1,a,b\n", r"2 columns named 'review' \(columns 2, 3\)"),
+    ],
+)
+def test_quiet_successes_are_clear_errors_with_a_report(trained, tmp_path, content, message):
+    store, _ = trained
+    path = tmp_path / "odd.csv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(InputError, match=message):
+        predict(store, path, tmp_path / "r")
+    assert json.loads((tmp_path / "r" / "odd_error.json").read_text())["hint"]
+    assert not (tmp_path / "r" / "odd_output.csv").exists()
+    assert path.read_text(encoding="utf-8") == content  # the input is never touched
+
+
+def test_a_one_column_file_headed_by_a_name_is_read(trained, tmp_path) -> None:
+    store, _ = trained
+    path = tmp_path / "comments.csv"
+    path.write_text("Kommentar\nThe oven caught fire\nWater under the sink\n", encoding="utf-8")
+    summary, _ = predict(store, path, tmp_path / "r")
+    assert (summary.text_column, summary.rows_predicted) == ("Kommentar", 2)
 
 
 def test_text_column_by_name_and_the_only_column(trained, tmp_path) -> None:

@@ -203,3 +203,29 @@ def test_a_model_pointer_naming_a_path_is_refused_by_both_resolvers() -> None:
     )
     route = choose_route(settings, S3())
     assert route.kind == "cpu"  # routed as if no model: the job refuses it with its report
+
+
+def test_results_of_an_over_long_key_fit_s3_and_stay_distinct() -> None:
+    """A 1,020-byte key's `<stem>_output.json` would be over S3's 1,024: shortened, with a hash
+    of the whole key, so that two such keys never share a result."""
+    from textbatch_contract.outputs import MAX_KEY_BYTES
+
+    folder = "claims/" + "é" * 300 + "/"
+    stem = "x" * (1020 - len(folder.encode()) - 4)
+    keys = [f"{folder}{stem}.csv", f"{folder}{stem[:-1]}y.csv"]
+    assert all(len(k.encode()) == 1020 for k in keys)
+    plans = [
+        OutputPlan.for_request(f"s3://in/{k}", results_prefix("s3://results", k)) for k in keys
+    ]
+    for plan in plans:
+        for uri in (plan.csv, plan.summary, plan.error):
+            key = uri.removeprefix("s3://results/")
+            assert len(key.encode()) <= MAX_KEY_BYTES
+            assert key.startswith(folder + "xxxx")
+    assert len({p.summary for p in plans}) == 2
+    assert plans[0].error.endswith("_error.json")
+    # a key that fits keeps its name
+    assert OutputPlan.for_request("s3://in/a.csv", "s3://r/").summary == "s3://r/a_output.json"
+    # locally, a file name's 255 bytes
+    local = OutputPlan.for_request("/in/" + "z" * 300 + ".csv", "/out")
+    assert len(local.summary.rsplit("/", 1)[1].encode()) <= 255

@@ -91,6 +91,13 @@ class CsvTable:
                 hint="upload a CSV whose first line names the columns, e.g. 'text'",
             )
         self.header: list[str] = first[1]
+        if self.header and self.header[0].lstrip()[:1] in ("{", "["):
+            self.close()
+            raise InputError(
+                f"{self.name} looks like JSON, not CSV (it starts with "
+                f"{_shorten(self.header[0], 20)!r})",
+                hint="upload a CSV whose first line names the columns, e.g. 'text'",
+            )
 
     def __enter__(self) -> CsvTable:
         return self
@@ -143,10 +150,13 @@ class CsvTable:
         besides: tuple[int, ...] | None = None,
     ) -> int:
         """Index of the column to use: `wanted`, else the first candidate present, else (when
-        `besides` is given) the only column not in `besides`."""
+        `besides` is given) the only column not in `besides`. A name the header has twice is
+        an error (which one is meant cannot be known), and so is a file whose only column is
+        headed by what looks like a text: it has no header row, and its first text would be
+        lost as the column's name."""
         if wanted is not None:
             if wanted in self.header:
-                return self.header.index(wanted)
+                return self._once([n == wanted for n in self.header], wanted, role)
             raise InputError(
                 f"{self.name} has no column named {wanted!r}; its columns are {self.header}",
                 hint=f"pass the {role} column's exact name",
@@ -154,10 +164,18 @@ class CsvTable:
         lowered = [name.strip().lower() for name in self.header]
         for candidate in candidates:
             if candidate in lowered:
-                return lowered.index(candidate)
+                return self._once([n == candidate for n in lowered], candidate, role)
         if besides is not None:
             rest = [i for i in range(len(self.header)) if i not in besides]
             if len(rest) == 1:
+                if len(self.header) == 1 and looks_like_text(self.header[0]):
+                    raise InputError(
+                        f"{self.name} has one column, and its first line "
+                        f"{_shorten(self.header[0])!r} looks like a text, not a column name: "
+                        "the file seems to have no header row",
+                        hint=f"add a first line naming the column ({candidates[0]}), then "
+                        "upload the file again",
+                    )
                 return rest[0]
         raise InputError(
             f"{self.name} has no {role} column: expected one named {' or '.join(candidates)}, "
@@ -165,6 +183,27 @@ class CsvTable:
             hint=f"rename the column, or pass --{role}-column NAME"
             + ("; if the file has no header row, add one" if role == "text" else ""),
         )
+
+    def _once(self, matches: list[bool], name: str, role: str) -> int:
+        found = [i for i, match in enumerate(matches) if match]
+        if len(found) > 1:
+            raise InputError(
+                f"{self.name} has {len(found)} columns named {name!r} (columns "
+                f"{', '.join(str(i + 1) for i in found)}): which one is the {role} is not clear",
+                hint="rename all but one of them, then upload the file again",
+            )
+        return found[0]
+
+
+def looks_like_text(cell: str) -> bool:
+    """A header cell that reads as a sentence rather than a column name: several words, or a
+    sentence's punctuation at its end. Column names (`text`, `review body`, `Kommentar`) do not."""
+    cell = cell.strip()
+    return len(cell.split()) >= 4 or (len(cell) > 1 and cell[-1] in ".!?")
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _first_bad_utf8(path: Path) -> tuple[int, int, int]:

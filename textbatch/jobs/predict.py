@@ -39,6 +39,7 @@ class PredictRequest:
     output: str
     text_column: str | None = None
     input_version: str | None = None  # the S3 version id to read; None: the latest
+    part: bool = False  # a large file's part: may hold no rows (a long record filled the last)
 
 
 @dataclass
@@ -158,6 +159,12 @@ def _predict(
                 summary.rows_predicted += len(usable)
                 progress.update(summary.rows_in, table.bytes_read())
         summary.rows_out = summary.rows_in
+        if summary.rows_in == 0 and not request.part:
+            raise InputError(
+                f"{request.input} has a header ({', '.join(table.header)}) but no data rows: "
+                "nothing to classify",
+                hint="upload the file with its rows",
+            )
         storage.upload(out_path, plan.csv, content_type="text/csv")
 
     finished = time.perf_counter()
@@ -184,6 +191,16 @@ def _predict(
 
 
 def _usable(record: CsvRecord, text_at: int, width: int, summary: PredictSummary) -> bool:
+    """Whether a row is predicted; a short or empty one is kept unpredicted and listed, and a
+    row with more fields than the header refuses the file: its extra fields have no column in
+    the output, and dropping them would lose data."""
+    if len(record.fields) > width:
+        raise InputError(
+            f"{summary.input}: row {record.row} (line {record.line}) has {len(record.fields)} "
+            f"fields, the header has {width}; nothing was written",
+            hint="quote the field that holds a comma, or name the extra column in the header; "
+            "then upload the file again",
+        )
     if len(record.fields) != width:
         summary.reject(record, f"{len(record.fields)} fields, the header has {width}")
         return False

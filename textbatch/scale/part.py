@@ -26,7 +26,7 @@ def run_part(
     log.emit("part_start", index=index, of=len(plan.parts), input=plan.input)
     try:
         run_predict(
-            PredictRequest(model=model, input=part.uri, output=plan.outputs),
+            PredictRequest(model=model, input=part.uri, output=plan.outputs, part=True),
             storage=storage,
             log=log,
         )

@@ -3,12 +3,16 @@ the operations commands read there. One definition, so that they cannot drift ap
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from textbatch_contract.paths import basename, is_s3, join
 
 PARTS_OUTPUTS = "out/"  # under a large file's parts prefix: each part's results
 ERROR_SUFFIX = "_error.json"  # a file's error report: `<stem>_error.json`
+LONGEST_SUFFIX = "_output.json"
+MAX_KEY_BYTES = 1024  # S3's limit on a key
+MAX_NAME_BYTES = 255  # a file name's limit on local file systems
 
 
 @dataclass(frozen=True)
@@ -28,11 +32,28 @@ class OutputPlan:
         stem = name[:-4] if name.lower().endswith(".csv") else name
         if is_s3(output) and output.count("/") == 2:  # s3://bucket: the bucket's root
             output += "/"
+        stem = fitting_stem(stem, output, input_uri)
         return cls(
             csv=join(output, f"{stem}_output.csv"),
             summary=join(output, f"{stem}_output.json"),
             error=join(output, f"{stem}{ERROR_SUFFIX}"),
         )
+
+
+def fitting_stem(stem: str, output: str, input_uri: str) -> str:
+    """`stem` when `<output><stem>_output.json` fits S3's key limit (or, locally, the file
+    name limit); else as much of it as fits, then `~` and a hash of the whole input URI, so
+    that two long keys that differ only at their end still get distinct results."""
+    if is_s3(output):
+        key = output[5:].partition("/")[2]
+        budget = MAX_KEY_BYTES - len(key.encode()) - len(LONGEST_SUFFIX)
+    else:
+        budget = MAX_NAME_BYTES - len(LONGEST_SUFFIX)
+    if len(stem.encode()) <= budget:
+        return stem
+    digest = "~" + hashlib.sha256(input_uri.encode()).hexdigest()[:16]
+    kept = stem.encode()[: max(0, budget - len(digest))].decode("utf-8", errors="ignore")
+    return kept + digest
 
 
 def results_prefix(results_location: str, key: str) -> str:
