@@ -13,6 +13,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
+from textbatch_contract.commands import VCPUS_ENV
 
 from infra.job_specs import JOB_SPECS, RETRY_ON_REASONS, RETRY_ON_STATUS_REASONS, JobSpec
 from infra.nag import acknowledge
@@ -136,7 +137,8 @@ class BatchCompute(Construct):
             gpu=spec.gpus or None,
             job_role=job_role,
             logging=ecs.LogDriver.aws_logs(stream_prefix=spec.role, log_group=self.log_group),
-            environment={"TEXTBATCH_STAGE": self._settings.stage},
+            # the job's vCPUs, which the predict job's workers follow (not the host's cores)
+            environment={"TEXTBATCH_STAGE": self._settings.stage, VCPUS_ENV: str(spec.vcpus)},
         )
         acknowledge(
             container,

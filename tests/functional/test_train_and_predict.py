@@ -507,3 +507,21 @@ def test_progress_is_logged_at_each_tenth_of_the_input(trained, tmp_path) -> Non
     assert len(progress) >= 8  # fast or slow, at least one line per tenth read
     assert all(a["rows_done"] < b["rows_done"] for a, b in itertools.pairwise(progress))
     assert {"percent", "rows_per_s", "eta_s"} <= set(progress[-1])
+
+
+def test_the_model_reads_the_start_of_a_huge_text_and_the_summary_counts_it(
+    trained, tmp_path, monkeypatch
+) -> None:
+    from textbatch.jobs import predict as predict_module
+
+    monkeypatch.setattr(predict_module, "MODEL_CHARS", 40)
+    store, _ = trained
+    path = tmp_path / "long.csv"
+    path.write_text(
+        "id,text\n1,The oven caught fire\n2," + "Water under the sink " * 20 + "\n",
+        encoding="utf-8",
+    )
+    summary, _ = predict(store, path, tmp_path / "r")
+    assert (summary.rows_predicted, summary.texts_truncated) == (2, 1)
+    output = read_rows(tmp_path / "r" / "long_output.csv")
+    assert output[2][1] == ("Water under the sink " * 20)  # the row itself is whole

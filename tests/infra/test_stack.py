@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from textbatch_contract import FUNCTION_TIMEOUT_S
 from textbatch_contract import settings as trigger_settings
+from textbatch_contract.commands import VCPUS_ENV
 
 from infra.job_specs import JOB_SPECS
 from infra.settings import SettingsError, load_stage
@@ -100,6 +101,9 @@ def test_job_definitions(synth, spec) -> None:
     requirements = {r["Type"]: r["Value"] for r in container["ResourceRequirements"]}
     assert requirements.get("GPU") == (str(spec.gpus) if spec.gpus else None)
     assert requirements["VCPU"] == str(spec.vcpus)
+    # the job's workers follow its vCPUs, not the host's cores (textbatch.model.encoding)
+    environment = {e["Name"]: e["Value"] for e in container["Environment"]}
+    assert environment[VCPUS_ENV] == requirements["VCPU"]
     timeout = getattr(settings, spec.timeout_setting) * 60
     assert props["Timeout"] == {"AttemptDurationSeconds": timeout}
     retry = props["RetryStrategy"]

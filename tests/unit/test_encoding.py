@@ -24,3 +24,71 @@ def test_workers_prepare_like_the_caller_and_keep_the_order() -> None:
     np.testing.assert_array_equal(
         np.concatenate([ids for _, ids in forked]), transformer.encode(texts)
     )
+
+
+def test_workers_follow_the_jobs_vcpus_not_the_hosts_cores(monkeypatch) -> None:
+    import os
+
+    from textbatch.model.encoding import VCPUS_ENV, default_workers
+
+    cores = len(os.sched_getaffinity(0))
+    monkeypatch.setenv(VCPUS_ENV, "1")
+    assert default_workers() == 1
+    monkeypatch.setenv(VCPUS_ENV, "64")
+    assert default_workers() == min(cores, 8)  # never more than this process may use
+    monkeypatch.delenv(VCPUS_ENV)
+    assert default_workers() == min(cores, 8)
+
+
+def test_texts_in_flight_are_bounded_by_weight_as_well_as_by_count(monkeypatch) -> None:
+    """Big chunks wait for the workers: the queued weight stays at most IN_FLIGHT_WEIGHT (or
+    one chunk), so memory follows the bytes, not the row count."""
+    from textbatch.model import encoding
+
+    monkeypatch.setattr(encoding, "IN_FLIGHT_WEIGHT", 10)
+    pulled = []
+
+    def items():
+        for i in range(12):
+            pulled.append(i)
+            yield i, ["x" * 6]  # weight 6: two would exceed 10
+
+    done = []
+    for tag, result in prepared(items(), len, workers=2, weight=lambda texts: len(texts[0])):
+        done.append(tag)
+        assert result == 1
+        assert len(pulled) - len(done) <= 1, (pulled, done)
+    assert done == list(range(12))
+
+
+def test_chunks_end_at_a_row_count_or_a_size_and_a_huge_row_is_alone() -> None:
+    from textbatch.io.csv_table import CsvRecord
+    from textbatch.jobs.predict import _chunks
+
+    records = [CsvRecord(row=i, line=i + 1, fields=["id", "x" * n]) for i, n in enumerate(
+        [10, 10, 10, 1000, 10, 10, 10, 10, 10]
+    )]  # fmt: skip
+    sizes = [[r.row for r in chunk] for chunk in _chunks(records, 4, 50)]
+    assert sizes == [[0, 1, 2], [3], [4, 5, 6, 7], [8]]
+
+
+def test_the_row_writer_writes_what_csv_writer_writes_for_huge_rows_too(monkeypatch) -> None:
+    import csv
+    import io
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from textbatch.io.csv_table import RowWriter
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.text(alphabet="a ,\"\n\r\té'", max_size=8), min_size=2, max_size=5))
+    def check(row: list[str]) -> None:
+        expected = io.StringIO(newline="")
+        csv.writer(expected).writerow(row)
+        written = io.StringIO(newline="")
+        RowWriter(written).writerow(row)
+        assert written.getvalue() == expected.getvalue()
+
+    monkeypatch.setattr(RowWriter, "BIG_ROW_CHARS", 0)  # every row the field-at-a-time way
+    check()

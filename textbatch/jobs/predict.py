@@ -12,7 +12,6 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,13 @@ from textbatch.model.artifacts import loading, open_model
 from textbatch.model.encoding import default_workers, prepared
 from textbatch.model.inference import classifier_for
 
+# A chunk is at most CHUNK_ROWS rows and, past its first row, CHUNK_CHARS characters of fields:
+# memory follows the bytes in flight, not only the rows (one row of 16 fields of 20 MB is a
+# chunk of its own). The model reads the first MODEL_CHARS characters of a text (a 500-page
+# book; the networks read far fewer tokens anyway): a 50 MB field costs the workers no more.
 CHUNK_ROWS = 512
+CHUNK_CHARS = 4_000_000
+MODEL_CHARS = 1_000_000
 MAX_REJECTED_LISTED = 1000
 PROGRESS_SECONDS = 5.0
 
@@ -53,6 +58,7 @@ class PredictSummary:
     rows_out: int = 0
     rows_predicted: int = 0
     rows_rejected: int = 0
+    texts_truncated: int = 0  # texts longer than MODEL_CHARS: the model read their start
     rejected: list[dict[str, Any]] = field(default_factory=list)
     predictions: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
@@ -62,6 +68,12 @@ class PredictSummary:
         self.rows_rejected += 1
         if len(self.rejected) < MAX_REJECTED_LISTED:
             self.rejected.append({"row": record.row, "line": record.line, "reason": reason})
+
+    def model_text(self, text: str) -> str:
+        if len(text) <= MODEL_CHARS:
+            return text
+        self.texts_truncated += 1
+        return text[:MODEL_CHARS]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -134,12 +146,15 @@ def _predict(
             writer = csv_table.writer(out)
             writer.writerow(table.header + added)
             chunks = (
-                ((chunk, usable), [r.fields[text_at] for r in usable])
-                for chunk in _chunks(table.records(), CHUNK_ROWS)
+                ((chunk, usable), [summary.model_text(r.fields[text_at]) for r in usable])
+                for chunk in _chunks(table.records(), CHUNK_ROWS, CHUNK_CHARS)
                 for usable in [[r for r in chunk if _usable(r, text_at, width, summary)]]
             )
             for (chunk, usable), ready in prepared(
-                chunks, classifier.prepare, workers=default_workers()
+                chunks,
+                classifier.prepare,
+                workers=default_workers(),
+                weight=lambda texts: sum(map(len, texts)),
             ):
                 probs = classifier.predict(ready)
                 by_row = {r.row: p for r, p in zip(usable, probs, strict=True)}
@@ -210,9 +225,18 @@ def _usable(record: CsvRecord, text_at: int, width: int, summary: PredictSummary
     return True
 
 
-def _chunks(records: Iterable[CsvRecord], size: int) -> Iterator[list[CsvRecord]]:
-    iterator = iter(records)
-    while chunk := list(islice(iterator, size)):
+def _chunks(records: Iterable[CsvRecord], rows: int, chars: int) -> Iterator[list[CsvRecord]]:
+    """Consecutive records, at most `rows` of them and, past the first, `chars` characters."""
+    chunk: list[CsvRecord] = []
+    size = 0
+    for record in records:
+        length = sum(map(len, record.fields))
+        if chunk and (len(chunk) >= rows or size + length > chars):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(record)
+        size += length
+    if chunk:
         yield chunk
 
 

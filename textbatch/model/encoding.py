@@ -15,6 +15,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
+from textbatch_contract.commands import VCPUS_ENV
+
 T = TypeVar("T")
 _worker_prepare: Callable[[list[str]], Any] | None = None
 
@@ -24,14 +26,29 @@ def _prepare(texts: list[str]) -> Any:
     return _worker_prepare(texts)
 
 
+MAX_WORKERS = 8
+IN_FLIGHT_WEIGHT = 32_000_000  # characters of texts queued for the workers at most
+
+
 def default_workers() -> int:
-    return min(len(os.sched_getaffinity(0)), 8)
+    """The job's vCPUs when it runs on Batch, else the cores this process may use; at most 8."""
+    cores = len(os.sched_getaffinity(0))
+    declared = os.environ.get(VCPUS_ENV, "")
+    if declared.isdigit() and int(declared) > 0:
+        cores = min(cores, int(declared))
+    return min(cores, MAX_WORKERS)
 
 
 def prepared(
-    items: Iterable[tuple[T, list[str]]], prepare: Callable[[list[str]], Any], *, workers: int
+    items: Iterable[tuple[T, list[str]]],
+    prepare: Callable[[list[str]], Any],
+    *,
+    workers: int,
+    weight: Callable[[list[str]], int] | None = None,
 ) -> Iterator[tuple[T, Any]]:
-    """For each (tag, texts) item, in order: (tag, prepare(texts))."""
+    """For each (tag, texts) item, in order: (tag, prepare(texts)). At most 2 x workers items
+    are queued ahead and, with `weight`, at most IN_FLIGHT_WEIGHT of their weight (one item
+    always)."""
     if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         for tag, texts in items:
             yield tag, prepare(texts)
@@ -39,13 +56,17 @@ def prepared(
     global _worker_prepare
     _worker_prepare = prepare  # inherited by the forked workers
     prepare([])  # builds what it builds lazily (a spaCy tokenizer) once, before forking
-    pending: deque[tuple[T, Any]] = deque()
+    pending: deque[tuple[T, Any, int]] = deque()
+    queued = 0
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         for tag, texts in items:
-            pending.append((tag, pool.apply_async(_prepare, (texts,))))
-            if len(pending) >= 2 * workers:
-                done_tag, result = pending.popleft()
+            cost = weight(texts) if weight else 0
+            while pending and (len(pending) >= 2 * workers or queued + cost > IN_FLIGHT_WEIGHT):
+                done_tag, result, done_cost = pending.popleft()
+                queued -= done_cost
                 yield done_tag, result.get()
+            pending.append((tag, pool.apply_async(_prepare, (texts,)), cost))
+            queued += cost
         while pending:
-            done_tag, result = pending.popleft()
+            done_tag, result, _ = pending.popleft()
             yield done_tag, result.get()

@@ -11,6 +11,9 @@ PREDICT, SPLIT, PART, MERGE = "predict", "split", "predict-part", "merge"
 # The uploaded revision a job reads: the S3 version id the trigger got in the event, or LATEST
 # (an unversioned bucket, a job submitted by hand). A Batch parameter, `Ref::input_version`.
 INPUT_VERSION, LATEST = "input_version", "latest"
+# The job definitions' environment variable with the job's vCPUs: Batch does not pin a container
+# to its vCPUs on EC2 (they are CPU shares), so the jobs' workers would count the host's cores.
+VCPUS_ENV = "TEXTBATCH_VCPUS"
 
 
 def input_version(value: str | None) -> str | None:
