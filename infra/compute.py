@@ -13,7 +13,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from textbatch_contract.commands import VCPUS_ENV
+from textbatch_contract.commands import NEUTRALISE_FORMULAS_ENV, VCPUS_ENV
 
 from infra.job_specs import JOB_SPECS, RETRY_ON_REASONS, RETRY_ON_STATUS_REASONS, JobSpec
 from infra.nag import acknowledge
@@ -40,13 +40,39 @@ class BatchCompute(Construct):
         self._settings = settings
         self._network = network
         prefix = settings.prefix
-        gpu_image = batch.EcsMachineImage(image_type=batch.EcsMachineImageType.ECS_AL2_NVIDIA)
+        # Amazon Linux 2023 with the NVIDIA driver (Amazon Linux 2's support ended 2026-06-30)
+        gpu_image = batch.EcsMachineImage(image_type=batch.EcsMachineImageType.ECS_AL2023_NVIDIA)
+        # Every instance: IMDSv2 only, one network hop, so a container cannot reach the
+        # instance's role through the metadata service (jobs get their own role from ECS).
+        self.launch_template = ec2.LaunchTemplate(
+            self,
+            "InstanceLaunchTemplate",
+            launch_template_name=f"{prefix}-batch-instances",
+            require_imdsv2=True,
+            http_put_response_hop_limit=1,
+        )
+        # A job that waits RUNNABLE because no instance can run it is cancelled after the
+        # stage's limit; the failure reporter then writes its file's report with a hint.
+        waiting = [
+            batch.JobStateTimeLimitAction(
+                max_time=Duration.minutes(settings.runnable_timeout_minutes),
+                reason=reason,
+                action=batch.JobStateTimeLimitActionsAction.CANCEL,
+                state=batch.JobStateTimeLimitActionsState.RUNNABLE,
+            )
+            for reason in (
+                batch.JobStateTimeLimitActionsReason.INSUFFICIENT_INSTANCE_CAPACITY,
+                batch.JobStateTimeLimitActionsReason.COMPUTE_ENVIRONMENT_MAX_RESOURCE,
+                batch.JobStateTimeLimitActionsReason.JOB_RESOURCE_REQUIREMENT,
+            )
+        ]
         gpu_types = [ec2.InstanceType(t) for t in settings.gpu_instance_types]
         cpu_classes = [ec2.InstanceClass(c.upper()) for c in settings.cpu_instance_classes]
         self.gpu_queue = batch.JobQueue(
             self,
             "GpuJobQueue",
             job_queue_name=f"{prefix}-gpu",
+            job_state_time_limit_actions=waiting,
             compute_environments=self._ordered(
                 "Gpu",
                 instance_types=gpu_types,
@@ -58,6 +84,7 @@ class BatchCompute(Construct):
             self,
             "CpuJobQueue",
             job_queue_name=f"{prefix}-cpu",
+            job_state_time_limit_actions=waiting,
             compute_environments=self._ordered(
                 "Cpu", instance_classes=cpu_classes, max_vcpus=settings.cpu_max_vcpus
             ),
@@ -107,6 +134,7 @@ class BatchCompute(Construct):
                 else batch.AllocationStrategy.BEST_FIT_PROGRESSIVE
             ),
             use_optimal_instance_classes=False,
+            launch_template=self.launch_template,
             update_to_latest_image_version=True,
             **props,
         )
@@ -138,7 +166,15 @@ class BatchCompute(Construct):
             job_role=job_role,
             logging=ecs.LogDriver.aws_logs(stream_prefix=spec.role, log_group=self.log_group),
             # the job's vCPUs, which the predict job's workers follow (not the host's cores)
-            environment={"TEXTBATCH_STAGE": self._settings.stage, VCPUS_ENV: str(spec.vcpus)},
+            environment={
+                "TEXTBATCH_STAGE": self._settings.stage,
+                VCPUS_ENV: str(spec.vcpus),
+                **(
+                    {NEUTRALISE_FORMULAS_ENV: "1"}
+                    if self._settings.neutralise_formulas and spec.role.startswith("predict")
+                    else {}
+                ),
+            },
         )
         acknowledge(
             container,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration
+import jsii
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -36,9 +36,23 @@ class Observability(Construct):
         alarm_email: str | None,
     ) -> None:
         super().__init__(scope, construct_id)
+        rule_name = f"{prefix}-failed-jobs"
+        # EventBridge may publish for this rule only (a name, not a reference: the key's policy
+        # cannot refer to the rule, which refers to the topic, which refers to the key)
+        rule_arn = Stack.of(self).format_arn(
+            service="events", resource="rule", resource_name=rule_name
+        )
+        from_the_rule = {"ArnEquals": {"aws:SourceArn": rule_arn}}
         # A customer-managed key: EventBridge cannot publish to a topic under the AWS-managed key.
         key = kms.Key(self, "AlertsKey", enable_key_rotation=True, description=f"{prefix} alerts")
-        key.grant_encrypt_decrypt(iam.ServicePrincipal("events.amazonaws.com"))
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                resources=["*"],  # in a key policy: this key
+                conditions=from_the_rule,
+            )
+        )
         key.grant_encrypt_decrypt(iam.ServicePrincipal("cloudwatch.amazonaws.com"))
         self.topic = sns.Topic(
             self, "AlertsTopic", topic_name=f"{prefix}-alerts", master_key=key, enforce_ssl=True
@@ -46,10 +60,18 @@ class Observability(Construct):
         if alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
 
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                actions=["sns:Publish"],
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                resources=[self.topic.topic_arn],
+                conditions=from_the_rule,
+            )
+        )
         self.failed_jobs_rule = events.Rule(
             self,
             "FailedJobsRule",
-            rule_name=f"{prefix}-failed-jobs",
+            rule_name=rule_name,
             description="A textbatch job reached FAILED",
             event_pattern=events.EventPattern(
                 source=["aws.batch"],
@@ -59,7 +81,8 @@ class Observability(Construct):
                     "jobQueue": [queue.job_queue_arn for queue in job_queues],
                 },
             ),
-            targets=[targets.SnsTopic(self.topic)],
+            # not targets.SnsTopic: it would let EventBridge publish for any rule of any account
+            targets=[TopicTarget(self.topic)],
         )
         # Metrics from the jobs' JSON lines (their names and keys: textbatch_contract.events).
         namespace = f"Textbatch/{prefix}"
@@ -188,3 +211,14 @@ class Observability(Construct):
             statistic="Average" if name == "ValidationAccuracy" else "Sum",
             period=Duration.minutes(5),
         )
+
+
+@jsii.implements(events.IRuleTarget)
+class TopicTarget:
+    """The rule's SNS target; the topic's policy is the one written above, with its condition."""
+
+    def __init__(self, topic: sns.ITopic) -> None:
+        self.topic = topic
+
+    def bind(self, _rule: events.IRule, _id: str | None = None) -> events.RuleTargetConfig:
+        return events.RuleTargetConfig(arn=self.topic.topic_arn)

@@ -36,6 +36,12 @@ class StageSettings:
     predict_queue: str  # "auto": the model's manifest decides (wants_gpu); or "gpu" / "cpu"
     split_threshold_mb: float  # larger uploads run as split -> array of parts -> merge
     part_size_mb: float  # one part per this many MB (one array child each)
+    # a job RUNNABLE this long because no instance can run it (no capacity, a quota, a resource
+    # requirement no instance type meets) is cancelled; the failure reporter writes the report
+    runnable_timeout_minutes: int
+    # output cells starting with = + - @ (tab, CR) get a leading ' so that a spreadsheet shows
+    # them as text rather than running them as formulas; changes such cells (e.g. -1.5)
+    neutralise_formulas: bool
 
     @property
     def split_threshold_bytes(self) -> int:
@@ -82,6 +88,8 @@ def _validate(s: StageSettings, path: Path) -> None:
         problems.append("part_size_mb: > 0 and at most split_threshold_mb")
     if s.predict_queue not in ("auto", "gpu", "cpu"):
         problems.append("predict_queue: 'auto', 'gpu' or 'cpu'")
+    if not 10 <= s.runnable_timeout_minutes <= 1440:
+        problems.append("runnable_timeout_minutes: 10 to 1440 (AWS Batch's limits)")
     if not 1 <= s.job_attempts <= 10:
         problems.append("job_attempts: 1 to 10 (AWS Batch's limit)")
     if problems:

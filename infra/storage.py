@@ -10,6 +10,7 @@ from __future__ import annotations
 from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+from textbatch_contract.commands import PARTS_DIR, PARTS_EXPIRE_DAYS
 
 from infra.nag import acknowledge
 
@@ -27,6 +28,10 @@ class Storage(Construct):
         )
         self.predict = self._bucket("PredictBucket", "predict", versioned=True)
         self.results = self._bucket("ResultsBucket", "results")
+        # a large file's parts are removed by its merge; a failed file's stay for a look
+        self.results.add_lifecycle_rule(
+            id="ExpireParts", prefix=f"{PARTS_DIR}/", expiration=Duration.days(PARTS_EXPIRE_DAYS)
+        )
         self.training = self._bucket("TrainingBucket", "training")
         self.models = self._bucket("ModelsBucket", "models", versioned=True)
         self.config = self._bucket("ConfigBucket", "config", versioned=True)

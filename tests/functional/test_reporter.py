@@ -191,3 +191,39 @@ def test_a_failed_array_lists_every_failed_part_once(failing_batch) -> None:
 )
 def test_the_hint_says_what_to_change(attempt, expected) -> None:
     assert expected in hint_for({"jobId": "job-1", "attempts": [attempt]})
+
+
+@pytest.mark.parametrize(
+    ("reason", "hint"),
+    [
+        ("CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY - no g4dn in the zone", "Service Quotas"),
+        ("MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT - 8 GPUs", "exceed the compute environment"),
+    ],
+)
+def test_a_job_cancelled_while_runnable_gets_a_report_with_a_capacity_hint(
+    failing_batch, reason, hint
+) -> None:
+    """The queues cancel a job no instance could take (infra: RUNNABLE time limits); it never
+    ran, so it wrote nothing: the reporter writes the file's report."""
+    cloud = failing_batch
+    output = f"s3://{cloud.bucket}/"
+    detail = {  # the event's detail, as EventBridge delivers it (Batch no longer lists the job)
+        "jobId": "a1b2c3d4-0000-4000-8000-000000000001",
+        "jobName": "tb-waiting",
+        "status": "FAILED",
+        "statusReason": reason,
+        "attempts": [],
+        "parameters": {"input": "s3://in/waiting.csv", "output": output, "input_version": "v3"},
+        "container": {"command": ["predict"]},
+    }
+    assert report_failure(detail, **cloud.clients)["decision"] == "reported"
+    written = read(cloud, f"{output}waiting_error.json")
+    assert written["error"] == "JobFailed"
+    assert "cancelled by AWS Batch after waiting RUNNABLE" in written["message"]
+    assert reason in written["message"]
+    assert hint in written["hint"]
+    assert written["input_version"] == "v3"
+    # a job that never ran because its dependency failed is still left to that one
+    detail["statusReason"] = "Dependent Job failed"
+    detail["parameters"]["input"] = "s3://in/dependent.csv"
+    assert report_failure(detail, **cloud.clients)["decision"] == "ignored"

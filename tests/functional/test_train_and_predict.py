@@ -525,3 +525,55 @@ def test_the_model_reads_the_start_of_a_huge_text_and_the_summary_counts_it(
     assert (summary.rows_predicted, summary.texts_truncated) == (2, 1)
     output = read_rows(tmp_path / "r" / "long_output.csv")
     assert output[2][1] == ("Water under the sink " * 20)  # the row itself is whole
+
+
+def test_labels_that_start_like_a_formula_are_refused_but_numbers_are_labels(tmp_path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("label,text\nfire,The oven caught fire\n=cmd|' /C calc'!A0,Water\n")
+    with pytest.raises(InputError, match=r"row 2 \(line 3\) has the label \"=cmd"):
+        run_train(
+            TrainRequest(
+                config=str(write_config(tmp_path)), data=str(bad), out=str(tmp_path / "o")
+            ),
+            log=EventLog(io.StringIO(), job="train"),
+        )
+    numbers = tmp_path / "numbers.csv"
+    rows = [
+        f"{'-1' if i % 2 else '1'},{'awful broken' if i % 2 else 'great works'} {i}"
+        for i in range(40)
+    ]
+    numbers.write_text("label,text\n" + "\n".join(rows) + "\n")
+    result = run_train(
+        TrainRequest(
+            config=str(write_config(tmp_path, num_epoch=1, n_classes=None)),
+            data=str(numbers),
+            out=str(tmp_path / "n"),
+        ),
+        log=EventLog(io.StringIO(), job="train"),
+    )
+    labels = json.loads((tmp_path / "n" / "models" / result.version / "labels.json").read_text())
+    assert sorted(labels) == ["-1", "1"]
+
+
+@pytest.mark.parametrize("neutralise", [False, True])
+def test_formula_cells_are_neutralised_only_when_asked(
+    trained, tmp_path, neutralise, monkeypatch
+) -> None:
+    from textbatch_contract.commands import NEUTRALISE_FORMULAS_ENV
+
+    store, _ = trained
+    path = tmp_path / "cells.csv"
+    path.write_text('id,text\n=1+1,"=HYPERLINK(""http://x"")"\n-5,@sum the oven caught fire\n')
+    if neutralise:  # as the job definition sets it for a stage with neutralise_formulas
+        monkeypatch.setenv(NEUTRALISE_FORMULAS_ENV, "1")
+    predict(store, path, tmp_path / "r")
+    output = read_rows(tmp_path / "r" / "cells_output.csv")
+    cells = [row[:2] for row in output[1:]]
+    if neutralise:
+        assert cells == [
+            ["'=1+1", '\'=HYPERLINK("http://x")'],
+            ["'-5", "'@sum the oven caught fire"],
+        ]
+    else:
+        assert cells == [["=1+1", '=HYPERLINK("http://x")'], ["-5", "@sum the oven caught fire"]]
+    assert all(float(row[3]) > 0 for row in output[1:])  # the model's own cells are numbers

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from textbatch_contract import FUNCTION_TIMEOUT_S
 from textbatch_contract import settings as trigger_settings
-from textbatch_contract.commands import VCPUS_ENV
+from textbatch_contract.commands import NEUTRALISE_FORMULAS_ENV, VCPUS_ENV
 
 from infra.job_specs import JOB_SPECS
 from infra.settings import SettingsError, load_stage
@@ -65,12 +65,42 @@ def test_gpu_environments_use_gpu_instances_and_scale_to_zero(synth) -> None:
     assert gpu
     for resources in gpu:
         assert resources["MinvCpus"] == 0
-        assert resources["Ec2Configuration"] == [{"ImageType": "ECS_AL2_NVIDIA"}]
+        # Amazon Linux 2023's NVIDIA AMI: Amazon Linux 2's support ended 2026-06-30
+        assert resources["Ec2Configuration"] == [{"ImageType": "ECS_AL2023_NVIDIA"}]
         assert set(resources["InstanceTypes"]) == set(settings.gpu_instance_types)
     types = sorted(r["Type"] for r in gpu)
     assert types == (["EC2", "SPOT"] if settings.use_spot else ["EC2"])
     for r in synth.resources("AWS::Batch::ComputeEnvironment").values():
         assert r["Properties"]["ComputeResources"]["MinvCpus"] == 0
+
+
+def test_every_instance_requires_imdsv2_with_one_hop(synth) -> None:
+    """A container cannot reach the instance's role through the metadata service."""
+    [(template_id, template)] = synth.resources("AWS::EC2::LaunchTemplate").items()
+    options = template["Properties"]["LaunchTemplateData"]["MetadataOptions"]
+    assert options["HttpTokens"] == "required"
+    assert options["HttpPutResponseHopLimit"] == 1
+    environments = synth.resources("AWS::Batch::ComputeEnvironment").values()
+    assert environments
+    for environment in environments:
+        launch = environment["Properties"]["ComputeResources"]["LaunchTemplate"]
+        assert launch["LaunchTemplateId"] == {"Ref": template_id}
+
+
+def test_a_job_no_instance_can_run_is_cancelled_after_the_stage_limit(synth) -> None:
+    minutes = load_stage(synth.stage).runnable_timeout_minutes
+    queues = synth.resources("AWS::Batch::JobQueue").values()
+    assert len(queues) == 2
+    for queue in queues:
+        actions = queue["Properties"]["JobStateTimeLimitActions"]
+        assert {a["Reason"] for a in actions} == {
+            "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
+            "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE",
+            "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT",
+        }
+        for action in actions:
+            assert (action["Action"], action["State"]) == ("CANCEL", "RUNNABLE")
+            assert action["MaxTimeSeconds"] == minutes * 60
 
 
 def test_spot_comes_first_with_on_demand_behind_it_in_each_queue(synth) -> None:
@@ -104,6 +134,9 @@ def test_job_definitions(synth, spec) -> None:
     # the job's workers follow its vCPUs, not the host's cores (textbatch.model.encoding)
     environment = {e["Name"]: e["Value"] for e in container["Environment"]}
     assert environment[VCPUS_ENV] == requirements["VCPU"]
+    # spreadsheet-safe cells only where the stage asks (off by default: it changes cells)
+    wanted = settings.neutralise_formulas and spec.role.startswith("predict")
+    assert (environment.get(NEUTRALISE_FORMULAS_ENV) == "1") == wanted
     timeout = getattr(settings, spec.timeout_setting) * 60
     assert props["Timeout"] == {"AttemptDurationSeconds": timeout}
     retry = props["RetryStrategy"]
@@ -482,3 +515,34 @@ def test_every_metric_filter_matches_a_line_the_jobs_really_write(
         assert matching, f"no job line matches {pattern}"
         if value.startswith("$."):
             assert all(isinstance(r[value[2:]], int | float) for r in matching), value
+
+
+def test_a_failed_large_files_parts_expire(synth) -> None:
+    [results] = [
+        b
+        for b in synth.resources("AWS::S3::Bucket").values()
+        if "-results-" in json.dumps(b["Properties"]["BucketName"])
+    ]
+    rules = results["Properties"]["LifecycleConfiguration"]["Rules"]
+    [parts] = [r for r in rules if r.get("Prefix") == "_parts/"]
+    assert (parts["Status"], parts["ExpirationInDays"]) == ("Enabled", 7)
+
+
+def test_eventbridge_may_publish_alerts_only_for_the_failed_jobs_rule(synth) -> None:
+    prefix = load_stage(synth.stage).prefix
+    [policy] = synth.resources("AWS::SNS::TopicPolicy").values()
+    for_events = [
+        s
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s.get("Principal") == {"Service": "events.amazonaws.com"}
+    ]
+    [key] = synth.resources("AWS::KMS::Key").values()
+    for_events += [
+        s
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
+        if s.get("Principal") == {"Service": "events.amazonaws.com"}
+    ]
+    assert len(for_events) == 2
+    for statement in for_events:
+        source = json.dumps(statement["Condition"]["ArnEquals"]["aws:SourceArn"])
+        assert f":rule/{prefix}-failed-jobs" in source

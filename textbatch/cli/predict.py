@@ -24,6 +24,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--text-column", help="default: text or review, else the only column")
     parser.add_argument(
+        "--neutralise-formulas",
+        action="store_true",
+        default=None,
+        help="write cells that start with = + - @ as text (a leading '), for spreadsheets",
+    )
+    parser.add_argument(
         "--input-version",
         help="the S3 version id of the input to read (default or 'latest': the latest)",
     )
@@ -40,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
             output=args.output,
             text_column=args.text_column,
             input_version=requested_version(args.input_version),
+            neutralise_formulas=args.neutralise_formulas,
         )
     )
     return 0

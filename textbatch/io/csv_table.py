@@ -42,9 +42,19 @@ def reader(lines: Iterable[str]) -> Any:
     return csv.reader(lines, strict=True)
 
 
-def writer(stream: IO[str]) -> RowWriter:
-    """The csv writer every textbatch output uses (quotes only where needed, CRLF rows)."""
-    return RowWriter(stream)
+# What makes a spreadsheet read a cell as a formula (OWASP's CSV injection list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(field: str) -> str:
+    """A cell a spreadsheet shows as text: `'` before a formula's first character."""
+    return "'" + field if field.startswith(FORMULA_STARTS) else field
+
+
+def writer(stream: IO[str], *, neutralise_formulas: bool = False) -> RowWriter:
+    """The csv writer every textbatch output uses (quotes only where needed, CRLF rows);
+    with `neutralise_formulas`, cells that start like a formula are written as text."""
+    return RowWriter(stream, neutralise_formulas=neutralise_formulas)
 
 
 class RowWriter:
@@ -56,11 +66,14 @@ class RowWriter:
 
     BIG_ROW_CHARS = 1_000_000
 
-    def __init__(self, stream: IO[str]) -> None:
+    def __init__(self, stream: IO[str], *, neutralise_formulas: bool = False) -> None:
         self._stream = stream
         self._writer = csv.writer(stream)
+        self._neutralise = neutralise_formulas
 
     def writerow(self, row: list[str]) -> None:
+        if self._neutralise:
+            row = [neutralised(field) for field in row]
         if sum(map(len, row)) <= self.BIG_ROW_CHARS:
             self._writer.writerow(row)
             return

@@ -7,6 +7,7 @@ input's or the model's fault leaves an `<stem>_error.json` report where the outp
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from collections import Counter
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from textbatch_contract import OutputPlan, events
+from textbatch_contract.commands import NEUTRALISE_FORMULAS_ENV
 
 from textbatch.errors import InputError, StorageError, TextbatchError
 from textbatch.io import csv_table
@@ -45,6 +47,9 @@ class PredictRequest:
     text_column: str | None = None
     input_version: str | None = None  # the S3 version id to read; None: the latest
     part: bool = False  # a large file's part: may hold no rows (a long record filled the last)
+    # cells that start like a formula written as text; None: as the job definition says
+    # (TEXTBATCH_NEUTRALISE_FORMULAS, from the stage setting neutralise_formulas)
+    neutralise_formulas: bool | None = None
 
 
 @dataclass
@@ -143,7 +148,10 @@ def _predict(
         out_path = Path(tmp) / "output.csv"
         progress = _Progress(log, table.size)
         with open(out_path, "w", encoding="utf-8", newline="") as out:
-            writer = csv_table.writer(out)
+            neutralise = request.neutralise_formulas
+            if neutralise is None:
+                neutralise = os.environ.get(NEUTRALISE_FORMULAS_ENV) == "1"
+            writer = csv_table.writer(out, neutralise_formulas=neutralise)
             writer.writerow(table.header + added)
             chunks = (
                 ((chunk, usable), [summary.model_text(r.fields[text_at]) for r in usable])

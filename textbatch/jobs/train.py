@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ from textbatch_contract import events
 
 from textbatch.config import HASHED_BIGRAMS, ModelConfig, check_labels, parse_config
 from textbatch.errors import ConfigError, InputError
-from textbatch.io.csv_table import LABEL_COLUMNS, TEXT_COLUMNS, open_table
+from textbatch.io.csv_table import FORMULA_STARTS, LABEL_COLUMNS, TEXT_COLUMNS, open_table
 from textbatch.io.storage import Storage, is_s3, join
 from textbatch.jobs import nbsvm_fit
 from textbatch.jobs.events import EventLog
@@ -41,6 +42,9 @@ from textbatch.model.transformer import FastTokenizer, TextTransformer, Tokenize
 from textbatch.model.vectors import embedding_matrix, load_vectors
 
 MAX_SKIPPED_LISTED = 100
+
+# a label such as -1 is a number to a spreadsheet, not a formula
+NUMBER = re.compile(r"[-+]?[0-9]+(\.[0-9]+)?")
 
 
 @dataclass(frozen=True)
@@ -114,8 +118,16 @@ def read_labelled(
                 if len(skipped) < MAX_SKIPPED_LISTED:
                     skipped.append({"row": record.row, "line": record.line, "reason": reason})
                 continue
+            label = record.fields[label_at].strip()
+            if label.startswith(FORMULA_STARTS) and not NUMBER.fullmatch(label):
+                raise InputError(
+                    f"{name}: row {record.row} (line {record.line}) has the label {label!r}, "
+                    "which starts like a spreadsheet formula; every prediction of the model "
+                    "would write it into a cell",
+                    hint="rename the label so that it starts with a letter or a digit",
+                )
             texts.append(record.fields[text_at])
-            labels.append(record.fields[label_at].strip())
+            labels.append(label)
             if group_at is not None:
                 groups.append(record.fields[group_at])
     if not texts:

@@ -42,14 +42,19 @@ def report_failure(detail: dict[str, Any], *, batch: Any, s3: Any) -> dict[str, 
         failed = [child for child in _failed_children(batch, job_id) if child.get("attempts")]
         if failed:
             return _report_parts(job, failed, uri, reports, s3=s3)
-    if not job.get("attempts") or "arrayProperties" in job:
+    stuck = never_placed(job)
+    if not stuck and (not job.get("attempts") or "arrayProperties" in job):
         return log(IGNORED, job_id=job_id, uri=uri, reason="never ran: its dependency failed")
     if of_revision(read_json(s3, reports.error), version):
         return log(IGNORED, job_id=job_id, uri=uri, reason="the job wrote its error report")
+    ran = (
+        f"was cancelled by AWS Batch after waiting RUNNABLE: {job.get('statusReason')}"
+        if stuck
+        else f"was stopped by AWS Batch after {len(job['attempts'])} attempt(s): {_reasons(job)}"
+    )
     report = {
         "error": "JobFailed",
-        "message": f"{commands.step_of(job)} job {job_id} for {uri} was stopped by AWS Batch after "
-        f"{len(job['attempts'])} attempt(s): {_reasons(job)}; no output was written",
+        "message": f"{commands.step_of(job)} job {job_id} for {uri} {ran}; no output was written",
         "input": uri,
         "input_version": version,
         "job_id": job_id,
@@ -158,7 +163,32 @@ def _reasons(job: dict[str, Any]) -> str:
     return f"{reason}" + (f" (exit code {exit_code})" if exit_code is not None else "")
 
 
+# The reasons of the job queues' RUNNABLE time limits (infra/compute.py): no instance could
+# take the job before the stage's runnable_timeout_minutes.
+PLACEMENT_REASONS = ("CAPACITY:", "MISCONFIGURATION:")
+
+
+def never_placed(job: dict[str, Any]) -> bool:
+    """A job cancelled while RUNNABLE because no instance could run it."""
+    return not job.get("attempts") and str(job.get("statusReason", "")).startswith(
+        PLACEMENT_REASONS
+    )
+
+
 def hint_for(job: dict[str, Any]) -> str:
+    reason = str(job.get("statusReason", ""))
+    if never_placed(job) and reason.startswith("CAPACITY:"):
+        return (
+            "no instance of the queue's types was available (capacity, or the account's EC2 "
+            "quota for them: check Service Quotas, e.g. 'Running On-Demand G and VT instances'); "
+            "add instance types or raise the quota, then upload the file again"
+        )
+    if never_placed(job):
+        return (
+            "no instance the queue may start can run this job (its vCPUs, memory or GPU exceed "
+            "the compute environment's instance types or max vCPUs): widen them in the stage "
+            "settings, then upload the file again"
+        )
     text = " ".join(
         str(a.get("container_reason") or "") + " " + str(a.get("reason") or "")
         for a in _attempts(job)

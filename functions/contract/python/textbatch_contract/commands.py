@@ -14,6 +14,8 @@ INPUT_VERSION, LATEST = "input_version", "latest"
 # The job definitions' environment variable with the job's vCPUs: Batch does not pin a container
 # to its vCPUs on EC2 (they are CPU shares), so the jobs' workers would count the host's cores.
 VCPUS_ENV = "TEXTBATCH_VCPUS"
+# Set ("1") on the predict job definitions by the stage setting neutralise_formulas.
+NEUTRALISE_FORMULAS_ENV = "TEXTBATCH_NEUTRALISE_FORMULAS"
 
 
 def input_version(value: str | None) -> str | None:
@@ -24,9 +26,14 @@ def input_version(value: str | None) -> str | None:
 STEPS = (SPLIT, PART, MERGE)  # a large file's jobs, in order
 
 
+PARTS_DIR = "_parts"  # under the results location
+PARTS_EXPIRE_DAYS = 7  # a failed large file's parts: the results bucket's lifecycle rule
+
+
 def parts_prefix(results_location: str, name: str) -> str:
-    """Where a large file's parts, their outputs and its plan live (removed after the merge)."""
-    return f"{results_location.rstrip('/')}/_parts/{name}/"
+    """Where a large file's parts, their outputs and its plan live (removed after the merge;
+    a failed file's expire with the results bucket's lifecycle rule)."""
+    return f"{results_location.rstrip('/')}/{PARTS_DIR}/{name}/"
 
 
 def split_command(
