@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
 
-.PHONY: install demo test lint synth format clean bench vectors
+.PHONY: install demo test lint synth format clean bench vectors images
 
 # make bench: each shared data set present beside the clone (FILE:GROUP_COLUMN), 20% of its groups
 # held out (movies, threads), the peer under the same split; without them, 25k synthetic warranty
@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml Makefile package.json package-lock.json
 	@echo "installing torch==$(TORCH_VERSION) (CPU wheel on this machine)"
 	@$(BIN)/pip install --quiet --disable-pip-version-check "torch==$(TORCH_VERSION)" 2>&1 | grep -v "is ignored" || true
 	@echo "installing textbatch (editable) with its dev tools"
-	@$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev,bench]" 2>&1 | grep -v "is ignored" || true
+	@$(BIN)/pip install --quiet --disable-pip-version-check -e ".[networks,dev,bench]" 2>&1 | grep -v "is ignored" || true
 	@echo "installing the pinned AWS CDK CLI (npm ci)"
 	@npm ci --no-audit --no-fund --silent
 	@$(BIN)/python -c "import torch, spacy, textbatch, textbatch_trigger, textbatch_reporter, aws_cdk" || { echo "install failed"; exit 1; }
@@ -41,6 +41,12 @@ vectors: install
 
 demo: install
 	$(BIN)/textbatch demo
+
+# Both Batch images with podman or docker (scripts/images.sh: a local Debian base and the wheels
+# this machine's pip downloads, where no registry can be reached). The container tests in
+# `make test` run the jobs inside them; without an engine they say so and do not run.
+images: install
+	@BIN=$(BIN) TORCH_VERSION=$(TORCH_VERSION) scripts/images.sh
 
 lint: install
 	$(BIN)/ruff check .

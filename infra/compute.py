@@ -96,12 +96,25 @@ class BatchCompute(Construct):
             retention=log_retention,
             removal_policy=removal_policy,
         )
-        image = ecs.ContainerImage.from_asset(str(ROOT), file="batch_images/Dockerfile")
+        # The GPU image (CUDA torch, spaCy) for training and GPU predict jobs; the CPU image (no
+        # torch) for split, merge and CPU predict jobs: a fresh instance pulls only what it runs.
+        images = {
+            kind: ecs.ContainerImage.from_asset(
+                str(ROOT),
+                file=f"batch_images/Dockerfile.{kind}",
+                # `make images` fills batch_images/wheels/ here; in AWS pip reads PyPI
+                exclude=["batch_images/wheels/*", "!batch_images/wheels/.keep"],
+            )
+            for kind in ("gpu", "cpu")
+        }
         # Plain names (the L2's job_definition_name is a token parsed out of the ARN).
         self.job_definition_names = {spec.role: f"{prefix}-{spec.role}" for spec in JOB_SPECS}
         self.job_definitions: dict[str, batch.EcsJobDefinition] = {
             spec.role: self._job_definition(
-                spec, image, job_roles[spec.role], parameter_defaults.get(spec.role, {})
+                spec,
+                images[spec.image],
+                job_roles[spec.role],
+                parameter_defaults.get(spec.role, {}),
             )
             for spec in JOB_SPECS
         }

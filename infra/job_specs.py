@@ -26,6 +26,7 @@ TRAIN_COMMAND = ("train", "--config", "Ref::config", "--data", "Ref::data", "--o
 @dataclass(frozen=True)
 class JobSpec:
     role: str  # "predict", "predict-cpu" or "train": the job definition is <prefix>-<role>
+    image: str  # "gpu" or "cpu": batch_images/Dockerfile.<image>
     command: tuple[str, ...]
     gpus: int
     vcpus: int
@@ -39,11 +40,11 @@ class JobSpec:
 
 # g4dn.xlarge: 4 vCPUs, 16 GiB, 1 T4; ECS keeps some memory for itself, hence 14 GiB.
 JOB_SPECS = (
-    JobSpec("predict", PREDICT_COMMAND, gpus=1, vcpus=4, memory_mib=14336,
+    JobSpec("predict", "gpu", PREDICT_COMMAND, gpus=1, vcpus=4, memory_mib=14336,
             timeout_setting="predict_timeout_minutes"),
-    JobSpec("predict-cpu", PREDICT_COMMAND, gpus=0, vcpus=4, memory_mib=7168,
+    JobSpec("predict-cpu", "cpu", PREDICT_COMMAND, gpus=0, vcpus=4, memory_mib=7168,
             timeout_setting="predict_timeout_minutes"),
-    JobSpec("train", TRAIN_COMMAND, gpus=1, vcpus=4, memory_mib=14336,
+    JobSpec("train", "gpu", TRAIN_COMMAND, gpus=1, vcpus=4, memory_mib=14336,
             timeout_setting="train_timeout_minutes"),
 )  # fmt: skip
 

@@ -314,22 +314,57 @@ def test_outputs_name_what_a_user_needs_next(synth) -> None:
     } <= set(synth.template["Outputs"])  # fmt: skip
 
 
-def test_image_asset_context_holds_only_the_package(synth) -> None:
+def test_two_images_whose_contexts_hold_only_the_package(synth) -> None:
     manifest = json.loads((synth.outdir / f"Textbatch-{synth.stage}.assets.json").read_text())
-    [image] = manifest["dockerImages"].values()
-    context = synth.outdir / image["source"]["directory"]
-    names = {p.relative_to(context).parts[0] for p in context.rglob("*") if p.is_file()}
-    assert names == {".dockerignore", "README.md", "pyproject.toml", "textbatch", "batch_images"}
-    assert image["source"]["dockerFile"] == "batch_images/Dockerfile"
-    assert (context / "batch_images" / "Dockerfile").is_file()
+    images = {i["source"]["dockerFile"]: i for i in manifest["dockerImages"].values()}
+    assert set(images) == {"batch_images/Dockerfile.gpu", "batch_images/Dockerfile.cpu"}
+    for dockerfile, image in images.items():
+        context = synth.outdir / image["source"]["directory"]
+        files = [p.relative_to(context) for p in context.rglob("*") if p.is_file()]
+        names = {p.parts[0] for p in files}
+        assert names == {
+            ".dockerignore",
+            "README.md",
+            "pyproject.toml",
+            "textbatch",
+            "functions",
+            "batch_images",
+        }
+        assert (context / dockerfile).is_file()
+        # no wheels `make images` downloaded: in AWS pip reads PyPI (the mount point stays)
+        assert {str(p) for p in files if p.parts[:2] == ("batch_images", "wheels")} == {
+            "batch_images/wheels/.keep"
+        }
+        assert (context / "functions/contract/python/textbatch_contract/__init__.py").is_file()
+    # each job definition runs the image its role needs
+    asset_of = {
+        hash_: image["source"]["dockerFile"].rsplit(".", 1)[1]
+        for hash_, image in manifest["dockerImages"].items()
+    }
+    for spec in JOB_SPECS:
+        definition = synth.one(
+            "AWS::Batch::JobDefinition",
+            JobDefinitionName=f"{load_stage(synth.stage).prefix}-{spec.role}",
+        )
+        image = json.dumps(definition["Properties"]["ContainerProperties"]["Image"])
+        [used] = [kind for hash_, kind in asset_of.items() if hash_ in image]
+        assert used == spec.image
 
 
-def test_dockerfile_is_a_cuda_image_running_textbatch_as_non_root() -> None:
-    text = (ROOT / "batch_images" / "Dockerfile").read_text()
+@pytest.mark.parametrize(
+    ("kind", "base"),
+    [
+        ("gpu", r"pytorch/pytorch:[\d.]+-cuda[\d.]+-cudnn\d+-runtime"),
+        ("cpu", r"public\.ecr\.aws/docker/library/python:3\.11-slim-bookworm"),
+    ],
+)
+def test_each_dockerfile_has_a_base_argument_and_runs_textbatch_as_non_root(kind, base) -> None:
+    text = (ROOT / "batch_images" / f"Dockerfile.{kind}").read_text()
     instructions = [line for line in text.splitlines() if line and not line.startswith("#")]
-    assert re.match(r"FROM pytorch/pytorch:[\d.]+-cuda[\d.]+-cudnn\d+-runtime$", instructions[0])
-    assert "pip install ." in text
-    assert "spacy download en_core_web_md" in text
+    assert re.fullmatch(rf"ARG BASE={base}", instructions[0])
+    assert instructions[1] == "FROM ${BASE}"
+    assert "--mount=type=bind,source=batch_images/wheels,target=/tmp/wheels" in text
+    assert "spacy download" not in text  # the vectors come from the package registry
     users = [line.split()[1] for line in instructions if line.startswith("USER ")]
     assert users
     assert users[-1] not in ("root", "0")

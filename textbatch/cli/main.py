@@ -54,12 +54,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+NETWORKS_MODULES = ("torch", "spacy")  # pyproject's `networks` extra
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args) or 0)
     except TextbatchError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except ModuleNotFoundError as exc:
+        if exc.name not in NETWORKS_MODULES:
+            raise
+        # the CPU image and a plain `pip install textbatch` have no torch or spaCy
+        print(
+            f"error: this needs {exc.name}, which this installation lacks (the torch networks "
+            "and training)\n  hint: pip install 'textbatch[networks]', or run it in the GPU image",
+            file=sys.stderr,
+        )
         return 1
     except Exception as exc:
         if not type(exc).__module__.startswith(("botocore", "boto3")):

@@ -24,6 +24,11 @@ from textbatch.errors import StorageError
 
 __all__ = ["S3Uri", "Storage", "basename", "is_s3", "join"]
 
+# The mode open() gives a new file under this process's umask (read once, at import).
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+FILE_MODE = 0o666 & ~_UMASK
+
 
 @dataclass(frozen=True)
 class S3Uri:
@@ -73,6 +78,11 @@ class Storage:
             raise StorageError(f"{uri}: no such file", hint="check the path") from exc
         except IsADirectoryError as exc:
             raise StorageError(f"{uri}: is a directory, expected a file") from exc
+        except PermissionError as exc:
+            raise StorageError(
+                f"{uri}: permission denied (the job runs as user {os.getuid()})",
+                hint="make the file readable by that user",
+            ) from exc
 
     def read_text(self, uri: str) -> str:
         data = self.read_bytes(uri)
@@ -108,6 +118,7 @@ class Storage:
         # Write beside the target and rename, so a reader never sees half a file.
         with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, prefix=".tmp-") as tmp:
             tmp.write(data)
+        os.chmod(tmp.name, FILE_MODE)  # as open() would create it, not tempfile's 0600
         os.replace(tmp.name, path)
 
     def download(self, uri: str, path: Path, *, version: str | None = None) -> None:

