@@ -47,3 +47,8 @@ class WaitTimeout(CloudError):
 
 class ArtifactError(TextbatchError):
     """A model artifact is missing, incomplete or fails its checksum."""
+
+
+class Stopped(TextbatchError):
+    """The process was asked to stop (SIGTERM: AWS Batch terminating the job, or its attempt
+    timeout; Batch sends SIGKILL 30 s later)."""

@@ -124,9 +124,16 @@ def test_a_job_killed_by_batch_still_leaves_an_error_report(
         time.sleep(0.1)
     [job] = jobs
     batch.terminate_job(jobId=job["jobId"], reason="stopped by the operator")
-    report = cloud.wait_for_result("ops/killed.csv")
+    # SIGTERM first, as Batch sends it: the job logs it and reports `Stopped`; the failure
+    # reporter then writes what Batch says (the operator's reason, the attempts) over it
+    deadline = time.monotonic() + 120
+    while (report := cloud.wait_for_result("ops/killed.csv"))["error"] != "JobFailed":
+        assert report["error"] == "Stopped"
+        assert time.monotonic() < deadline, report
+        time.sleep(0.5)
     assert report["kind"] == "_error.json"
-    assert report["error"] == "JobFailed"
+    ended = cloud.wait_for_job(job["jobId"])
+    assert any("stopped by SIGTERM" in line for line in cloud.job_log(ended))
     assert f"predict job {job['jobId']}" in report["message"]
     assert "after 1 attempt(s): stopped by the operator" in report["message"]
     assert report["attempts"][0]["log_stream"].startswith("predict/default/")

@@ -164,3 +164,42 @@ def test_a_missing_group_column_is_one_line_and_exit_1(tmp_path, sample_train) -
     assert message.startswith("error: ")
     assert "no column 'thread'" in message
     assert hint.startswith("  hint: ")
+
+
+def test_a_job_stopped_by_sigterm_logs_it_and_writes_its_report(trained, tmp_path) -> None:
+    """Batch stops a job with SIGTERM (terminate-job, the attempt timeout), SIGKILL 30 s later:
+    the job ends at once with a `failed` line and the file's error report, and its workers go."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from textbatch.sample_data import generate, write_csv
+
+    store, _ = trained
+    write_csv(tmp_path / "big.csv", generate(30_000, seed=3), labelled=False)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "textbatch.cli.main", "predict", "--model", str(store),
+         "--input", str(tmp_path / "big.csv"), "--output", str(tmp_path / "out")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    for line in process.stdout:
+        if json.loads(line)["event"] == "progress":  # predicting, workers running
+            break
+    stopped = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=30)
+    assert time.monotonic() - stopped < 10
+    assert process.returncode == 1
+    assert "stopped by SIGTERM" in err
+    assert "Traceback" not in err
+    failed = json.loads(out.splitlines()[-1])
+    assert (failed["event"], failed["error"]) == ("failed", "Stopped")
+    report = json.loads((tmp_path / "out" / "big_error.json").read_text())
+    from textbatch_contract.documents import STOPPED_ERROR
+
+    assert report["error"] == STOPPED_ERROR  # the name the failure reporter looks for
+    assert not (tmp_path / "out" / "big_output.csv").exists()

@@ -227,3 +227,24 @@ def test_a_job_cancelled_while_runnable_gets_a_report_with_a_capacity_hint(
     detail["statusReason"] = "Dependent Job failed"
     detail["parameters"]["input"] = "s3://in/dependent.csv"
     assert report_failure(detail, **cloud.clients)["decision"] == "ignored"
+
+
+def test_a_report_of_a_job_stopped_by_sigterm_gets_batchs_reason(failing_batch) -> None:
+    """The job logged SIGTERM and reported `Stopped`; Batch knows why (the operator's reason,
+    the attempt timeout, each attempt): the reporter's JobFailed replaces it. Any other report
+    of the job's own is kept."""
+    from textbatch_contract.documents import STOPPED_ERROR
+
+    cloud = failing_batch
+    output = f"s3://{cloud.bucket}/"
+    cloud.s3.put_object(
+        Bucket=cloud.bucket, Key="t_error.json", Body=json.dumps({"error": STOPPED_ERROR})
+    )
+    job = submit(cloud, name="tb-t", parameters={"input": "s3://in/t.csv", "output": output})
+    assert report(cloud, job["jobId"])["decision"] == "reported"
+    assert read(cloud, f"{output}t_error.json")["error"] == "JobFailed"
+    cloud.s3.put_object(
+        Bucket=cloud.bucket, Key="u_error.json", Body=json.dumps({"error": "InputError"})
+    )
+    job = submit(cloud, name="tb-u", parameters={"input": "s3://in/u.csv", "output": output})
+    assert report(cloud, job["jobId"])["reason"] == "the job wrote its error report"

@@ -229,3 +229,11 @@ def test_results_of_an_over_long_key_fit_s3_and_stay_distinct() -> None:
     # locally, a file name's 255 bytes
     local = OutputPlan.for_request("/in/" + "z" * 300 + ".csv", "/out")
     assert len(local.summary.rsplit("/", 1)[1].encode()) <= 255
+
+
+def test_the_stopped_error_is_named_as_the_reporter_looks_for_it() -> None:
+    from textbatch_contract.documents import STOPPED_ERROR
+
+    from textbatch.errors import Stopped
+
+    assert Stopped("x").as_report()["error"] == STOPPED_ERROR

@@ -6,8 +6,11 @@ A user's mistake (a TextbatchError) prints one short message and exits 1, withou
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
+
+from textbatch_contract import commands
 
 from textbatch import __version__
 from textbatch.cli import (
@@ -24,7 +27,7 @@ from textbatch.cli import (
     submit,
     train,
 )
-from textbatch.errors import TextbatchError
+from textbatch.errors import Stopped, TextbatchError
 
 COMMANDS = (
     train,
@@ -55,10 +58,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 NETWORKS_MODULES = ("torch", "spacy")  # pyproject's `networks` extra
+BATCH_JOBS = ("train", commands.PREDICT, *commands.STEPS)  # what the job definitions run
+
+
+def stop_on_sigterm() -> None:
+    """Batch stops a job with SIGTERM, then SIGKILL 30 s later: the process raises Stopped where
+    it is, so that the job logs it and writes its file's error report in that time. (The workers
+    it forks put SIGTERM back to its default: textbatch.model.encoding.)"""
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise Stopped(
+            "stopped by SIGTERM: AWS Batch terminated the job, or its attempt timed out",
+            hint="see the job's status reason (`textbatch status`); upload the file again to retry",
+        )
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in BATCH_JOBS:
+        stop_on_sigterm()
     try:
         return int(args.run(args) or 0)
     except TextbatchError as exc:

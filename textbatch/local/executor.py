@@ -8,8 +8,10 @@ runs in a subprocess with the environment Batch gives a container. Job states mo
 reports; the retry strategy's attempts and evaluateOnExit rules and the attempt timeout are
 honoured; stdout and stderr go to CloudWatch Logs under the awslogs driver's group and stream.
 
-Host loss is simulated with `textbatch local reclaim JOB_ID`: the process is killed and the
-attempt ends with Batch's status reason for a terminated instance.
+Terminating a job or reaching its attempt timeout sends the process group SIGTERM, then SIGKILL
+30 s later, as Batch does (the jobs log it and write their file's report). Host loss is
+simulated with `textbatch local reclaim JOB_ID`: the process is killed at once and the attempt
+ends with Batch's status reason for a terminated instance.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any
 ENTRYPOINT = (sys.executable, "-m", "textbatch.cli.main")  # the image's ENTRYPOINT ["textbatch"]
 HOST_TERMINATED = "Host EC2 (instance i-0local) terminated."
 TIMED_OUT = "Job attempt duration exceeded timeout"
+STOP_GRACE_S = 30  # Batch's SIGTERM -> SIGKILL delay when it stops a container
 BASE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV")
 
 
@@ -188,8 +191,15 @@ class JobExecutor:
                 status_reason = TIMED_OUT
             elif job.stop:
                 status_reason = job.job_stopped_reason or "Terminated by user"
-            if status_reason:
-                os.killpg(process.pid, signal.SIGKILL)
+            if status_reason == HOST_TERMINATED:
+                os.killpg(process.pid, signal.SIGKILL)  # a lost host gives no warning
+                break
+            if status_reason:  # terminated or timed out: SIGTERM, SIGKILL after the grace
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=STOP_GRACE_S)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
                 break
             time.sleep(0.2)
         exit_code = process.wait()

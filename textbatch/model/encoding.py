@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
@@ -19,6 +20,13 @@ from textbatch_contract.commands import VCPUS_ENV
 
 T = TypeVar("T")
 _worker_prepare: Callable[[list[str]], Any] | None = None
+
+
+def _worker_started() -> None:
+    """Workers die on SIGTERM (the pool's terminate sends it), whatever handler the job set for
+    itself (textbatch.cli.main's Stopped): a Python-level handler can be left waiting in a
+    worker blocked on the pool's queue lock, and the pool's join with it."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _prepare(texts: list[str]) -> Any:
@@ -58,7 +66,7 @@ def prepared(
     prepare([])  # builds what it builds lazily (a spaCy tokenizer) once, before forking
     pending: deque[tuple[T, Any, int]] = deque()
     queued = 0
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_started) as pool:
         for tag, texts in items:
             cost = weight(texts) if weight else 0
             while pending and (len(pending) >= 2 * workers or queued + cost > IN_FLIGHT_WEIGHT):

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from textbatch_contract import OutputPlan, commands, parts_outputs
-from textbatch_contract.documents import of_revision, read_json, write_json
+from textbatch_contract.documents import STOPPED_ERROR, of_revision, read_json, write_json
 from textbatch_contract.events import IGNORED, REPORTED
 
 from textbatch_reporter.log import log
@@ -45,7 +45,9 @@ def report_failure(detail: dict[str, Any], *, batch: Any, s3: Any) -> dict[str, 
     stuck = never_placed(job)
     if not stuck and (not job.get("attempts") or "arrayProperties" in job):
         return log(IGNORED, job_id=job_id, uri=uri, reason="never ran: its dependency failed")
-    if of_revision(read_json(s3, reports.error), version):
+    own = read_json(s3, reports.error)
+    # a job stopped by SIGTERM reports only that; Batch's reason and attempts say more
+    if of_revision(own, version) and own.get("error") != STOPPED_ERROR:
         return log(IGNORED, job_id=job_id, uri=uri, reason="the job wrote its error report")
     ran = (
         f"was cancelled by AWS Batch after waiting RUNNABLE: {job.get('statusReason')}"

@@ -40,6 +40,10 @@ def write_json(s3: Any, uri: str, document: Any) -> None:
     s3.put_object(Bucket=bucket, Key=key, Body=encode(document), ContentType=CONTENT_TYPE)
 
 
+# The error a job's own report names when SIGTERM stopped it (textbatch.errors.Stopped): the
+# failure reporter replaces such a report with Batch's reason and attempts.
+STOPPED_ERROR = "Stopped"
+
 REVISION = "input_version"  # a summary's or error report's key: the S3 version id it is about
 
 
