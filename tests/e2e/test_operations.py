@@ -113,7 +113,8 @@ def test_user_mistakes_are_one_clear_line(cloud: LocalCloud) -> None:
 def test_a_job_killed_by_batch_still_leaves_an_error_report(
     cloud: LocalCloud, model_version, tmp_path
 ) -> None:
-    write_csv(tmp_path / "killed.csv", generate(5_000, seed=11), labelled=False)
+    # long enough to be stopped mid-way, below the local split threshold (2 MB)
+    write_csv(tmp_path / "killed.csv", generate(10_000, seed=11), labelled=False)
     upload(cloud, "ops/killed.csv", tmp_path / "killed.csv")
     batch = cloud.client("batch")
     deadline = time.monotonic() + 120

@@ -577,3 +577,25 @@ def test_formula_cells_are_neutralised_only_when_asked(
     else:
         assert cells == [["=1+1", '=HYPERLINK("http://x")'], ["-5", "@sum the oven caught fire"]]
     assert all(float(row[3]) > 0 for row in output[1:])  # the model's own cells are numbers
+
+
+def test_a_stop_after_the_result_is_written_leaves_the_result_alone(
+    trained, sample_predict, tmp_path, monkeypatch
+) -> None:
+    """SIGTERM can land between the summary and the job's exit: the result stands, with no
+    error report beside it to contradict it."""
+    from textbatch.errors import Stopped
+    from textbatch.jobs import predict as predict_module
+
+    store, _ = trained
+    real_delete = predict_module.Storage.delete
+
+    def stopped_while_deleting(self, uri):  # just after the summary was written
+        real_delete(self, uri)
+        raise Stopped("stopped by SIGTERM")
+
+    monkeypatch.setattr(predict_module.Storage, "delete", stopped_while_deleting)
+    with pytest.raises(Stopped):
+        predict(store, sample_predict, tmp_path / "r")
+    assert (tmp_path / "r" / "warranty_predict_output.json").is_file()
+    assert not (tmp_path / "r" / "warranty_predict_error.json").exists()

@@ -90,9 +90,12 @@ def run_predict(
     storage = storage or Storage()
     log = log or EventLog(job=events.PREDICT_JOB)
     plan = OutputPlan.for_request(request.input, request.output)
+    published: list[bool] = []  # set once the summary is written: the file has its result
     try:
-        return _predict(request, plan, storage, log)
+        return _predict(request, plan, storage, log, published)
     except TextbatchError as exc:
+        if published:  # stopped (SIGTERM) after the result was written: the result stands
+            raise
         report = {
             **exc.as_report(),
             "input": request.input,
@@ -108,7 +111,11 @@ def run_predict(
 
 
 def _predict(
-    request: PredictRequest, plan: OutputPlan, storage: Storage, log: EventLog
+    request: PredictRequest,
+    plan: OutputPlan,
+    storage: Storage,
+    log: EventLog,
+    published: list[bool],
 ) -> PredictSummary:
     started = time.perf_counter()
     log.emit(events.START, input=request.input, model=request.model, output=plan.csv)
@@ -199,6 +206,7 @@ def _predict(
     }
     summary.rows_per_s = round(summary.rows_in / max(1e-9, finished - loaded), 1)
     storage.write_json(plan.summary, summary.to_dict())
+    published.append(True)
     # an earlier revision's error report would contradict this result: it goes
     storage.delete(plan.error)
     log.emit(
