@@ -18,22 +18,13 @@ BASE=localhost/textbatch-base:bookworm
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/batch_images/containers.conf}
 
-engine() {
-    if command -v podman >/dev/null 2>&1; then
-        echo podman
-    elif command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
-        echo docker
-    else
-        echo "no container engine: install podman (apt-get install podman runc) or start docker" >&2
-        return 1
-    fi
-}
-
+# the engine, the images' names and their source label: textbatch/local/images.py
+images() { "$BIN/python" -m textbatch.local.images "$@"; }
 if [ "${1:-}" = engine ]; then
-    engine
+    images engine
     exit
 fi
-ENGINE=$(engine)
+ENGINE=$(images engine)
 
 if ! $ENGINE image exists "$BASE" 2>/dev/null && ! $ENGINE image inspect "$BASE" >/dev/null 2>&1; then
     command -v debootstrap >/dev/null || { echo "debootstrap is missing (apt-get install debootstrap)" >&2; exit 1; }
@@ -61,14 +52,17 @@ print("\n".join(project["dependencies"] + project["optional-dependencies"]["netw
     > batch_images/wheels/requirements.txt
 pip_download -c batch_images/wheels/constraints.txt -r batch_images/wheels/requirements.txt
 
-digest=$("$BIN/python" -m textbatch.local.images digest)
+label=$(images label)
 for role in cpu gpu; do
+    image=$(images image "$role")
     start=$(date +%s)
     $ENGINE build --quiet --network=host \
         --build-arg BASE="$BASE" \
         --build-arg PIP_OPTIONS="--no-index --find-links /tmp/wheels" \
-        --label "textbatch.source=$digest" \
-        -f "batch_images/Dockerfile.$role" -t "localhost/textbatch-$role:latest" . >/dev/null
-    size=$($ENGINE image inspect --format '{{.Size}}' "localhost/textbatch-$role:latest")
-    echo "localhost/textbatch-$role:latest: $((size / 1000000)) MB, built in $(($(date +%s) - start)) s"
+        --label "$label" \
+        -f "batch_images/Dockerfile.$role" -t "$image" . >/dev/null
+    size=$($ENGINE image inspect --format '{{.Size}}' "$image")
+    echo "$image: $((size / 1000000)) MB, built in $(($(date +%s) - start)) s"
 done
+# a rebuild leaves the previous images without a name: remove them (about 1.8 GB each time)
+$ENGINE image prune -f >/dev/null

@@ -1,7 +1,7 @@
 """The Batch images here: their local names, the container engine that builds and runs them,
 and the digest of the sources they were built from (`make images` labels each image with it,
-so a run can tell an image older than the code). `python -m textbatch.local.images digest`
-prints the digest for scripts/images.sh."""
+so a run can tell an image older than the code). scripts/images.sh asks this module
+(`python -m textbatch.local.images engine|digest|label|image KIND`) rather than repeat it."""
 
 from __future__ import annotations
 
@@ -54,5 +54,26 @@ def built_from(command: list[str], image: str) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-if __name__ == "__main__" and sys.argv[1:] == ["digest"]:
-    print(source_digest())
+def _main(args: list[str]) -> int:
+    if args == ["engine"]:
+        found = engine()
+        if found is None:
+            print("no container engine: install podman (apt-get install podman runc) or start "
+                  "docker", file=sys.stderr)  # fmt: skip
+            return 1
+        print(" ".join(found))
+    elif args == ["digest"]:
+        print(source_digest())
+    elif args == ["label"]:
+        print(f"{SOURCE_LABEL}={source_digest()}")
+    elif len(args) == 2 and args[0] == "image" and args[1] in IMAGES:
+        print(IMAGES[args[1]])
+    else:
+        print("usage: python -m textbatch.local.images engine|digest|label|image cpu|gpu",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
