@@ -599,3 +599,23 @@ def test_a_stop_after_the_result_is_written_leaves_the_result_alone(
         predict(store, sample_predict, tmp_path / "r")
     assert (tmp_path / "r" / "warranty_predict_output.json").is_file()
     assert not (tmp_path / "r" / "warranty_predict_error.json").exists()
+
+
+def test_a_stop_while_the_model_loads_is_reported_as_a_stop(
+    trained, sample_predict, tmp_path, monkeypatch
+) -> None:
+    """SIGTERM while a model file is read is a stop, not a damaged model (CI saw an
+    ArtifactError report for a terminated job)."""
+    from textbatch.errors import Stopped
+    from textbatch.model import artifacts
+
+    store, _ = trained
+
+    def stopped(*_args, **_kwargs):
+        raise Stopped("stopped by SIGTERM")
+
+    monkeypatch.setattr(artifacts, "load_file", stopped)
+    with pytest.raises(Stopped):
+        predict(store, sample_predict, tmp_path / "r")
+    report = json.loads((tmp_path / "r" / "warranty_predict_error.json").read_text())
+    assert report["error"] == "Stopped"

@@ -25,7 +25,7 @@ from textbatch_contract.models import LATEST, MANIFEST, UnsafeName, plain_name
 
 from textbatch import __version__
 from textbatch.config import CPU_ARCHITECTURES, ModelConfig, config_from_dict
-from textbatch.errors import ArtifactError, StorageError
+from textbatch.errors import ArtifactError, StorageError, TextbatchError
 from textbatch.io.storage import Storage, join
 from textbatch.model import hashing
 from textbatch.model.hashing import HashingFeaturizer
@@ -233,10 +233,11 @@ def load_version(directory: Path) -> Model:
 
 @contextmanager
 def loading(version: str, name: str) -> Iterator[None]:
-    """Any error reading `name` of a model version becomes an ArtifactError naming both."""
+    """Any foreign error reading `name` of a model version becomes an ArtifactError naming both.
+    Our own errors pass as they are: a Stopped (SIGTERM while loading) is a stop, not a bad file."""
     try:
         yield
-    except ArtifactError:
+    except TextbatchError:
         raise
     except Exception as exc:  # a damaged file can fail in any parser: each one is reported
         raise ArtifactError(
