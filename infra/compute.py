@@ -6,16 +6,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, Size
+from aws_cdk import Duration, RemovalPolicy, Size, Tags
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from textbatch_contract.commands import NEUTRALISE_FORMULAS_ENV, VCPUS_ENV
+from textbatch_contract.commands import IMAGE_TAG, NEUTRALISE_FORMULAS_ENV, VCPUS_ENV
 
-from infra.job_specs import JOB_SPECS, RETRY_ON_REASONS, RETRY_ON_STATUS_REASONS, JobSpec
+from infra.job_specs import (
+    JOB_SPECS,
+    RETRY_ON_REASONS,
+    RETRY_ON_STATUS_REASONS,
+    SCRATCH_PATH,
+    JobSpec,
+)
 from infra.nag import acknowledge
 from infra.network import Network
 from infra.settings import StageSettings
@@ -177,6 +183,10 @@ class BatchCompute(Construct):
             memory=Size.mebibytes(spec.memory_mib),
             gpu=spec.gpus or None,
             job_role=job_role,
+            # nothing writes into the image: a job's temporary files go to a scratch volume
+            # that Docker creates for the container and removes with it
+            readonly_root_filesystem=True,
+            volumes=[batch.EcsVolume.host(name="scratch", container_path=SCRATCH_PATH)],
             logging=ecs.LogDriver.aws_logs(stream_prefix=spec.role, log_group=self.log_group),
             # the job's vCPUs, which the predict job's workers follow (not the host's cores)
             environment={
@@ -206,7 +216,7 @@ class BatchCompute(Construct):
         retries.append(
             batch.RetryStrategy.of(batch.Action.EXIT, batch.Reason.custom(on_exit_code="*"))
         )
-        return batch.EcsJobDefinition(
+        definition = batch.EcsJobDefinition(
             self,
             f"{construct_id}JobDefinition",
             job_definition_name=self.job_definition_names[spec.role],
@@ -217,3 +227,5 @@ class BatchCompute(Construct):
             timeout=Duration.minutes(getattr(self._settings, spec.timeout_setting)),
             propagate_tags=True,
         )
+        Tags.of(definition).add(IMAGE_TAG, spec.image)
+        return definition

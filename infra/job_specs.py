@@ -48,6 +48,9 @@ JOB_SPECS = (
             timeout_setting="train_timeout_minutes"),
 )  # fmt: skip
 
+# The jobs' temporary files (tempfile's default directory): a scratch volume on a read-only root
+SCRATCH_PATH = "/tmp"
+
 # Retry what the host or the Spot market did, never what the application did: Batch evaluates
 # these in order and the first match wins.
 RETRY_ON_STATUS_REASONS = ("Host EC2*",)  # instance terminated or Spot capacity reclaimed

@@ -138,7 +138,9 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> LocalCloud:
     env = {**os.environ, "TEXTBATCH_LOCAL_HOME": str(home / "local")}
     for key in [k for k in env if k.startswith("AWS_")]:
         del env[key]
-    up = ["local", "up"]
+    # CI builds the images (`make images`) and runs every job in its image; elsewhere in them
+    # when an engine and current images are here, else as processes (`local up` says which)
+    up = ["local", "up", "--runtime", "container" if os.environ.get("CI") else "auto"]
     if os.environ.get("TEXTBATCH_E2E_ENDPOINT"):
         up += ["--endpoint", os.environ["TEXTBATCH_E2E_ENDPOINT"]]
     started = subprocess.run(

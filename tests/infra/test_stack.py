@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from textbatch_contract import FUNCTION_TIMEOUT_S
 from textbatch_contract import settings as trigger_settings
-from textbatch_contract.commands import NEUTRALISE_FORMULAS_ENV, VCPUS_ENV
+from textbatch_contract.commands import IMAGE_TAG, NEUTRALISE_FORMULAS_ENV, VCPUS_ENV
 
-from infra.job_specs import JOB_SPECS
+from infra.job_specs import JOB_SPECS, SCRATCH_PATH
 from infra.settings import SettingsError, load_stage
 
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
@@ -145,6 +145,10 @@ def test_job_definitions(synth, spec) -> None:
     assert {"Action": "RETRY", "OnStatusReason": "Host EC2*"} in rules
     assert rules[-1] == {"Action": "EXIT", "OnExitCode": "*"}  # application errors are final
     assert container["LogConfiguration"]["LogDriver"] == "awslogs"
+    # nothing writes into the image: temporary files go to a scratch volume of Docker's own
+    assert container["ReadonlyRootFilesystem"] is True
+    assert container["Volumes"] == [{"Host": {}, "Name": "scratch"}]
+    assert container["MountPoints"] == [{"ContainerPath": SCRATCH_PATH, "SourceVolume": "scratch"}]
     assert set(spec.parameter_names) >= {p for p in props.get("Parameters", {})}
 
 
@@ -349,6 +353,8 @@ def test_two_images_whose_contexts_hold_only_the_package(synth) -> None:
         image = json.dumps(definition["Properties"]["ContainerProperties"]["Image"])
         [used] = [kind for hash_, kind in asset_of.items() if hash_ in image]
         assert used == spec.image
+        # the tag says which, for the local cloud (which runs the image `make images` built)
+        assert definition["Properties"]["Tags"] == {IMAGE_TAG: spec.image}
 
 
 @pytest.mark.parametrize(

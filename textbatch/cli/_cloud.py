@@ -13,6 +13,7 @@ from textbatch_contract import client_config
 from textbatch.cloud.deployment import Deployment, default_stage
 from textbatch.cloud.story import Story, story_of
 from textbatch.io.storage import Storage
+from textbatch.local.runtime import RUNTIME_OUTPUT
 
 
 def add_cloud_options(parser: argparse.ArgumentParser) -> None:
@@ -43,6 +44,11 @@ class Connection:
             dynamodb=self.dynamodb,
             storage=self.storage,
         )
+
+    def print_runtime(self) -> None:
+        """The local cloud says how its jobs run (in their images, or as host processes)."""
+        if RUNTIME_OUTPUT in self.deployment.outputs:
+            print(f"local cloud: jobs run as {self.deployment.outputs[RUNTIME_OUTPUT]}")
 
 
 def connect(args: argparse.Namespace) -> Connection:

@@ -96,4 +96,5 @@ def run(args: argparse.Namespace) -> int:
         print(
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         )
+    connection.print_runtime()
     return 0

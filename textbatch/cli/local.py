@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import shlex
 
-from textbatch.local import control, daemon
+from textbatch.local import control, daemon, runtime
 from textbatch.local.executor import reclaim_marker
 
 
@@ -21,6 +21,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     up = actions.add_parser("up", help="start the local cloud in the background")
     up.add_argument("--endpoint", help="a running LocalStack, e.g. http://localhost:4566")
     up.add_argument("--port", type=int, help="port of the embedded moto server (default: free)")
+    up.add_argument(
+        "--runtime",
+        choices=runtime.MODES,
+        default="auto",
+        help="run each job in its Batch image with podman or docker (container), or as a process "
+        "of this virtualenv (process); auto: containers when an engine and current images "
+        "(`make images`) are here",
+    )
     up.set_defaults(run=run_up)
     actions.add_parser("env", help="shell exports for the local cloud").set_defaults(run=run_env)
     actions.add_parser("down", help="stop the local cloud").set_defaults(run=run_down)
@@ -30,14 +38,21 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     serve = actions.add_parser("serve", help="(internal) the background process")
     serve.add_argument("--endpoint")
     serve.add_argument("--port", type=int)
-    serve.set_defaults(run=lambda a: daemon.serve(a.endpoint, a.port) or 0)
+    serve.add_argument("--runtime", choices=runtime.MODES, default="auto")
+    serve.set_defaults(run=lambda a: daemon.serve(a.endpoint, a.port, a.runtime) or 0)
 
 
 def run_up(args: argparse.Namespace) -> int:
     cloud = control.running()
     if cloud is None:
+        runtime.choose(args.runtime)  # containers asked for and impossible: say why, start nothing
         print("starting the local cloud", end="", flush=True)
-        cloud = control.start(args.endpoint, args.port, tick=lambda: print(".", end="", flush=True))
+        cloud = control.start(
+            args.endpoint,
+            args.port,
+            runtime=args.runtime,
+            tick=lambda: print(".", end="", flush=True),
+        )
         print(" ready")
     print(f"local cloud up: AWS APIs at {cloud.endpoints.default}", end="")
     if cloud.endpoints.moto != cloud.endpoints.default:
@@ -45,6 +60,7 @@ def run_up(args: argparse.Namespace) -> int:
     print()
     for variable, output in control.BUCKET_VARIABLES.items():
         print(f"  {variable.removeprefix('TEXTBATCH_').lower():<16} s3://{cloud.outputs[output]}")
+    print(f"  jobs run as      {cloud.outputs[runtime.RUNTIME_OUTPUT]}")
     print('point the AWS CLI and textbatch at it:  eval "$(textbatch local env)"')
     return 0
 

@@ -102,4 +102,5 @@ def run(args: argparse.Namespace) -> int:
             print(f"  hint: {story.error['hint']}")
     elif story.jobs:
         print(f"no result yet ({time.strftime('%H:%M:%S')})")
+    c.print_runtime()
     return 0

@@ -54,7 +54,11 @@ def environment(cloud: LocalCloud) -> dict[str, str]:
 
 
 def start(
-    endpoint: str | None, port: int | None, *, tick: Callable[[], None] = lambda: None
+    endpoint: str | None,
+    port: int | None,
+    *,
+    runtime: str = "auto",
+    tick: Callable[[], None] = lambda: None,
 ) -> LocalCloud:
     """Start the background process and return once the local cloud is ready."""
     home = daemon.home()
@@ -64,6 +68,7 @@ def start(
     command = [sys.executable, "-m", "textbatch.cli.main", "local", "serve"]
     command += ["--endpoint", endpoint] if endpoint else []
     command += ["--port", str(port)] if port else []
+    command += ["--runtime", runtime]
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             command,

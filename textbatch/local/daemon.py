@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from textbatch.local import runtime
 from textbatch.local.executor import JobExecutor
 from textbatch.local.provision import STACK, Endpoints, LocalCloud, provision, remove_stack
 from textbatch.local.relay import EventRelay, FailedJobRelay
@@ -40,8 +41,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(endpoint: str | None, port: int | None) -> None:
-    """Run until SIGTERM: start moto, provision, then relay events and execute jobs."""
+def serve(endpoint: str | None, port: int | None, runtime_mode: str = "auto") -> None:
+    """Run until SIGTERM: start moto, provision, then relay events and execute jobs (in their
+    images where the runtime has a container engine)."""
     import boto3
     from moto.server import ThreadedMotoServer
 
@@ -61,6 +63,8 @@ def serve(endpoint: str | None, port: int | None) -> None:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     template = synthesized_template(home().parent / "cache")
     cloud = provision(template, endpoints, client)
+    job_runtime = runtime.choose(runtime_mode)
+    cloud.outputs[runtime.RUNTIME_OUTPUT] = job_runtime.describe()
     _publish_outputs(client("cloudformation"), cloud)
 
     reporter = FailedJobRelay(
@@ -75,6 +79,7 @@ def serve(endpoint: str | None, port: int | None) -> None:
         logs_client=lambda: client("logs"),
         control_dir=control_dir(),
         on_failed=lambda job: reporter.publish(job, endpoints.region),
+        runtime=job_runtime,
     )
     executor.install()
     relay = EventRelay(

@@ -1,17 +1,22 @@
 """Runs the jobs submitted to the embedded moto server's Batch API, for real.
 
 moto accepts SubmitJob and answers DescribeJobs, but runs a job only in Docker. This executor
-takes the place of that runner, inside the same process: each job's command (the job
-definition's, parameters substituted, as the image's `textbatch` entrypoint would receive it)
-runs in a subprocess with the environment Batch gives a container. Job states move as in Batch
-(SUBMITTED, PENDING, RUNNABLE, STARTING, RUNNING, SUCCEEDED/FAILED) and are what DescribeJobs
-reports; the retry strategy's attempts and evaluateOnExit rules and the attempt timeout are
-honoured; stdout and stderr go to CloudWatch Logs under the awslogs driver's group and stream.
+takes the place of that runner, inside the same process. With a container engine (the
+runtime, textbatch.local.runtime) each attempt runs as Batch runs it: in the image the job
+definition names, its command (parameters substituted) after the image's `textbatch`
+entrypoint, the job's environment, its vCPUs and memory as hard limits, a read-only root file
+system and the scratch volumes the definition declares, the emulator reached over the host's
+network. Without one, the same command runs as a process of this machine's virtualenv. Job
+states move as in Batch (SUBMITTED, PENDING, RUNNABLE, STARTING, RUNNING, SUCCEEDED/FAILED) and
+are what DescribeJobs reports; the retry strategy's attempts and evaluateOnExit rules and the
+attempt timeout are honoured; stdout and stderr go to CloudWatch Logs under the awslogs
+driver's group and stream.
 
-Terminating a job or reaching its attempt timeout sends the process group SIGTERM, then SIGKILL
-30 s later, as Batch does (the jobs log it and write their file's report). Host loss is
-simulated with `textbatch local reclaim JOB_ID`: the process is killed at once and the attempt
-ends with Batch's status reason for a terminated instance.
+Terminating a job or reaching its attempt timeout sends SIGTERM, then SIGKILL 30 s later, as
+Batch does (the jobs log it and write their file's report). A container the kernel killed for
+its memory ends with Batch's OutOfMemoryError reason. Host loss is simulated with `textbatch
+local reclaim JOB_ID`: the job is killed at once and the attempt ends with Batch's status reason
+for a terminated instance.
 """
 
 from __future__ import annotations
@@ -29,6 +34,14 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from textbatch.local.runtime import (
+    CANNOT_START,
+    ENGINE_FAILED,
+    OUT_OF_MEMORY,
+    ContainerSpec,
+    Runtime,
+)
 
 ENTRYPOINT = (sys.executable, "-m", "textbatch.cli.main")  # the image's ENTRYPOINT ["textbatch"]
 HOST_TERMINATED = "Host EC2 (instance i-0local) terminated."
@@ -51,7 +64,9 @@ class JobExecutor:
         control_dir: Path,
         max_parallel: int = 2,
         on_failed: Callable[[dict[str, Any]], None] | None = None,
+        runtime: Runtime | None = None,
     ) -> None:
+        self.runtime = runtime or Runtime(None, "no runtime given")
         self.on_failed = on_failed  # given each job (DescribeJobs' shape) that ends FAILED
         self.cloud_env = cloud_env
         self.logs_client = logs_client
@@ -111,7 +126,8 @@ class JobExecutor:
                 job.job_stopped_reason = "Essential container in task exited"
                 job._mark_stopped(success=True)
                 return
-            action = _action(rules, exit_code, status_reason)
+            reason = job.latest_attempt["container"].get("reason")
+            action = _action(rules, exit_code, status_reason, reason)
             if status_reason == TIMED_OUT or job.stop or action == "EXIT" or attempt == attempts:
                 job.exit_code = exit_code
                 job.job_stopped_reason = (
@@ -152,8 +168,7 @@ class JobExecutor:
         command = job._add_parameters_to_command(
             job.container_overrides.get("command") or container.get("command", [])
         )
-        env = {k: os.environ[k] for k in BASE_ENV if k in os.environ}
-        env.update(self.cloud_env)
+        env = dict(self.cloud_env)  # the job's own environment; a host process adds BASE_ENV
         env.update({e["name"]: e["value"] for e in job._get_container_property("environment", [])})
         env.update(
             {
@@ -168,14 +183,7 @@ class JobExecutor:
         if index is not None:
             env["AWS_BATCH_JOB_ARRAY_INDEX"] = str(index)
         shipper = _LogShipper(self.logs_client(), group, job.log_stream_name)
-        process = subprocess.Popen(
-            [*ENTRYPOINT, *command],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
+        process = _Process.start(self.runtime, job, attempt, command, env)
         job.status = "RUNNING"
         reader = threading.Thread(target=shipper.pump, args=(process.stdout,), daemon=True)
         reader.start()
@@ -192,22 +200,116 @@ class JobExecutor:
             elif job.stop:
                 status_reason = job.job_stopped_reason or "Terminated by user"
             if status_reason == HOST_TERMINATED:
-                os.killpg(process.pid, signal.SIGKILL)  # a lost host gives no warning
+                process.kill("SIGKILL")  # a lost host gives no warning
                 break
             if status_reason:  # terminated or timed out: SIGTERM, SIGKILL after the grace
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=STOP_GRACE_S)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
+                process.kill("SIGTERM")
+                if not process.wait(STOP_GRACE_S):
+                    process.kill("SIGKILL")
                 break
             time.sleep(0.2)
-        exit_code = process.wait()
+        exit_code = process.finish()
         reader.join(timeout=10)
         shipper.flush()
+        if process.container_reason:
+            job.latest_attempt["container"]["reason"] = process.container_reason
         if status_reason == HOST_TERMINATED:
             return None, status_reason  # the host is gone: no exit code, as in Batch
         return exit_code, status_reason
+
+
+class _Process:
+    """One attempt's process: the job's container (through the engine's CLI) or a host process."""
+
+    def __init__(self, popen: subprocess.Popen, runtime: Runtime, name: str | None) -> None:
+        self.popen = popen
+        self.stdout = popen.stdout
+        self.runtime = runtime
+        self.name = name
+        self.killed = False  # by this executor (a stop, a timeout, a lost host)
+        self.container_reason: str | None = None
+
+    @classmethod
+    def start(
+        cls, runtime: Runtime, job: Any, attempt: int, command: list[str], env: dict[str, str]
+    ) -> _Process:
+        host = {k: os.environ[k] for k in BASE_ENV if k in os.environ}
+        if not runtime.containers:
+            argv, popen_env, name = [*ENTRYPOINT, *command], {**host, **env}, None
+        else:
+            # a container name takes [a-zA-Z0-9_.-]: an array child's id is `<parent>:<index>`
+            name = f"textbatch-{job.job_id.replace(':', '-')}-{attempt}"
+            argv = runtime.run_command(name, container_spec(job, command, env))
+            # the engine's own settings (CONTAINERS_CONF, DOCKER_HOST, ...) and the job's
+            popen_env = {**os.environ, **env}
+        popen = subprocess.Popen(
+            argv,
+            env=popen_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        return cls(popen, runtime, name)
+
+    def poll(self) -> int | None:
+        return self.popen.poll()
+
+    def wait(self, timeout: float) -> bool:
+        try:
+            self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def kill(self, signal_name: str) -> None:
+        self.killed = True
+        if self.name is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, getattr(signal, signal_name))
+        else:
+            subprocess.run(self.runtime.signal_command(self.name, signal_name), capture_output=True)
+
+    def finish(self) -> int:
+        """The exit code, once the process has ended; a container is removed, and what the
+        engine says of its end becomes the attempt's container reason, as in Batch."""
+        exit_code = self.popen.wait()
+        if self.name is None:
+            return exit_code
+        if exit_code == ENGINE_FAILED:
+            self.container_reason = f"{CANNOT_START}: the engine could not start the container"
+        elif exit_code == 137 and not self.killed:
+            # SIGKILL that nobody here sent: the kernel's OOM killer at the memory limit (the
+            # engine's OOMKilled flag is not set under cgroup v1, as on this sandbox)
+            self.container_reason = OUT_OF_MEMORY
+        subprocess.run(self.runtime.remove_command(self.name), capture_output=True)
+        return exit_code
+
+
+def container_spec(job: Any, command: list[str], env: dict[str, str]) -> ContainerSpec:
+    """The container a job's attempt runs in: image, resources (the submission's overrides
+    first), read-only root and scratch volumes, as the job definition declares them."""
+    properties = job.job_definition.container_properties
+    resources = {r["type"]: r["value"] for r in properties.get("resourceRequirements", [])}
+    resources.update(
+        {r["type"]: r["value"] for r in job.container_overrides.get("resourceRequirements", [])}
+    )
+    volumes = {v["name"]: v for v in properties.get("volumes", [])}
+    scratch = tuple(
+        m["containerPath"]
+        for m in properties.get("mountPoints", [])
+        if not (volumes.get(m["sourceVolume"], {}).get("host") or {}).get("sourcePath")
+    )
+    return ContainerSpec(
+        image=properties["image"],
+        command=command,
+        environment=env,
+        vcpus=float(resources["VCPU"]) if "VCPU" in resources else None,
+        memory_mib=int(resources["MEMORY"]) if "MEMORY" in resources else None,
+        read_only=bool(properties.get("readonlyRootFilesystem")),
+        scratch=scratch,
+        user=properties.get("user"),
+    )
 
 
 def _state(job: Any) -> Any:
@@ -225,14 +327,15 @@ def _state(job: Any) -> Any:
     return job.status if job.job_stopped else "PENDING"
 
 
-def _action(rules: list[dict[str, str]], exit_code: int | None, status: str | None) -> str:
+def _action(
+    rules: list[dict[str, str]], exit_code: int | None, status: str | None, reason: str | None
+) -> str:
     """The first evaluateOnExit rule that matches decides; none matching means retry (Batch).
-    A local process has no container-level reason (image pulls and the like), so an onReason
-    rule never matches here."""
+    `reason` is the container's (an engine that could not start it); a host process has none."""
     for rule in rules:
         checks = [
             ("onExitCode", None if exit_code is None else str(exit_code)),
-            ("onReason", None),
+            ("onReason", reason),
             ("onStatusReason", status),
         ]
         if all(

@@ -6,6 +6,7 @@ so a run can tell an image older than the code). scripts/images.sh asks this mod
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -20,8 +21,10 @@ CONTAINERS_CONF = REPO / "batch_images" / "containers.conf"
 
 
 def engine() -> list[str] | None:
-    """podman if installed, else docker if its daemon answers, else None."""
+    """podman if installed, else docker if its daemon answers, else None. podman then reads
+    batch_images/containers.conf (as `make images` does) unless CONTAINERS_CONF names another."""
     if shutil.which("podman"):
+        os.environ.setdefault("CONTAINERS_CONF", str(CONTAINERS_CONF))
         return ["podman"]
     if shutil.which("docker"):
         probe = subprocess.run(["docker", "info"], capture_output=True)

@@ -17,6 +17,9 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from textbatch_contract.commands import IMAGE_TAG
+
+from textbatch.local.images import IMAGES
 from textbatch.local.template import STAGE, Resolver
 
 STACK = f"Textbatch-{STAGE}"
@@ -253,16 +256,17 @@ def _create_batch(resolver: Resolver, batch: Any, iam: Any, account: str) -> Non
             parameters=props.get("Parameters", {}),
             retryStrategy={
                 "attempts": props["RetryStrategy"]["Attempts"],
-                "evaluateOnExit": [
-                    {k[0].lower() + k[1:]: v for k, v in rule.items()}
-                    for rule in props["RetryStrategy"]["EvaluateOnExit"]
-                ],
+                "evaluateOnExit": _api_shape(props["RetryStrategy"]["EvaluateOnExit"]),
             },
             timeout={"attemptDurationSeconds": props["Timeout"]["AttemptDurationSeconds"]},
             propagateTags=props.get("PropagateTags", False),
             containerProperties={
-                "image": container["Image"],
+                # the image that `make images` built for the role the definition's tag names
+                "image": IMAGES[props["Tags"][IMAGE_TAG]],
                 "command": container["Command"],
+                "readonlyRootFilesystem": container.get("ReadonlyRootFilesystem", False),
+                "volumes": _api_shape(container.get("Volumes", [])),
+                "mountPoints": _api_shape(container.get("MountPoints", [])),
                 "jobRoleArn": container["JobRoleArn"],
                 "environment": [
                     {"name": e["Name"], "value": e["Value"]}
@@ -279,6 +283,15 @@ def _create_batch(resolver: Resolver, batch: Any, iam: Any, account: str) -> Non
             },
         )["jobDefinitionArn"]
         resolver.refs[logical] = arn
+
+
+def _api_shape(value: Any) -> Any:
+    """CloudFormation's property names as the Batch API spells them (Volumes -> volumes)."""
+    if isinstance(value, dict):
+        return {k[0].lower() + k[1:]: _api_shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_api_shape(v) for v in value]
+    return value
 
 
 def _fill_in_the_rest(resolver: Resolver, account: str, region: str) -> None:

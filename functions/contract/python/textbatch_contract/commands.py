@@ -16,6 +16,9 @@ INPUT_VERSION, LATEST = "input_version", "latest"
 VCPUS_ENV = "TEXTBATCH_VCPUS"
 # Set ("1") on the predict job definitions by the stage setting neutralise_formulas.
 NEUTRALISE_FORMULAS_ENV = "TEXTBATCH_NEUTRALISE_FORMULAS"
+# A job definition's tag naming which of the two Batch images it runs ("gpu" or "cpu"): the CDK
+# app tags each definition, the local cloud runs the image it names
+IMAGE_TAG = "textbatch:image"
 
 
 def input_version(value: str | None) -> str | None:
