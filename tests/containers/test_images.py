@@ -163,3 +163,34 @@ def test_training_in_the_cpu_image_says_what_it_lacks_in_one_line(engine, shared
     assert done.returncode == 1
     assert "needs torch, which this installation lacks" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_gpu_image_runs_as_a_sagemaker_training_job(engine, tmp_path):
+    """As SageMaker starts it: `<image> train`, /opt/ml mounted with the hyperparameters and
+    the `training` channel, owned by root (SageMaker's mounts are: docs/deploying.md has the
+    two-line `USER root` image for it); the version lands in /opt/ml/model, a failure's reason
+    in /opt/ml/output/failure."""
+    from tests.functional.test_sagemaker import HYPERPARAMETERS, sagemaker_root
+
+    def train_in_image(root: Path) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [*engine, "run", "--rm", "--network", "none", "--user", "0",
+             "--volume", f"{root}:/opt/ml", IMAGES["gpu"], "train"],
+            capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+
+    paths = sagemaker_root(tmp_path / "ml", HYPERPARAMETERS, BUNDLED_DIR / "warranty_train.csv")
+    done = ok(train_in_image(paths.root))
+    assert json.loads(done.stdout.splitlines()[-1])["event"] == "done"
+    latest = json.loads((paths.model / "models" / "latest.json").read_text())
+    manifest = json.loads(
+        (paths.model / "models" / latest["version"] / "manifest.json").read_text()
+    )
+    assert manifest["version"] == latest["version"]
+    assert not paths.failure.exists()
+
+    failing = sagemaker_root(tmp_path / "bad", {**HYPERPARAMETERS, "num_epoch": "many"},
+                             BUNDLED_DIR / "warranty_train.csv")  # fmt: skip
+    done = train_in_image(failing.root)
+    assert done.returncode == 1
+    assert "num_epoch" in failing.failure.read_text()

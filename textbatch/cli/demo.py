@@ -21,6 +21,7 @@ from textbatch_contract import OutputPlan, results_prefix
 from textbatch.errors import TextbatchError
 from textbatch.io import csv_table
 from textbatch.local import control
+from textbatch.local.runtime import RUNTIME_OUTPUT
 from textbatch.sample_data import BUNDLED_DIR
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "warranty.json"
@@ -45,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         say("starting the local cloud", end="")
         cloud = control.start(args.endpoint, None, tick=lambda: print(".", end="", flush=True))
         print(" ready")
+    say(f"jobs run as {cloud.outputs[RUNTIME_OUTPUT]}")
     try:
         os.environ.update(control.environment(cloud))
         _journey(args.config, cloud.outputs)

@@ -9,6 +9,8 @@ and training buckets first); --wait follows it, showing each epoch's metrics as 
 from __future__ import annotations
 
 import argparse
+import tempfile
+from pathlib import Path
 
 from textbatch.cli._cloud import add_cloud_options, connect
 from textbatch.errors import TextbatchError
@@ -16,8 +18,12 @@ from textbatch.errors import TextbatchError
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("train", help="train a model", description=__doc__)
-    parser.add_argument("--config", required=True, help="config JSON: a path or s3:// URI")
-    parser.add_argument("--data", required=True, help="labelled CSV: a path or s3:// URI")
+    parser.add_argument(
+        "--config",
+        help="config JSON: a path or s3:// URI (without --config and --data: SageMaker's "
+        "training contract, /opt/ml/input/config/hyperparameters.json and the `training` channel)",
+    )
+    parser.add_argument("--data", help="labelled CSV: a path or s3:// URI")
     parser.add_argument(
         "--out",
         help="where to publish: a directory or s3://bucket[/prefix] (default: MODELPARAMSURL; "
@@ -39,6 +45,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.config is None and args.data is None and not args.submit:
+        return _sagemaker()
+    if args.config is None or args.data is None:
+        raise TextbatchError(
+            "train needs both --config and --data",
+            hint="or neither, inside a SageMaker training job (textbatch.jobs.sagemaker)",
+        )
     if args.submit:
         return _submit(args)
     from textbatch.jobs.train import TrainRequest, run_train  # torch: only when training here
@@ -53,6 +66,33 @@ def run(args: argparse.Namespace) -> int:
             group_column=args.group_column,
         )
     )
+    return 0
+
+
+def _sagemaker() -> int:
+    """`train` as SageMaker starts the image: its directories in place of the options."""
+    from textbatch.jobs.sagemaker import sagemaker_paths
+
+    paths = sagemaker_paths()
+    if not paths.present():
+        raise TextbatchError(
+            "train needs --config and --data",
+            hint=f"(or SageMaker's {paths.hyperparameters}, when run as a SageMaker training job)",
+        )
+    from textbatch.jobs.train import TrainRequest, run_train
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="textbatch-sagemaker-") as tmp:
+            run_train(
+                TrainRequest(
+                    config=str(paths.write_config(Path(tmp))),
+                    data=str(paths.data()),
+                    out=str(paths.model),
+                )
+            )
+    except TextbatchError as exc:
+        paths.fail(exc)  # SageMaker's FailureReason
+        raise
     return 0
 
 
