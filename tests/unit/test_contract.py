@@ -237,3 +237,25 @@ def test_the_stopped_error_is_named_as_the_reporter_looks_for_it() -> None:
     from textbatch.errors import Stopped
 
     assert Stopped("x").as_report()["error"] == STOPPED_ERROR
+
+
+def test_the_wheel_uses_the_trigger_only_through_its_surface_and_its_handler() -> None:
+    """`textbatch submit` takes the trigger's path through the package's public names; the
+    local cloud's relay calls the Lambda entry point; nothing else reaches into its rooms."""
+    import ast
+    from pathlib import Path
+
+    import textbatch_trigger
+
+    import textbatch
+
+    allowed = {"textbatch_trigger", "textbatch_trigger.handler"}
+    reached = set()
+    for path in Path(textbatch.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "textbatch_trigger"
+            ):
+                reached.add(node.module)
+    assert reached <= allowed, reached - allowed
+    assert {"submit_object", "TriggerSettings", "UploadedObject"} <= set(textbatch_trigger.__all__)

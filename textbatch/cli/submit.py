@@ -27,9 +27,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from textbatch_trigger.objects import UploadedObject
-    from textbatch_trigger.settings import TriggerSettings
-    from textbatch_trigger.submission import submit_object
+    from textbatch_trigger import TriggerSettings, UploadedObject, submit_object
 
     connection = connect(args)
     deployment = connection.deployment
