@@ -157,6 +157,8 @@ def test_the_demo_with_the_cpu_config_follows_its_job_to_the_cpu_queue(tmp_path)
     )
     assert demo.returncode == 0, demo.stdout[-2000:] + demo.stderr[-2000:]
     assert "on textbatch-local-cpu: the queue the model's manifest asks for" in demo.stdout
+    if os.environ.get("CI"):  # CI built the images: the predict job ran in the CPU image
+        assert "jobs run as containers (" in demo.stdout
     assert "summary: 60 rows in, 60 predicted, 0 rejected" in demo.stdout
     assert "local cloud stopped" in demo.stdout
 
