@@ -16,7 +16,11 @@ BIN=${BIN:-.venv/bin}
 TORCH_VERSION=${TORCH_VERSION:-2.13.0}
 BASE=localhost/textbatch-base:bookworm
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/batch_images/containers.conf}
+# runc and ulimits within this sandbox's hard limit (crun cannot use its cgroups); where runc is
+# missing, podman's own defaults (the same rule as textbatch.local.images.engine)
+if command -v runc >/dev/null; then
+    export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/batch_images/containers.conf}
+fi
 
 # the engine, the images' names and their source label: textbatch/local/images.py
 images() { "$BIN/python" -m textbatch.local.images "$@"; }

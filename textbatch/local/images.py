@@ -21,10 +21,12 @@ CONTAINERS_CONF = REPO / "batch_images" / "containers.conf"
 
 
 def engine() -> list[str] | None:
-    """podman if installed, else docker if its daemon answers, else None. podman then reads
-    batch_images/containers.conf (as `make images` does) unless CONTAINERS_CONF names another."""
+    """podman if installed, else docker if its daemon answers, else None. Where runc is there
+    too, podman reads batch_images/containers.conf (runc, ulimits: what this sandbox needs; as
+    `make images` does) unless CONTAINERS_CONF names another; elsewhere its own defaults."""
     if shutil.which("podman"):
-        os.environ.setdefault("CONTAINERS_CONF", str(CONTAINERS_CONF))
+        if shutil.which("runc"):
+            os.environ.setdefault("CONTAINERS_CONF", str(CONTAINERS_CONF))
         return ["podman"]
     if shutil.which("docker"):
         probe = subprocess.run(["docker", "info"], capture_output=True)
