@@ -15,8 +15,9 @@ from typing import Any
 from textbatch.errors import ConfigError
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
-ARCHITECTURES = ("cnn", "lstm", "bag", "nb_linear", "nbsvm")
-CPU_ARCHITECTURES = ("bag", "nb_linear", "nbsvm")  # cheap on a CPU: no GPU wanted
+ARCHITECTURES = ("cnn", "lstm", "bag", "nb_linear", "nbsvm", "knn")
+CPU_ARCHITECTURES = ("bag", "nb_linear", "nbsvm", "knn")  # cheap on a CPU: no GPU wanted
+HASHED_NGRAMS = ("nbsvm", "knn")  # hashed word n-grams (textbatch.model.hashing): no vocabulary
 HASHED_BIGRAMS = ("bag", "nb_linear")  # a vocabulary, then hashed bigram ids
 TOKENIZERS = ("spacy", "fast")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -66,6 +67,9 @@ class ModelConfig:
     validation_group_column: str | None = None  # hold out whole groups (a customer, a thread)
     early_stopping_patience: int = 0  # stop after this many epochs without improvement; 0: never
     refit: bool = False  # nbsvm: then train again on every row for the best epoch count
+    # textbatch: the knn model (the nearest labelled rows by cosine over hashed tf-idf n-grams)
+    n_neighbors: int = 10  # knn: how many of the most similar training rows vote
+    knn_max_features: int = 128  # knn: the strongest features each training row keeps
 
     @property
     def network(self) -> str:
@@ -154,6 +158,8 @@ _RULES: dict[str, tuple[Any, str]] = {
     "validation_group_column": _OPTIONAL_NAME,
     "early_stopping_patience": _int_at_least(0),
     "refit": _BOOL,
+    "n_neighbors": _int_at_least(1),
+    "knn_max_features": _int_at_least(1),
 }
 
 
@@ -185,12 +191,12 @@ def config_from_dict(raw: Any, *, source: str = "config") -> ModelConfig:
             hint="a CNN needs kernel_size <= seq_len",
         )
     buckets = config.ngram_buckets
-    if config.network == "nbsvm" and (
+    if config.network in HASHED_NGRAMS and (
         buckets < 1024 or buckets > 1 << 31 or buckets & (buckets - 1)
     ):
         raise ConfigError(
-            f"{source}: ngram_buckets = {buckets} does not suit nbsvm; expected a power of two "
-            "from 1024 to 2147483648",
+            f"{source}: ngram_buckets = {buckets} does not suit {config.network}; expected a "
+            "power of two from 1024 to 2147483648",
             hint="4194304 (2**22) is a good start; more columns, fewer hash collisions",
         )
     return config

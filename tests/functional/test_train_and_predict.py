@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import write_config
 from textbatch.cloud.training import describe_training_line
-from textbatch.errors import ArtifactError, InputError
+from textbatch.errors import ArtifactError, ConfigError, InputError
 from textbatch.io.storage import Storage
 from textbatch.jobs.events import EventLog
 from textbatch.jobs.predict import PredictRequest, run_predict
@@ -619,3 +619,65 @@ def test_a_stop_while_the_model_loads_is_reported_as_a_stop(
         predict(store, sample_predict, tmp_path / "r")
     report = json.loads((tmp_path / "r" / "warranty_predict_error.json").read_text())
     assert report["error"] == "Stopped"
+
+
+def test_a_knn_model_names_its_neighbours_and_takes_new_rows_without_training(
+    tmp_path, sample_train, sample_predict
+) -> None:
+    """Predictions come with the training rows they came from; `--base-model` adds labelled
+    rows (a new label too) as a new version, the old rows and features unchanged."""
+    config = write_config(tmp_path, architecture="knn", ngram_buckets=1 << 16, n_neighbors=5,
+                          n_classes=None)  # fmt: skip
+    store = tmp_path / "store"
+    first = run_train(
+        TrainRequest(config=str(config), data=str(sample_train), out=str(store)),
+        log=EventLog(io.StringIO(), job="train"),
+    )
+    assert first.metrics["validation"]["accuracy"] > 0.8
+    manifest = json.loads((store / "models" / first.version / "manifest.json").read_text())
+    assert (manifest["architecture"], manifest["wants_gpu"]) == ("knn", False)
+    summary, _ = predict(store, sample_predict, tmp_path / "r")
+    with open(tmp_path / "r" / "warranty_predict_output.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert summary.rows_predicted == len(rows) == 60
+    with open(sample_train, encoding="utf-8", newline="") as f:
+        training_rows = sum(1 for _ in csv.DictReader(f))
+    for row in rows:
+        refs = row["neighbors"].split()
+        assert len(refs) == 5
+        assert all(1 <= int(ref) <= training_rows for ref in refs)
+
+    more = tmp_path / "more claims.csv"
+    more.write_text(
+        "label,text\nsoftware,the app crashes when I open the settings page\n"
+        "software,the companion app freezes on start\n",
+        encoding="utf-8",
+    )
+    log = io.StringIO()
+    second = run_train(
+        TrainRequest(config=str(config), data=str(more), out=str(store),
+                     base_model=str(store / "models" / first.version)),
+        log=EventLog(log, job="train"),
+    )  # fmt: skip
+    index_line = next(json.loads(x) for x in log.getvalue().splitlines() if '"index"' in x)
+    assert (index_line["rows"], index_line["base_model"]) == (training_rows + 2, first.version)
+    assert second.metrics["split"]["by"] == "base-model"
+    query = tmp_path / "query.csv"
+    query.write_text("text\nmy app crashes when I open it\n", encoding="utf-8")
+    predict(store, query, tmp_path / "q")  # latest.json: the extended version
+    with open(tmp_path / "q" / "query_output.csv", encoding="utf-8", newline="") as f:
+        [row] = list(csv.DictReader(f))
+    assert row["prediction"] == "software"
+    assert row["neighbors"].split()[0] == "more_claims.csv:1"  # the nearest added row
+    assert "prob_software" in row
+
+
+def test_base_model_is_for_knn_models_only(trained, tmp_path, sample_train) -> None:
+    store, _ = trained
+    config = write_config(tmp_path, architecture="knn", ngram_buckets=1 << 16, n_classes=None)
+    with pytest.raises(ConfigError, match="only a knn model takes new rows"):
+        run_train(
+            TrainRequest(config=str(config), data=str(sample_train), out=str(tmp_path / "o"),
+                         base_model=str(store)),
+            log=EventLog(io.StringIO(), job="train"),
+        )  # fmt: skip

@@ -1,5 +1,11 @@
-"""The peer a user would pick instead: scikit-learn TF-IDF (word 1-2 grams) + logistic regression,
-as a train step and a whole-job CSV-to-CSV predict step (`python -m textbatch.bench.peer`).
+"""The peers a user would pick instead, each as a train step and a whole-job CSV-to-CSV predict
+step (`python -m textbatch.bench.peer train|predict|knn-train MODEL ...`):
+
+- `lr`: scikit-learn TF-IDF (word 1-2 grams) + logistic regression;
+- `knn`: scikit-learn's KNeighborsClassifier (cosine, brute force, distance weights, the knn
+  config's n_neighbors) on textbatch's own knn features (hashed n-gram tf-idf, every feature of
+  every row): the same features, so the table compares the neighbour search and the vote.
+
 Bench-only: scikit-learn is the `bench` extra, not a runtime dependency."""
 
 from __future__ import annotations
@@ -30,6 +36,48 @@ def train(data: Path, model: Path) -> None:
     model.write_bytes(pickle.dumps(pipeline))
 
 
+class KnnPeer:
+    """KNeighborsClassifier over textbatch's knn features (a bench artifact: pickled)."""
+
+    def __init__(self, config: Path, texts: list[str], labels: list[str]) -> None:
+        from sklearn.neighbors import KNeighborsClassifier
+
+        from textbatch.config import parse_config
+        from textbatch.model import knn
+        from textbatch.model.hashing import HashingFeaturizer
+
+        settings = parse_config(config.read_text(), source=str(config))
+        self.featurizer = HashingFeaturizer(settings.ngrams, settings.ngram_buckets)
+        counts = self.featurizer.counts(texts)
+        self.columns, self.idf = knn.fit_features(counts)
+        self.classifier = KNeighborsClassifier(
+            n_neighbors=settings.n_neighbors, weights="distance", metric="cosine",
+            algorithm="brute",
+        )  # fmt: skip
+        self.classifier.fit(self.matrix(texts), labels)
+        self.classes_ = self.classifier.classes_
+
+    def matrix(self, texts: list[str]):
+        from scipy.sparse import csr_matrix
+
+        from textbatch.model import knn
+
+        v = knn.vectors(self.featurizer.counts(texts), self.columns, self.idf)
+        return csr_matrix((v.value, (v.row, v.feature)), shape=(v.n_rows, len(self.columns)))
+
+    def predict_proba(self, texts: list[str]):
+        return self.classifier.predict_proba(self.matrix(texts))
+
+
+def knn_train(config: Path, data: Path, model: Path) -> None:
+    with open_table(data) as table:
+        label_at = table.column(None, candidates=LABEL_COLUMNS, role="label")
+        text_at = table.column(None, candidates=TEXT_COLUMNS, role="text", besides=(label_at,))
+        rows = [(r.fields[text_at], r.fields[label_at]) for r in table.records()]
+    peer = KnnPeer(config, [t for t, _ in rows], [y for _, y in rows])
+    model.write_bytes(pickle.dumps(peer))  # the bench's own artifact, as train() writes
+
+
 def predict(model: Path, data: Path, output: Path) -> None:
     pipeline = pickle.loads(model.read_bytes())
     labels = list(pipeline.classes_)
@@ -56,4 +104,4 @@ def _write(writer, pipeline, batch, text_at, labels) -> None:
 
 if __name__ == "__main__":
     command, *paths = sys.argv[1:]
-    {"train": train, "predict": predict}[command](*map(Path, paths))
+    {"train": train, "predict": predict, "knn-train": knn_train}[command](*map(Path, paths))

@@ -30,7 +30,8 @@ from textbatch.model.splits import group_ids, grouped_folds, grouped_split, stra
 
 TEXTBATCH = (sys.executable, "-m", "textbatch.cli.main")
 PEER = (sys.executable, "-m", "textbatch.bench.peer")
-PEER_NAME = "sklearn tfidf+logreg"
+# name -> the peer's display name; `knn` needs the knn config whose features and k it takes
+PEERS = {"lr": "sklearn tfidf+logreg", "knn": "sklearn KNeighborsClassifier"}
 SPEED_ROWS = 25_000
 
 
@@ -161,11 +162,16 @@ def speed_file(test: Path, target: Path, rows: int = SPEED_ROWS) -> tuple[Path, 
     return target, total
 
 
-def _commands(config: Path | None, group_column: str | None):
-    """How to train and predict one model: (train(train_csv, model), predict(model, in, out))."""
+def _commands(config: Path | None, group_column: str | None, peer_config: Path | None = None):
+    """How to train and predict one model: (train(train_csv, model), predict(model, in, out)).
+    config None: the peer (with peer_config: the knn peer on that config's features)."""
     if config is None:
         return (
-            lambda data, model: [*PEER, "train", str(data), str(model)],
+            (lambda data, model: [*PEER, "train", str(data), str(model)])
+            if peer_config is None
+            else (
+                lambda data, model: [*PEER, "knn-train", str(peer_config), str(data), str(model)]
+            ),
             lambda model, data, out: [*PEER, "predict", str(model), str(data), str(out)],
         )
     grouped = ["--group-column", group_column] if group_column else []
@@ -190,17 +196,33 @@ def _commands(config: Path | None, group_column: str | None):
 
 
 def run_bench(
-    splits: Splits, configs: list[Path], workdir: Path, *, group_column: str | None = None
+    splits: Splits,
+    configs: list[Path],
+    workdir: Path,
+    *,
+    group_column: str | None = None,
+    peer: str = "lr",
 ) -> list[BenchRow]:
     """Each config, then the peer: trained and scored on every fold, timed on one speed file.
-    A textbatch train job validates by the same group column (for best-epoch selection)."""
+    A textbatch train job validates by the same group column (for best-epoch selection). The
+    knn peer takes the first knn config's features and k."""
     workdir.mkdir(parents=True, exist_ok=True)
     speed, speed_rows = speed_file(splits.folds[0].test, workdir / "speed.csv")
     rows = []
+    peer_config = None
+    if peer == "knn":
+        from textbatch.config import parse_config
+
+        knn_configs = [
+            c for c in configs if parse_config(c.read_text(), source=str(c)).network == "knn"
+        ]
+        if not knn_configs:
+            raise InputError("--peer knn compares a knn config: give one with --config")
+        peer_config = knn_configs[0]
     models: list[tuple[str, Path | None]] = [(c.stem, c) for c in configs]
-    models.append((PEER_NAME, None))
+    models.append((PEERS[peer], None))
     for name, config in models:
-        train, predict = _commands(config, group_column)
+        train, predict = _commands(config, group_column, peer_config)
         slug = "peer" if config is None else name
         accuracies, trues, predictions, train_times = [], [], [], []
         labels: list[str] = []

@@ -40,6 +40,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="of the split (default 0)")
     parser.add_argument("--config", type=Path, action="append", required=True, help="repeatable")
     parser.add_argument("--workdir", type=Path, default=Path("bench-output"))
+    parser.add_argument(
+        "--peer",
+        choices=("lr", "knn"),
+        default="lr",
+        help="lr: scikit-learn TF-IDF + logistic regression (default); knn: scikit-learn's "
+        "KNeighborsClassifier on the knn config's own features",
+    )
     parser.set_defaults(run=run)
 
 
@@ -71,7 +78,9 @@ def run(args: argparse.Namespace) -> int:
         raise TextbatchError(
             "give --train and --test, or --data", hint="see textbatch bench --help"
         )
-    rows = run_bench(splits, args.config, args.workdir, group_column=args.group_column)
+    rows = run_bench(
+        splits, args.config, args.workdir, group_column=args.group_column, peer=args.peer
+    )
     print(table(rows, title=title))
     print(f"written: {args.workdir / 'bench.json'}")
     return 0

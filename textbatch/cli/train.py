@@ -36,6 +36,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="hold out whole groups of this column for validation (a customer, a product, a "
         "thread); default: the config's validation_group_column, else a split by row",
     )
+    parser.add_argument(
+        "--base-model",
+        help="knn: a published version (or a location with models/latest.json) whose index "
+        "the rows of --data extend; nothing else is refitted",
+    )
     parser.add_argument("--submit", action="store_true", help="run as a Batch job on the stage")
     parser.add_argument(
         "--wait", action="store_true", help="with --submit: follow the job to its end"
@@ -64,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
             text_column=args.text_column,
             label_column=args.label_column,
             group_column=args.group_column,
+            base_model=args.base_model,
         )
     )
     return 0
@@ -99,9 +105,10 @@ def _sagemaker() -> int:
 def _submit(args: argparse.Namespace) -> int:
     from textbatch.cloud.training import follow_training, submit_training
 
-    if args.text_column or args.label_column or args.group_column:
+    if args.text_column or args.label_column or args.group_column or args.base_model:
         raise TextbatchError(
-            "--text-column, --label-column and --group-column do not apply to a submitted job",
+            "--text-column, --label-column, --group-column and --base-model do not apply to a "
+            "submitted job",
             hint="set text_column / label_column / validation_group_column in the config file",
         )
     connection = connect(args)

@@ -136,7 +136,12 @@ def _predict(
             role="text",
             besides=(),
         )
-        added = ["prediction", "confidence", *(f"prob_{label}" for label in classifier.labels)]
+        added = [
+            "prediction",
+            "confidence",
+            *(f"prob_{label}" for label in classifier.labels),
+            *classifier.extra_columns,
+        ]
         clash = sorted(set(added) & set(table.header))
         if clash:
             raise InputError(
@@ -172,18 +177,21 @@ def _predict(
                 weight=lambda texts: sum(map(len, texts)),
             ):
                 probs = classifier.predict(ready)
-                by_row = {r.row: p for r, p in zip(usable, probs, strict=True)}
+                extras = classifier.extras(ready) or [[]] * len(usable)
+                by_row = {r.row: (p, e) for r, p, e in zip(usable, probs, extras, strict=True)}
                 for record in chunk:
                     fields = (record.fields + [""] * width)[:width]
-                    p = by_row.get(record.row)
-                    if p is None:
+                    found = by_row.get(record.row)
+                    if found is None:
                         writer.writerow(fields + [""] * len(added))
                         continue
+                    p, extra = found
                     best = int(p.argmax())
                     counts[classifier.labels[best]] += 1
                     writer.writerow(
                         [*fields, classifier.labels[best], f"{p[best]:.6f}"]
                         + [f"{v:.6f}" for v in p]
+                        + extra
                     )
                 summary.rows_in += len(chunk)
                 summary.rows_predicted += len(usable)

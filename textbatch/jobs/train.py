@@ -24,16 +24,22 @@ import torch
 import torch.nn.functional as F
 from textbatch_contract import events
 
-from textbatch.config import HASHED_BIGRAMS, ModelConfig, check_labels, parse_config
+from textbatch.config import (
+    CPU_ARCHITECTURES,
+    HASHED_BIGRAMS,
+    ModelConfig,
+    check_labels,
+    parse_config,
+)
 from textbatch.errors import ConfigError, InputError
 from textbatch.io.csv_table import FORMULA_STARTS, LABEL_COLUMNS, TEXT_COLUMNS, open_table
 from textbatch.io.storage import Storage, is_s3, join
 from textbatch.jobs import nbsvm_fit
 from textbatch.jobs.events import EventLog
-from textbatch.model import artifacts
+from textbatch.model import artifacts, knn
 from textbatch.model.device import autocast, grad_scaler, select_device, to_device
-from textbatch.model.hashing import HashingFeaturizer
-from textbatch.model.inference import tables_to_weights
+from textbatch.model.hashing import Counts, HashingFeaturizer
+from textbatch.model.inference import knn_source_names, knn_weights, tables_to_weights
 from textbatch.model.linear import nb_ratios
 from textbatch.model.metrics import classification_report
 from textbatch.model.networks import NetworkSpec, build_network
@@ -55,6 +61,7 @@ class TrainRequest:
     text_column: str | None = None
     label_column: str | None = None
     group_column: str | None = None
+    base_model: str | None = None  # knn: a published version whose index the rows extend
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,7 @@ class LabelledTexts:
     skipped: list[dict[str, Any]]  # row, line and reason of each unusable row
     skipped_count: int
     groups: list[str] | None = None  # each row's value of the group column, when one is named
+    rows: list[int] | None = None  # each row's row number in the file (the knn's neighbours)
 
 
 def read_labelled(
@@ -87,6 +95,7 @@ def read_labelled(
     texts: list[str] = []
     labels: list[str] = []
     groups: list[str] = []
+    rows: list[int] = []
     skipped: list[dict[str, Any]] = []
     skipped_count = 0
     with open_table(path, name=name) as table:
@@ -128,6 +137,7 @@ def read_labelled(
                 )
             texts.append(record.fields[text_at])
             labels.append(label)
+            rows.append(record.row)
             if group_at is not None:
                 groups.append(record.fields[group_at])
     if not texts:
@@ -135,7 +145,7 @@ def read_labelled(
             f"{name} has no usable training rows", hint="each row needs a text and a label"
         )
     return LabelledTexts(
-        texts, labels, skipped, skipped_count, groups if group_at is not None else None
+        texts, labels, skipped, skipped_count, groups if group_at is not None else None, rows
     )
 
 
@@ -271,7 +281,10 @@ def run_train(
             label_column=request.label_column or config.label_column,
             group_column=group_column,
         )
+    base = _base_index(request, config, storage) if request.base_model else None
     labels = sorted_labels(data.labels)
+    if base is not None:  # the base's label ids stay; new labels come after them
+        labels = base.labels + [label for label in labels if label not in base.labels]
     check_labels(config, labels, source=request.data)
     # the resolved config is saved: the label count, and the group column actually used
     config = dataclasses.replace(
@@ -279,13 +292,19 @@ def run_train(
     )
     label_ids = {label: i for i, label in enumerate(labels)}
     y_all = np.array([label_ids[label] for label in data.labels], dtype=np.int64)
-    split = validation_split(y_all, data, config, group_column)
+    if base is None:
+        split = validation_split(y_all, data, config, group_column)
+    else:  # every row is added; the base model's predictions of them are the validation
+        every = np.arange(len(y_all))
+        split = Split(train=every, validation=every, by="base-model")
     if data.skipped_count:
         log.emit("rows_skipped", count=data.skipped_count, rows=data.skipped)
     log.emit("split", **split.describe())
 
     if config.network == "nbsvm":
         fitted = _train_nbsvm(config, data.texts, y_all, split, log)
+    elif config.network == "knn":
+        fitted = _train_knn(config, data, request.data, y_all, split, base, log)
     else:
         fitted = _train_network(config, data.texts, y_all, split, device, log)
     log.emit(
@@ -304,7 +323,7 @@ def run_train(
         "validation_rows": len(split.validation),
         "skipped_rows": data.skipped_count,
         "train_seconds": round(time.perf_counter() - started, 2),
-        "device": device.type if config.network != "nbsvm" else "cpu",
+        "device": device.type if config.network not in CPU_ARCHITECTURES else "cpu",
     }
     with tempfile.TemporaryDirectory(prefix="textbatch-train-") as tmp:
         manifest = artifacts.write_version(
@@ -382,6 +401,100 @@ def _train_nbsvm(
         result.epochs_run,
         result.predicted,
     )
+
+
+@dataclass(frozen=True)
+class BaseIndex:
+    """A published knn model that new labelled rows extend."""
+
+    version: str
+    labels: list[str]
+    featurizer: HashingFeaturizer
+    index: knn.KnnIndex
+
+
+def _base_index(request: TrainRequest, config: ModelConfig, storage: Storage) -> BaseIndex:
+    assert request.base_model is not None
+    if config.network != "knn":
+        raise ConfigError(
+            f"--base-model extends a knn model's rows; {request.config} trains {config.network}",
+            hint='use a config with "architecture": "knn", or train without --base-model',
+        )
+    model = artifacts.open_model(request.base_model, storage)
+    if model.spec.architecture != "knn":
+        raise ConfigError(
+            f"--base-model {request.base_model} is a {model.spec.architecture} model "
+            f"({model.manifest.version}); only a knn model takes new rows without training",
+            hint="name a version trained with a knn config",
+        )
+    weights = dict(model.weights)
+    return BaseIndex(
+        version=model.manifest.version,
+        labels=model.labels,
+        featurizer=model.transformer,  # type: ignore[arg-type]
+        index=knn.KnnIndex.from_weights(weights, knn_source_names(weights)),
+    )
+
+
+def _train_knn(
+    config: ModelConfig,
+    data: LabelledTexts,
+    name: str,
+    y: np.ndarray,
+    split: Split,
+    base: BaseIndex | None,
+    log: EventLog,
+) -> Fitted:
+    """The index of every labelled row. Validation: the rows held out, against an index of the
+    others (or, extending a base model, every new row against the base's index)."""
+    assert data.rows is not None
+    rows = np.asarray(data.rows, dtype=np.int64)
+    if base is None:
+        featurizer = HashingFeaturizer(ngrams=config.ngrams, buckets=config.ngram_buckets)
+        counts = featurizer.counts(data.texts)
+        columns, idf = knn.fit_features(counts.subset(split.train))
+        train = split.train
+        held_out = knn.build_index(
+            [(_index_vectors(counts.subset(train), columns, idf, config),
+              y[train], rows[train], np.zeros(len(train)))],
+            columns, idf, (name,),
+        )  # fmt: skip
+        columns, idf = knn.fit_features(counts)  # the published index: every row
+        parts = [(_index_vectors(counts, columns, idf, config), y, rows, np.zeros(len(y)))]
+        sources: tuple[str, ...] = (name,)
+    else:
+        featurizer, held_out = base.featurizer, base.index
+        counts = featurizer.counts(data.texts)
+        columns, idf = knn.extend_features(held_out, counts)  # the new rows' words count too
+        added = np.full(len(y), len(held_out.source_names))
+        parts = [knn.existing(held_out, columns),
+                 (_index_vectors(counts, columns, idf, config), y, rows, added)]  # fmt: skip
+        sources = (*held_out.source_names, name)
+    validation = counts.subset(split.validation)
+    found = knn.nearest(
+        held_out, knn.vectors(validation, held_out.columns, held_out.idf), config.n_neighbors
+    )
+    predicted = knn.vote(held_out, found, config.n_classes).argmax(axis=1)
+    accuracy = float((predicted == y[split.validation]).mean()) if len(predicted) else 0.0
+    log.emit("validation", epoch=1, accuracy=accuracy, n_neighbors=config.n_neighbors)
+    index = knn.build_index(parts, columns, idf, sources)
+    log.emit(
+        "index",
+        rows=index.n_rows,
+        features=len(index.columns),
+        postings=len(index.values),
+        mib=round(index.nbytes() / 2**20, 1),
+        base_model=base.version if base else None,
+        sources=list(sources),
+    )
+    spec = NetworkSpec.from_config(config, vocab_rows=len(index.columns), embed_size=0)
+    return Fitted(knn_weights(index), spec, featurizer, 1, 1, predicted)
+
+
+def _index_vectors(
+    counts: Counts, columns: np.ndarray, idf: np.ndarray, config: ModelConfig
+) -> knn.Vectors:
+    return knn.strongest(knn.vectors(counts, columns, idf), config.knn_max_features)
 
 
 def _train_network(

@@ -71,6 +71,17 @@ class Counts:
     column: np.ndarray  # int64
     count: np.ndarray  # float32
 
+    def subset(self, rows: np.ndarray) -> Counts:
+        """The pairs of these rows, renumbered 0.. in the order given."""
+        where = np.full(self.n_rows, -1, dtype=np.int64)
+        where[rows] = np.arange(len(rows))
+        keep = where[self.row] >= 0
+        renumbered = where[self.row[keep]]
+        order = np.argsort(renumbered, kind="stable")
+        return Counts(
+            len(rows), renumbered[order], self.column[keep][order], self.count[keep][order]
+        )
+
 
 @dataclass(frozen=True)
 class HashingFeaturizer:

@@ -9,11 +9,13 @@ predict jobs never import torch (about 1.5 s of every process start) and score o
 
 from __future__ import annotations
 
+import json
 from typing import Any, Protocol
 
 import numpy as np
 
 from textbatch.model.artifacts import Model
+from textbatch.model.knn import KnnIndex, KnnScorer
 from textbatch.model.linear import LinearScorer
 from textbatch.model.nbsvm import NbsvmScorer, NbsvmTables
 
@@ -21,6 +23,7 @@ from textbatch.model.nbsvm import NbsvmScorer, NbsvmTables
 class Classifier(Protocol):
     labels: list[str]
     device: str  # where inference runs: "cpu" or "cuda"
+    extra_columns: tuple[str, ...]  # output columns after the probabilities (knn: neighbors)
 
     def prepare(self, texts: list[str]) -> Any:
         """The part that runs in a worker process (no torch call)."""
@@ -30,10 +33,25 @@ class Classifier(Protocol):
         """(rows, n_classes) float32 probabilities from what prepare returned."""
         ...
 
+    def extras(self, prepared: Any) -> list[list[str]]:
+        """Each row's cells of extra_columns (none for most models)."""
+        ...
+
+
+class ProbabilitiesOnly:
+    """A classifier that writes no column but the prediction and the probabilities."""
+
+    extra_columns: tuple[str, ...] = ()
+
+    def extras(self, prepared: Any) -> list[list[str]]:
+        return []
+
 
 def classifier_for(model: Model) -> Classifier:
     if model.spec.architecture == "nbsvm":
         return NbsvmClassifier(model)
+    if model.spec.architecture == "knn":
+        return KnnClassifier(model)
     if model.spec.architecture == "nb_linear":
         return LinearClassifier(model)
     from textbatch.model.network_inference import NetworkClassifier
@@ -46,7 +64,7 @@ def predict_texts(classifier: Classifier, texts: list[str]) -> np.ndarray:
     return classifier.predict(classifier.prepare(texts))
 
 
-class NbsvmClassifier:
+class NbsvmClassifier(ProbabilitiesOnly):
     def __init__(self, model: Model) -> None:
         self.labels = model.labels
         self.device = "cpu"
@@ -81,7 +99,7 @@ def tables_from_weights(weights: dict[str, np.ndarray]) -> NbsvmTables:
     )
 
 
-class LinearClassifier:
+class LinearClassifier(ProbabilitiesOnly):
     def __init__(self, model: Model) -> None:
         self.labels = model.labels
         self.device = "cpu"
@@ -101,3 +119,40 @@ class LinearClassifier:
 
     def predict(self, prepared: np.ndarray) -> np.ndarray:
         return prepared
+
+
+class KnnClassifier:
+    """The nearest labelled rows: probabilities, and the rows they came from (`neighbors`)."""
+
+    extra_columns = ("neighbors",)
+
+    def __init__(self, model: Model) -> None:
+        self.labels = model.labels
+        self.device = "cpu"
+        weights = dict(model.weights)
+        index = KnnIndex.from_weights(weights, knn_source_names(weights))
+        self.scorer = KnnScorer(
+            model.transformer,  # type: ignore[arg-type]
+            index,
+            k=model.config.n_neighbors,
+            n_classes=len(model.labels),
+        )
+
+    def prepare(self, texts: list[str]) -> tuple[np.ndarray, list[str]]:
+        return self.scorer.predict(texts)
+
+    def predict(self, prepared: tuple[np.ndarray, list[str]]) -> np.ndarray:
+        return prepared[0]
+
+    def extras(self, prepared: tuple[np.ndarray, list[str]]) -> list[list[str]]:
+        return [[refs] for refs in prepared[1]]
+
+
+def knn_weights(index: KnnIndex) -> dict[str, np.ndarray]:
+    """The index as safetensors arrays; the training files' names as UTF-8 JSON bytes."""
+    names = json.dumps(list(index.source_names), ensure_ascii=False).encode("utf-8")
+    return {**index.to_weights(), "source_names": np.frombuffer(names, dtype=np.uint8)}
+
+
+def knn_source_names(weights: dict[str, np.ndarray]) -> list[str]:
+    return json.loads(weights["source_names"].tobytes().decode("utf-8"))

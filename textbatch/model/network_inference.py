@@ -7,10 +7,11 @@ import torch
 
 from textbatch.model.artifacts import Model
 from textbatch.model.device import autocast, select_device, to_device
+from textbatch.model.inference import ProbabilitiesOnly
 from textbatch.model.networks import load_network
 
 
-class NetworkClassifier:
+class NetworkClassifier(ProbabilitiesOnly):
     def __init__(self, model: Model, *, device: torch.device | None = None) -> None:
         self.labels = model.labels
         self.torch_device = device or select_device()

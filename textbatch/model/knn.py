@@ -1,0 +1,286 @@
+"""The `knn` model: a text's class from its most similar labelled rows, in numpy (no torch).
+
+Features are the CPU models' (textbatch.model.hashing): hashed word n-grams, sublinear tf times
+the smoothed idf of the index's first training file, L2-normalised. Each training row keeps
+its `knn_max_features` strongest features (re-normalised), which bounds the index at
+n_rows x knn_max_features postings and drops the frequent, low-idf n-grams that would make every
+query touch every row. The index is stored by column (an inverted index): a query's cosine
+similarity to every row is one gather and one bincount over the postings of its features.
+
+Prediction takes the `n_neighbors` most similar rows and votes with weights 1 / (1 - cosine)
+(scikit-learn's `weights="distance"`); probabilities are each label's share of the weight. A
+query that shares no feature with any row gets the labels' training shares. Each prediction
+names its neighbours: their row numbers in the training file (`FILE:ROW` for rows that a later
+`--base-model` run added from another file: the file's name without its folders; the index
+keeps the full names, listed in the train job's `index` log line).
+
+Adding labelled rows (`textbatch train --base-model VERSION --data more.csv`) appends their
+vectors under the same features and idf: nothing else is refitted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from textbatch.model.hashing import Counts, HashingFeaturizer
+from textbatch.model.nbsvm import idf, sublinear
+
+SIMILARITY_CELLS = 4_000_000  # query rows x index rows scored at once (32 MB of float64)
+POSTINGS_AT_ONCE = 16_000_000  # postings gathered at once (about 300 MB of temporaries)
+NEAR = 1e-9  # a distance below this counts as this (an identical text)
+
+
+@dataclass(frozen=True)
+class KnnIndex:
+    """Everything prediction needs: the features, the postings, and each row's label and origin."""
+
+    columns: np.ndarray  # int64 (n_features,) sorted hashed columns with an idf
+    idf: np.ndarray  # float32 (n_features,)
+    indptr: np.ndarray  # int64 (n_features + 1,): feature f's postings are [indptr[f], indptr[f+1])
+    rows: np.ndarray  # int32 (n_postings,) the index row of each posting
+    values: np.ndarray  # float32 (n_postings,)
+    labels: np.ndarray  # int32 (n_rows,) each row's label id
+    sources: np.ndarray  # int32 (n_rows,) each row's training file (0: the first)
+    source_rows: np.ndarray  # int64 (n_rows,) each row's row number in its file
+    source_names: tuple[str, ...]  # the training files, in the order they were added
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.labels)
+
+    def to_weights(self) -> dict[str, np.ndarray]:
+        return {
+            "columns": self.columns,
+            "idf": self.idf,
+            "indptr": self.indptr,
+            "rows": self.rows,
+            "values": self.values,
+            "labels": self.labels,
+            "sources": self.sources,
+            "source_rows": self.source_rows,
+        }
+
+    @classmethod
+    def from_weights(cls, weights: dict[str, np.ndarray], source_names: list[str]) -> KnnIndex:
+        return cls(
+            **{k: weights[k] for k in ("columns", "idf", "indptr", "rows", "values")},
+            labels=weights["labels"],
+            sources=weights["sources"],
+            source_rows=weights["source_rows"],
+            source_names=tuple(source_names),
+        )
+
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in self.to_weights().values())
+
+
+@dataclass(frozen=True)
+class Vectors:
+    """L2-normalised sparse rows over the index's features, sorted by row."""
+
+    n_rows: int
+    row: np.ndarray  # int64
+    feature: np.ndarray  # int64, positions in KnnIndex.columns
+    value: np.ndarray  # float32
+
+
+def vectors(counts: Counts, columns: np.ndarray, weights: np.ndarray) -> Vectors:
+    """Each row's tf-idf over `columns` (features outside them are dropped), L2-normalised."""
+    at = np.searchsorted(columns, counts.column)
+    known = columns[np.minimum(at, len(columns) - 1)] == counts.column if len(columns) else at < 0
+    row, feature = counts.row[known], at[known]
+    value = (sublinear(counts)[known] * weights[feature]).astype(np.float32)
+    norms = np.sqrt(np.bincount(row, weights=np.square(value), minlength=counts.n_rows))
+    value = (value / np.maximum(norms[row], 1e-12)).astype(np.float32)
+    return Vectors(counts.n_rows, row, feature, value)
+
+
+def strongest(v: Vectors, keep: int) -> Vectors:
+    """Each row's `keep` largest features, re-normalised (a row with fewer keeps all)."""
+    order = np.lexsort((-v.value, v.row))
+    row, feature, value = v.row[order], v.feature[order], v.value[order]
+    starts = np.searchsorted(row, row, side="left")
+    rank = np.arange(len(row)) - starts
+    kept = rank < keep
+    row, feature, value = row[kept], feature[kept], value[kept]
+    norms = np.sqrt(np.bincount(row, weights=np.square(value), minlength=v.n_rows))
+    return Vectors(
+        v.n_rows, row, feature, (value / np.maximum(norms[row], 1e-12)).astype(np.float32)
+    )
+
+
+def fit_features(counts: Counts) -> tuple[np.ndarray, np.ndarray]:
+    """The hashed columns of the training texts and their idf."""
+    columns, frequency = np.unique(counts.column, return_counts=True)
+    return columns, idf(frequency, counts.n_rows)
+
+
+def build_index(
+    parts: list[tuple[Vectors, np.ndarray, np.ndarray, np.ndarray]],
+    columns: np.ndarray,
+    weights: np.ndarray,
+    source_names: tuple[str, ...],
+) -> KnnIndex:
+    """An index over several parts' rows: (vectors, label ids, row numbers, source ids) each."""
+    offsets = np.cumsum([0] + [p[0].n_rows for p in parts[:-1]])
+    row = np.concatenate([p[0].row + o for p, o in zip(parts, offsets, strict=True)])
+    feature = np.concatenate([p[0].feature for p in parts])
+    value = np.concatenate([p[0].value for p in parts])
+    order = np.argsort(feature, kind="stable")
+    indptr = np.zeros(len(columns) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(feature, minlength=len(columns)), out=indptr[1:])
+    return KnnIndex(
+        columns=columns,
+        idf=weights,
+        indptr=indptr,
+        rows=row[order].astype(np.int32),
+        values=value[order],
+        labels=np.concatenate([p[1] for p in parts]).astype(np.int32),
+        sources=np.concatenate([p[3] for p in parts]).astype(np.int32),
+        source_rows=np.concatenate([p[2] for p in parts]).astype(np.int64),
+        source_names=source_names,
+    )
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """The k nearest index rows of each query, most similar first."""
+
+    index: np.ndarray  # int64 (n, k)
+    similarity: np.ndarray  # float32 (n, k)
+
+
+def nearest(index: KnnIndex, queries: Vectors, k: int) -> Neighbours:
+    """Exact cosine k-nearest rows, a block of queries at a time (bounded memory)."""
+    k = min(k, index.n_rows)
+    out_index = np.zeros((queries.n_rows, k), dtype=np.int64)
+    out_similarity = np.zeros((queries.n_rows, k), dtype=np.float32)
+    lengths = index.indptr[queries.feature + 1] - index.indptr[queries.feature]
+    per_row = np.bincount(queries.row, weights=lengths, minlength=queries.n_rows)
+    block_rows = max(1, SIMILARITY_CELLS // max(1, index.n_rows))
+    start = 0
+    while start < queries.n_rows:
+        stop = start + 1
+        budget = per_row[start]
+        while stop < queries.n_rows and stop - start < block_rows:
+            if budget + per_row[stop] > POSTINGS_AT_ONCE:
+                break
+            budget += per_row[stop]
+            stop += 1
+        scores = _similarities(index, queries, start, stop, lengths)
+        if k < index.n_rows:
+            top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        else:
+            top = np.broadcast_to(np.arange(k), (stop - start, k)).copy()
+        top_scores = np.take_along_axis(scores, top, axis=1)
+        order = np.argsort(-top_scores, axis=1, kind="stable")
+        out_index[start:stop] = np.take_along_axis(top, order, axis=1)
+        out_similarity[start:stop] = np.take_along_axis(top_scores, order, axis=1)
+        start = stop
+    return Neighbours(out_index, out_similarity)
+
+
+def _similarities(
+    index: KnnIndex, q: Vectors, start: int, stop: int, lengths: np.ndarray
+) -> np.ndarray:
+    """(stop - start, n_rows) cosine similarities: every posting of each query feature, once."""
+    lo, hi = np.searchsorted(q.row, [start, stop])
+    n = index.n_rows
+    if lo == hi:
+        return np.zeros((stop - start, n))
+    length = lengths[lo:hi]
+    total = int(length.sum())
+    first = index.indptr[q.feature[lo:hi]]
+    # posting positions: for each query feature, first .. first + length - 1
+    jumps = np.repeat(first - np.concatenate([[0], np.cumsum(length)[:-1]]), length)
+    positions = jumps + np.arange(total)
+    target = np.repeat(q.row[lo:hi] - start, length) * n + index.rows[positions]
+    contribution = np.repeat(q.value[lo:hi], length) * index.values[positions]
+    return np.bincount(target, weights=contribution, minlength=(stop - start) * n).reshape(
+        stop - start, n
+    )
+
+
+def vote(index: KnnIndex, found: Neighbours, n_classes: int) -> np.ndarray:
+    """(n, n_classes) float32: each label's share of the neighbours' 1 / distance weights; the
+    training shares for a query with no similar row at all."""
+    distance = np.maximum(1.0 - found.similarity.astype(np.float64), NEAR)
+    weight = 1.0 / distance
+    labels = index.labels[found.index]
+    n = len(labels)
+    probs = np.zeros((n, n_classes))
+    np.add.at(probs, (np.repeat(np.arange(n), labels.shape[1]), labels.ravel()), weight.ravel())
+    probs /= probs.sum(axis=1, keepdims=True)
+    unseen = found.similarity.max(axis=1, initial=0.0) <= 0
+    if unseen.any():
+        probs[unseen] = np.bincount(index.labels, minlength=n_classes) / index.n_rows
+    return probs.astype(np.float32)
+
+
+def references(index: KnnIndex, found: Neighbours) -> list[str]:
+    """Each query's neighbours as one cell: row numbers in the training file (`FILE:ROW` for a
+    file added later), most similar first, space-separated."""
+    out = []
+    for row_index, similarity in zip(found.index, found.similarity, strict=True):
+        refs = []
+        for i in row_index[similarity > 0]:
+            source, row = int(index.sources[i]), int(index.source_rows[i])
+            refs.append(str(row) if source == 0 else f"{_short(index.source_names[source])}:{row}")
+        out.append(" ".join(refs))
+    return out
+
+
+def extend_features(index: KnnIndex, counts: Counts) -> tuple[np.ndarray, np.ndarray]:
+    """The index's features and idf, plus the columns new rows bring (their idf from their own
+    document frequency over all rows, the old rows holding none of them); old idf unchanged."""
+    new, frequency = np.unique(counts.column, return_counts=True)
+    fresh = ~np.isin(new, index.columns)
+    columns = np.union1d(index.columns, new[fresh])
+    weights = np.empty(len(columns), dtype=np.float32)
+    weights[np.searchsorted(columns, index.columns)] = index.idf
+    weights[np.searchsorted(columns, new[fresh])] = idf(
+        frequency[fresh], index.n_rows + counts.n_rows
+    )
+    return columns, weights
+
+
+def existing(
+    index: KnnIndex, columns: np.ndarray
+) -> tuple[Vectors, np.ndarray, np.ndarray, np.ndarray]:
+    """A built index's rows as a part again (its postings by row) over `columns`, a superset of
+    its features: to extend it."""
+    position = np.searchsorted(columns, index.columns)
+    feature = np.repeat(position, np.diff(index.indptr))
+    order = np.argsort(index.rows, kind="stable")
+    rows = Vectors(
+        index.n_rows, index.rows[order].astype(np.int64), feature[order], index.values[order]
+    )
+    return rows, index.labels, index.source_rows, index.sources
+
+
+def _short(name: str) -> str:
+    """A training file's name in a cell: its last path part, without spaces."""
+    return name.rstrip("/").rsplit("/", 1)[-1].replace(" ", "_")
+
+
+class KnnScorer:
+    """Probabilities and neighbours of texts."""
+
+    def __init__(self, featurizer: HashingFeaturizer, index: KnnIndex, k: int, n_classes: int):
+        self.featurizer = featurizer
+        self.index = index
+        self.k = k
+        self.n_classes = n_classes
+
+    def neighbours(self, texts: list[str]) -> Neighbours:
+        return nearest(
+            self.index,
+            vectors(self.featurizer.counts(texts), self.index.columns, self.index.idf),
+            self.k,
+        )
+
+    def predict(self, texts: list[str]) -> tuple[np.ndarray, list[str]]:
+        found = self.neighbours(texts)
+        return vote(self.index, found, self.n_classes), references(self.index, found)
