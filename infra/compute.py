@@ -187,6 +187,11 @@ class BatchCompute(Construct):
             # that Docker creates for the container and removes with it
             readonly_root_filesystem=True,
             volumes=[batch.EcsVolume.host(name="scratch", container_path=SCRATCH_PATH)],
+            # an init as PID 1 passes Batch's SIGTERM on to the job: a signal that reaches
+            # PID 1 itself before its handler is set would be dropped (then SIGKILL, 30 s on)
+            linux_parameters=batch.LinuxParameters(
+                self, f"{construct_id}Linux", init_process_enabled=True
+            ),
             logging=ecs.LogDriver.aws_logs(stream_prefix=spec.role, log_group=self.log_group),
             # the job's vCPUs, which the predict job's workers follow (not the host's cores)
             environment={

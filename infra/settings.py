@@ -36,6 +36,9 @@ class StageSettings:
     predict_queue: str  # "auto": the model's manifest decides (wants_gpu); or "gpu" / "cpu"
     split_threshold_mb: float  # larger uploads run as split -> array of parts -> merge
     part_size_mb: float  # one part per this many MB (one array child each)
+    # uploads under this prefix of the predict bucket are clustered (the cluster job), not
+    # classified
+    cluster_prefix: str
     # a job RUNNABLE this long because no instance can run it (no capacity, a quota, a resource
     # requirement no instance type meets) is cancelled; the failure reporter writes the report
     runnable_timeout_minutes: int
@@ -86,6 +89,8 @@ def _validate(s: StageSettings, path: Path) -> None:
             problems.append(f"{key}: >= 1")
     if not 0 < s.part_size_mb <= s.split_threshold_mb:
         problems.append("part_size_mb: > 0 and at most split_threshold_mb")
+    if not re.fullmatch(r"[A-Za-z0-9!_.*'()-][A-Za-z0-9!_.*'()/-]*/", s.cluster_prefix):
+        problems.append("cluster_prefix: a key prefix ending in '/', e.g. 'cluster/'")
     if s.predict_queue not in ("auto", "gpu", "cpu"):
         problems.append("predict_queue: 'auto', 'gpu' or 'cpu'")
     if not 10 <= s.runnable_timeout_minutes <= 1440:

@@ -168,6 +168,7 @@ def trigger_cloud(aws_env: str):
         model_location=f"s3://models-{suffix}/",
         split_threshold_bytes=1000,
         part_bytes=400,
+        cluster_prefix="cluster/",
         idempotency_table=table,
     )
     s3 = boto3.client("s3", endpoint_url=aws_env, region_name=REGION)

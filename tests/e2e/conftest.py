@@ -126,6 +126,21 @@ class LocalCloud:
             time.sleep(0.5)
         raise TimeoutError(f"job {job_id} not finished after {timeout} s")
 
+    def wait_until_working(self, job_id: str, timeout: float = 120) -> dict[str, Any]:
+        """Once the job runs and has logged its first line: its process is past its start,
+        its SIGTERM handler set (a signal before that ends it without a word, as in Batch)."""
+        batch = self.client("batch")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            [job] = batch.describe_jobs(jobs=[job_id])["jobs"]
+            assert job["status"] not in ("SUCCEEDED", "FAILED"), job["status"]
+            if job["status"] == "RUNNING" and any(
+                line.startswith("{") for line in self.job_log(job)
+            ):
+                return job
+            time.sleep(0.2)
+        raise TimeoutError(f"job {job_id} not working after {timeout} s")
+
     def job_log(self, job: dict[str, Any]) -> list[str]:
         from textbatch.cloud.jobs import job_lines
 

@@ -1,20 +1,26 @@
 """The local cloud's jobs in their Batch images (CI always runs them so: `make images`, then
-`local up --runtime container`): which image each job ran in, what the commands say of it, and
-what only a container shows, such as a job the kernel kills at its memory limit."""
+`local up --runtime container`): which image each job ran in, what the commands say of it,
+what only a container shows (a job the kernel kills at its memory limit), and the CPU image's
+jobs: a cluster upload, a knn model's predict job."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import LocalCloud
+from tests.e2e.conftest import LocalCloud, upload
 from textbatch.local import images
 from textbatch.local.images import IMAGES
 from textbatch.local.runtime import OUT_OF_MEMORY, RUNTIME_OUTPUT
-from textbatch.sample_data import BUNDLED_DIR
+from textbatch.sample_data import BUNDLED_DIR, generate, write_csv
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def in_containers(cloud: LocalCloud) -> bool:
@@ -88,3 +94,75 @@ def test_a_job_killed_at_its_memory_limit_gets_the_out_of_memory_hint(
         check=True,
     )
     assert left.stdout.strip() == ""  # the attempt's container is removed with its volumes
+
+
+def test_an_upload_under_cluster_is_clustered_and_the_operations_commands_tell_it(
+    cloud: LocalCloud, tmp_path
+) -> None:
+    """The same trigger, claim, queue, logs and commands as a predict upload; no model."""
+    write_csv(tmp_path / "tickets.csv", generate(800, seed=31), labelled=False)
+    upload(cloud, "cluster/tickets.csv", tmp_path / "tickets.csv")
+    summary = cloud.wait_for_result("cluster/tickets.csv", timeout=180)
+    assert summary["kind"] == "_output.json", summary
+    assert (summary["rows_in"], summary["rows_clustered"]) == (800, 800)
+    assert 2 <= summary["n_clusters"] <= 12
+    s3 = cloud.client("s3")
+    described = json.loads(
+        s3.get_object(Bucket=cloud.bucket("results"), Key="cluster/tickets_clusters.json")[
+            "Body"
+        ].read()
+    )
+    assert sum(c["size"] for c in described["clusters"]) == 800
+    job = cloud.job_for("cluster/tickets.csv")
+    assert job["container"]["command"][0] == "cluster"
+    assert "cpu" in job["jobQueue"]
+    uri = f"s3://{cloud.bucket('predict')}/cluster/tickets.csv"
+    status = cloud.textbatch("status", uri)
+    assert "trigger: submitted job" in status.stdout
+    assert f"800 rows in, 800 clustered, 0 rejected, {summary['n_clusters']} clusters" in (
+        status.stdout
+    )
+    logs = cloud.textbatch("logs", uri)
+    assert logs.returncode == 0, logs.stderr
+    assert "done" in logs.stdout
+    jobs = cloud.textbatch("jobs", "--since", "1h")
+    assert any(line.startswith("cluster/tickets.csv") for line in jobs.stdout.splitlines())
+    fetched = cloud.textbatch("results", uri, "-o", str(tmp_path / "clustered.csv"))
+    assert fetched.returncode == 0, fetched.stderr
+    header = (tmp_path / "clustered.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert header.endswith(",cluster,distance")
+
+
+def test_a_knn_model_predicts_on_the_cpu_queue_with_its_neighbours(
+    cloud: LocalCloud, tmp_path
+) -> None:
+    """A knn version published beside the session's model (its own prefix), used by a predict
+    job on the CPU queue: its rows name the training rows they came from."""
+    models = f"s3://{cloud.bucket('models')}/knn/"
+    trained = cloud.textbatch(
+        "train", "--config", str(REPO / "config" / "knn.json"),
+        "--data", str(BUNDLED_DIR / "warranty_train.csv"), "--out", models,
+    )  # fmt: skip
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    s3 = cloud.client("s3")
+    s3.put_object(
+        Bucket=cloud.bucket("training"),
+        Key="knn/claims.csv",
+        Body=(BUNDLED_DIR / "warranty_predict.csv").read_bytes(),
+    )
+    job_id = cloud.client("batch").submit_job(
+        jobName="tb-knn",
+        jobQueue="textbatch-local-cpu",
+        jobDefinition="textbatch-local-predict-cpu",
+        parameters={
+            "model": models,
+            "input": f"s3://{cloud.bucket('training')}/knn/claims.csv",
+            "input_version": "latest",
+            "output": f"s3://{cloud.bucket('results')}/knn/",
+        },
+    )["jobId"]
+    assert cloud.wait_for_job(job_id, timeout=180)["status"] == "SUCCEEDED"
+    body = s3.get_object(Bucket=cloud.bucket("results"), Key="knn/claims_output.csv")["Body"]
+    rows = list(csv.DictReader(io.StringIO(body.read().decode("utf-8"))))
+    assert len(rows) == 60
+    assert all(len(r["neighbors"].split()) == 10 for r in rows)

@@ -118,12 +118,12 @@ def test_a_job_killed_by_batch_still_leaves_an_error_report(
     upload(cloud, "ops/killed.csv", tmp_path / "killed.csv")
     batch = cloud.client("batch")
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:  # the job is running: its process is killed mid-way
+    jobs: list[dict] = []
+    while not jobs and time.monotonic() < deadline:
         jobs = [j for j in cloud.jobs() if j["parameters"].get("input", "").endswith("killed.csv")]
-        if jobs and jobs[0]["status"] == "RUNNING":
-            break
         time.sleep(0.1)
     [job] = jobs
+    cloud.wait_until_working(job["jobId"])  # its process is stopped mid-way
     batch.terminate_job(jobId=job["jobId"], reason="stopped by the operator")
     # SIGTERM first, as Batch sends it: the job logs it and reports `Stopped`; the failure
     # reporter then writes what Batch says (the operator's reason, the attempts) over it

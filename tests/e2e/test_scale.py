@@ -199,18 +199,6 @@ def test_a_child_failing_for_good_leaves_one_error_report_and_no_output(
     assert "not UTF-8" in status.stdout
 
 
-def wait_until_running(cloud: LocalCloud, job_id: str, timeout: float = 120) -> None:
-    batch = cloud.client("batch")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        [job] = batch.describe_jobs(jobs=[job_id])["jobs"]
-        if job["status"] == "RUNNING":
-            return
-        assert job["status"] not in ("SUCCEEDED", "FAILED"), job["status"]
-        time.sleep(0.1)
-    raise TimeoutError(f"job {job_id} not running after {timeout} s")
-
-
 def test_a_child_killed_without_a_word_still_ends_in_the_file_report(
     cloud, model_version, tmp_path
 ) -> None:
@@ -220,7 +208,7 @@ def test_a_child_killed_without_a_word_still_ends_in_the_file_report(
     upload(cloud, key, big_file(tmp_path / "in.csv", seed=24))
     array = array_job(cloud, key)
     child = f"{array['jobId']}:1"
-    wait_until_running(cloud, child)
+    cloud.wait_until_working(child)
     cloud.client("batch").terminate_job(jobId=child, reason="stopped by the operator")
     report = cloud.wait_for_result(key, timeout=240)
     assert report["kind"] == "_error.json"

@@ -278,6 +278,7 @@ def test_settings_come_from_the_function_environment() -> None:
         "PREDICT_QUEUE": "auto",
         "SPLIT_THRESHOLD_BYTES": "1000000",
         "PART_BYTES": "200000",
+        "CLUSTER_PREFIX": "cluster/",
         "RESULTS_LOCATION": "s3://r/",
         "MODEL_LOCATION": "s3://m/",
         "IDEMPOTENCY_TABLE": "t",
@@ -382,3 +383,34 @@ def test_a_chain_that_half_fails_withdraws_the_jobs_already_submitted(cloud, cap
     assert outcome["decision"] == "submitted"
     retried = json.loads(capsys.readouterr().out.splitlines()[-1])["split"]
     assert retried["split_job_id"] != lines[0]["job_id"]
+
+
+def test_an_upload_under_the_cluster_prefix_gets_one_cluster_job_on_the_cpu_queue(
+    cloud, capsys
+) -> None:
+    """Whatever its size (the job streams it): no model, no split, the CPU queue."""
+    settings, batch, _, _ = cloud  # split threshold 1,000 bytes
+    [outcome] = handle(s3_event(("in", "cluster/q3/tickets.csv", 5000, "v7")), cloud)["outcomes"]
+    assert (outcome["decision"], outcome["queue"]) == ("submitted", "cpu")
+    [job] = jobs(batch, settings)
+    assert job["jobQueue"].endswith(settings.cpu_job_queue.rsplit("/", 1)[-1])
+    assert job["container"]["command"] == [
+        "cluster", "--input", "s3://in/cluster/q3/tickets.csv", "--input-version", "v7",
+        "--output", "s3://results-bucket/cluster/q3/",
+    ]  # fmt: skip
+    assert job["parameters"] == {
+        "input": "s3://in/cluster/q3/tickets.csv",
+        "output": "s3://results-bucket/cluster/q3/",
+        "input_version": "v7",
+    }
+    logged = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert (logged["decision"], logged["step"]) == ("submitted", "cluster")
+    # the job's own parser takes the command the trigger built
+    from textbatch.cli.main import build_parser
+
+    parsed = build_parser().parse_args(job["container"]["command"])
+    assert (parsed.input, parsed.input_version, parsed.clusters) == (
+        "s3://in/cluster/q3/tickets.csv", "v7", "2-12",
+    )  # fmt: skip
+    again = handle(s3_event(("in", "cluster/q3/tickets.csv", 5000, "v7")), cloud)["outcomes"]
+    assert again[0]["decision"] == "duplicate"  # once per revision, as every upload

@@ -147,6 +147,7 @@ def test_job_definitions(synth, spec) -> None:
     assert container["LogConfiguration"]["LogDriver"] == "awslogs"
     # nothing writes into the image: temporary files go to a scratch volume of Docker's own
     assert container["ReadonlyRootFilesystem"] is True
+    assert container["LinuxParameters"]["InitProcessEnabled"] is True  # SIGTERM reaches the job
     assert container["Volumes"] == [{"Host": {}, "Name": "scratch"}]
     assert container["MountPoints"] == [{"ContainerPath": SCRATCH_PATH, "SourceVolume": "scratch"}]
     assert set(spec.parameter_names) >= {p for p in props.get("Parameters", {})}

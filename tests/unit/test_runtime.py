@@ -53,6 +53,7 @@ def test_the_container_follows_the_job_definition_and_the_overrides() -> None:
                 {"containerPath": "/tmp", "sourceVolume": "scratch"},
                 {"containerPath": "/data", "sourceVolume": "data"},
             ],
+            "linuxParameters": {"initProcessEnabled": True},
         }
     )
     job = SimpleNamespace(
@@ -68,11 +69,12 @@ def test_the_container_follows_the_job_definition_and_the_overrides() -> None:
         memory_mib=64,  # the submission's override wins
         read_only=True,
         scratch=("/tmp",),  # a volume of Docker's own; host paths are not mounted here
+        init=True,
     )
     command = Runtime(("podman",), "test").run_command("textbatch-job-1", spec)
     assert command == [
         "podman", "run", "--name", "textbatch-job-1", "--pull", "never", "--network", "host",
-        "--cpus", "4", "--memory", "64m", "--memory-swap", "64m", "--read-only",
+        "--init", "--cpus", "4", "--memory", "64m", "--memory-swap", "64m", "--read-only",
         "--volume", "/tmp", "--env", "AWS_REGION",
         "localhost/textbatch-cpu:latest", "predict", "--model", "m",
     ]  # fmt: skip

@@ -2,6 +2,8 @@
 step (`python -m textbatch.bench.peer train|predict|knn-train MODEL ...`):
 
 - `lr`: scikit-learn TF-IDF (word 1-2 grams) + logistic regression;
+- `cluster`: scikit-learn's MiniBatchKMeans on its TF-IDF (word 1-2 grams), every row with its
+  cluster written as the cluster job writes them;
 - `knn`: scikit-learn's KNeighborsClassifier (cosine, brute force, distance weights, the knn
   config's n_neighbors) on textbatch's own knn features (hashed n-gram tf-idf, every feature of
   every row): the same features, so the table compares the neighbour search and the vote.
@@ -102,6 +104,29 @@ def _write(writer, pipeline, batch, text_at, labels) -> None:
         writer.writerow([*fields, labels[best], f"{p[best]:.6f}", *(f"{v:.6f}" for v in p)])
 
 
+def cluster(k: str, data: Path, output: Path) -> None:
+    from sklearn.cluster import MiniBatchKMeans
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    with open_table(data) as table:
+        text_at = table.column(None, candidates=TEXT_COLUMNS, role="text", besides=())
+        records = [r.fields for r in table.records()]
+        header = table.header
+    x = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True).fit_transform(
+        [f[text_at] for f in records]
+    )
+    found = MiniBatchKMeans(n_clusters=int(k), random_state=0, n_init=3, batch_size=1024)
+    labels = found.fit_predict(x)
+    with open(output, "w", encoding="utf-8", newline="") as out:
+        writer = csv_table.writer(out)
+        writer.writerow([*header, "cluster"])
+        for fields, label in zip(records, labels, strict=True):
+            writer.writerow([*fields, str(label)])
+
+
 if __name__ == "__main__":
     command, *paths = sys.argv[1:]
-    {"train": train, "predict": predict, "knn-train": knn_train}[command](*map(Path, paths))
+    if command == "cluster":
+        cluster(paths[0], Path(paths[1]), Path(paths[2]))
+    else:
+        {"train": train, "predict": predict, "knn-train": knn_train}[command](*map(Path, paths))

@@ -279,3 +279,75 @@ def table(rows: list[BenchRow], *, title: str = "") -> str:
             f"{r.predict_peak_rss_mib:,.0f} |"
         )
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class ClusterRow:
+    name: str
+    nmi: float  # normalised mutual information of the clusters with the labels, mean over folds
+    rows_per_s: float  # whole job on the speed file
+    peak_rss_mib: float
+    rows: int  # held-out rows clustered, all folds together
+
+
+CLUSTER_PEER_NAME = "sklearn MiniBatchKMeans (tfidf)"
+
+
+def run_cluster_bench(splits: Splits, workdir: Path) -> list[ClusterRow]:
+    """`textbatch cluster` and the peer on each fold's held-out rows, as many clusters as the
+    rows have labels; NMI with the labels (the labels are never shown to either)."""
+    from sklearn.metrics import normalized_mutual_info_score
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    speed, speed_rows = speed_file(splits.folds[0].test, workdir / "cluster-speed.csv")
+    header, records = read_labelled_csv(splits.folds[0].test)
+    label_at = next(i for i, h in enumerate(header) if h.lower() in LABEL_COLUMNS)
+    k = len({r[label_at] for r in records})
+
+    def command(name: str, data: Path, out: Path) -> list[str]:
+        if name == "textbatch":
+            return [*TEXTBATCH, "cluster", "--input", str(data), "--output", str(out),
+                    "--clusters", str(k)]  # fmt: skip
+        return [*PEER, "cluster", str(k), str(data), str(out)]
+
+    rows = []
+    for name in ("textbatch", CLUSTER_PEER_NAME):
+        slug = "textbatch" if name == "textbatch" else "peer"
+        scores, total = [], 0
+        for i, fold in enumerate(splits.folds):
+            out = workdir / f"cluster-{slug}-fold{i}_output.csv"
+            timed(command(name, fold.test, out))
+            out_header, table = read_labelled_csv(out)
+            at, cluster_at = out_header.index(header[label_at]), out_header.index("cluster")
+            scored = [r for r in table if r[cluster_at] != ""]
+            scores.append(
+                normalized_mutual_info_score(
+                    [r[at] for r in scored], [r[cluster_at] for r in scored]
+                )
+            )
+            total += len(scored)
+        seconds, rss = timed(command(name, speed, workdir / f"cluster-{slug}-speed_output.csv"))
+        rows.append(ClusterRow(name, round(statistics.fmean(scores), 4),
+                               round(speed_rows / seconds, 1), round(rss, 1), total))  # fmt: skip
+        print(f"  cluster {name}: done", flush=True)
+    (workdir / "cluster-bench.json").write_text(
+        json.dumps(
+            {"split": splits.description, "k": k, "rows": [asdict(r) for r in rows]}, indent=2
+        )
+    )
+    return rows
+
+
+def cluster_table(rows: list[ClusterRow], *, title: str = "") -> str:
+    peer = rows[-1]
+    lines = [title, ""] if title else []
+    lines += [
+        "| run | NMI with the labels | vs peer | rows/s (whole job) | vs peer | peak RSS MiB |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.name} | {r.nmi:.4f} | {r.nmi - peer.nmi:+.4f} | {r.rows_per_s:,.0f} | "
+            f"{r.rows_per_s / peer.rows_per_s:.2f}x | {r.peak_rss_mib:,.0f} |"
+        )
+    return "\n".join(lines)

@@ -15,6 +15,7 @@ from textbatch_contract import commands
 from textbatch import __version__
 from textbatch.cli import (
     bench,
+    cluster,
     demo,
     jobs,
     local,
@@ -32,6 +33,7 @@ from textbatch.errors import Stopped, TextbatchError
 COMMANDS = (
     train,
     predict,
+    cluster,
     parts,
     submit,
     jobs,
@@ -58,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 NETWORKS_MODULES = ("torch", "spacy")  # pyproject's `networks` extra
-BATCH_JOBS = ("train", commands.PREDICT, *commands.STEPS)  # what the job definitions run
+BATCH_JOBS = ("train", commands.PREDICT, commands.CLUSTER, *commands.STEPS)  # Batch runs these
 
 
 def stop_on_sigterm() -> None:

@@ -83,7 +83,19 @@ def run(args: argparse.Namespace) -> int:
             print(f"  failed: {job.status_reason}")
         if story.scaled and job is story.scaled.array:
             print_children(story.scaled)
-    if story.summary:
+    if story.summary and "n_clusters" in story.summary:  # the cluster job's
+        s = story.summary
+        print(
+            f"result: {s['output']}\n  {s['rows_in']} rows in, {s['rows_clustered']} clustered, "
+            f"{s['rows_rejected']} rejected, {s['n_clusters']} clusters "
+            f"({s['choice'].get('rule', '')}), {s['rows_per_s']} rows/s\n"
+            f"  clusters: {s['clusters_file']}"
+        )
+        for rejected in s.get("rejected", [])[:10]:
+            print(
+                f"  rejected row {rejected['row']} (line {rejected['line']}): {rejected['reason']}"
+            )
+    elif story.summary:
         s = story.summary
         print(
             f"result: {s['output']}\n  {s['rows_in']} rows in, {s['rows_predicted']} predicted, "

@@ -309,6 +309,7 @@ def container_spec(job: Any, command: list[str], env: dict[str, str]) -> Contain
         read_only=bool(properties.get("readonlyRootFilesystem")),
         scratch=scratch,
         user=properties.get("user"),
+        init=bool((properties.get("linuxParameters") or {}).get("initProcessEnabled")),
     )
 
 

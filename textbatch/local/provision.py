@@ -267,6 +267,7 @@ def _create_batch(resolver: Resolver, batch: Any, iam: Any, account: str) -> Non
                 "readonlyRootFilesystem": container.get("ReadonlyRootFilesystem", False),
                 "volumes": _api_shape(container.get("Volumes", [])),
                 "mountPoints": _api_shape(container.get("MountPoints", [])),
+                "linuxParameters": _api_shape(container.get("LinuxParameters", {})),
                 "jobRoleArn": container["JobRoleArn"],
                 "environment": [
                     {"name": e["Name"], "value": e["Value"]}

@@ -37,6 +37,7 @@ class ContainerSpec:
     read_only: bool = False
     scratch: tuple[str, ...] = ()  # container paths of volumes with no host path (Docker's own)
     user: str | None = None
+    init: bool = False  # an init process as PID 1 (the definition's initProcessEnabled)
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class Runtime:
         command = [*self.engine, "run", "--name", name, "--pull", "never", "--network", "host"]
         if spec.user:
             command += ["--user", spec.user]
+        if spec.init:
+            command += ["--init"]
         if spec.vcpus:
             command += ["--cpus", f"{spec.vcpus:g}"]
         if spec.memory_mib:  # a hard limit, no swap: the kernel kills the job past it

@@ -169,7 +169,7 @@ def nearest(index: KnnIndex, queries: Vectors, k: int) -> Neighbours:
                 break
             budget += per_row[stop]
             stop += 1
-        scores = _similarities(index, queries, start, stop, lengths)
+        scores = similarity_block(index, queries, start, stop, lengths)
         if k < index.n_rows:
             top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
         else:
@@ -182,10 +182,13 @@ def nearest(index: KnnIndex, queries: Vectors, k: int) -> Neighbours:
     return Neighbours(out_index, out_similarity)
 
 
-def _similarities(
-    index: KnnIndex, q: Vectors, start: int, stop: int, lengths: np.ndarray
+def similarity_block(
+    index: KnnIndex, q: Vectors, start: int, stop: int, lengths: np.ndarray | None = None
 ) -> np.ndarray:
-    """(stop - start, n_rows) cosine similarities: every posting of each query feature, once."""
+    """(stop - start, n_rows) cosine similarities of queries start..stop to every index row:
+    every posting of each query feature, once. `lengths`: each query pair's posting count."""
+    if lengths is None:
+        lengths = index.indptr[q.feature + 1] - index.indptr[q.feature]
     lo, hi = np.searchsorted(q.row, [start, stop])
     n = index.n_rows
     if lo == hi:

@@ -25,6 +25,7 @@ class TriggerSettings:
     idempotency_table: str
     split_threshold_bytes: int  # larger files are split -> predicted as an array -> merged
     part_bytes: int  # the size of one part (one array child)
+    cluster_prefix: str  # uploads under it are clustered (the cluster job), not classified
 
     def __post_init__(self) -> None:
         if self.predict_queue not in PREDICT_QUEUES:

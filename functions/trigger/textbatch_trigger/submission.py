@@ -94,6 +94,8 @@ def submit_object(
         log(DUPLICATE, reason=reason, job_id=claim.job_id, **fields)
         return Outcome(DUPLICATE, obj.uri, reason=reason, job_id=claim.job_id)
     name = job_name_for(obj)
+    if obj.key.startswith(settings.cluster_prefix):
+        return _submit_cluster(obj, settings, store, claim_key, name, batch, fields)
     scale: dict[str, Any] = {}
     try:
         route = choose_route(settings, s3)
@@ -131,3 +133,45 @@ def submit_object(
         **fields,
     )
     return Outcome(SUBMITTED, obj.uri, job_id=response["jobId"], job_name=name, queue=route.kind)
+
+
+def _submit_cluster(
+    obj: UploadedObject,
+    settings: TriggerSettings,
+    store: IdempotencyStore,
+    claim_key: str,
+    name: str,
+    batch: Any,
+    fields: dict[str, Any],
+) -> Outcome:
+    """An upload under the cluster prefix: one cluster job on the CPU queue, whatever its size
+    (the job streams the file)."""
+    output = output_location(obj, settings)
+    version = obj.version_id or commands.LATEST
+    try:
+        response = batch.submit_job(
+            jobName=name,
+            jobQueue=settings.cpu_job_queue,
+            jobDefinition=settings.cpu_job_definition,
+            parameters={"input": obj.uri, "output": output, commands.INPUT_VERSION: version},
+            containerOverrides={
+                "command": commands.cluster_command(
+                    input_uri=obj.uri, version=obj.version_id, output=output
+                )
+            },
+        )
+    except Exception as exc:
+        store.release(claim_key)
+        log(FAILED, reason=f"{type(exc).__name__}: {exc}", job_name=name, **fields)
+        raise
+    store.complete(claim_key, job_id=response["jobId"], job_name=name)
+    log(
+        SUBMITTED,
+        job_id=response["jobId"],
+        job_name=name,
+        queue="cpu",
+        queue_reason=f"under the cluster prefix {settings.cluster_prefix!r}: the cluster job",
+        step=commands.CLUSTER,
+        **fields,
+    )
+    return Outcome(SUBMITTED, obj.uri, job_id=response["jobId"], job_name=name, queue="cpu")

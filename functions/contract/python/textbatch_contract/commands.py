@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 PREDICT, SPLIT, PART, MERGE = "predict", "split", "predict-part", "merge"
+CLUSTER = "cluster"
 # The uploaded revision a job reads: the S3 version id the trigger got in the event, or LATEST
 # (an unversioned bucket, a job submitted by hand). A Batch parameter, `Ref::input_version`.
 INPUT_VERSION, LATEST = "input_version", "latest"
@@ -63,6 +64,11 @@ def part_command(*, model: str, parts: str, output: str) -> list[str]:
 
 def merge_command(*, parts: str, output: str) -> list[str]:
     return [MERGE, "--parts", parts, "--output", output]
+
+
+def cluster_command(*, input_uri: str, version: str | None, output: str) -> list[str]:
+    """The cluster job of an upload under the stage's cluster prefix (its count: a range)."""
+    return [CLUSTER, "--input", input_uri, "--input-version", version or LATEST, "--output", output]
 
 
 def command_of(job: dict[str, Any]) -> list[str]:

@@ -28,6 +28,7 @@ HEADER_KEYS = (EVENT, JOB, DECISION, COMPONENT, TIME)
 
 # the jobs that write events (the `job` key)
 PREDICT_JOB, TRAIN_JOB, SPLIT_JOB, MERGE_JOB = "predict", "train", "split", "merge"
+CLUSTER_JOB = "cluster"
 
 # a job's events that another process reads
 START, PROGRESS, DONE, FAILED = "start", "progress", "done", "failed"

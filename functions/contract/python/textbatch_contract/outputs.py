@@ -10,7 +10,8 @@ from textbatch_contract.paths import basename, is_s3, join
 
 PARTS_OUTPUTS = "out/"  # under a large file's parts prefix: each part's results
 ERROR_SUFFIX = "_error.json"  # a file's error report: `<stem>_error.json`
-LONGEST_SUFFIX = "_output.json"
+CLUSTERS_SUFFIX = "_clusters.json"  # the cluster job's clusters: sizes, terms, examples
+LONGEST_SUFFIX = CLUSTERS_SUFFIX
 MAX_KEY_BYTES = 1024  # S3's limit on a key
 MAX_NAME_BYTES = 255  # a file name's limit on local file systems
 
@@ -20,6 +21,7 @@ class OutputPlan:
     csv: str
     summary: str  # written last by a job that succeeded
     error: str
+    clusters: str  # the cluster job's description of its clusters (before the summary)
 
     @classmethod
     def for_request(cls, input_uri: str, output: str) -> OutputPlan:
@@ -27,7 +29,12 @@ class OutputPlan:
         `<input stem>_output.csv`, as the blog's test.csv gave test_output.csv."""
         if output.lower().endswith(".csv"):
             stem = output[:-4]
-            return cls(csv=output, summary=f"{stem}.json", error=f"{stem}{ERROR_SUFFIX}")
+            return cls(
+                csv=output,
+                summary=f"{stem}.json",
+                error=f"{stem}{ERROR_SUFFIX}",
+                clusters=f"{stem}{CLUSTERS_SUFFIX}",
+            )
         name = basename(input_uri)
         stem = name[:-4] if name.lower().endswith(".csv") else name
         if is_s3(output) and output.count("/") == 2:  # s3://bucket: the bucket's root
@@ -37,6 +44,7 @@ class OutputPlan:
             csv=join(output, f"{stem}_output.csv"),
             summary=join(output, f"{stem}_output.json"),
             error=join(output, f"{stem}{ERROR_SUFFIX}"),
+            clusters=join(output, f"{stem}{CLUSTERS_SUFFIX}"),
         )
 
 

@@ -18,6 +18,7 @@ TRIGGER_SETTINGS: tuple[tuple[str, str, str], ...] = (
     ("idempotency_table", "IDEMPOTENCY_TABLE", "SubmissionsTable"),
     ("split_threshold_bytes", "SPLIT_THRESHOLD_BYTES", "SplitThresholdBytes"),
     ("part_bytes", "PART_BYTES", "PartBytes"),
+    ("cluster_prefix", "CLUSTER_PREFIX", "ClusterPrefix"),
 )
 ENV_VARS = {field: var for field, var, _ in TRIGGER_SETTINGS}
 STACK_OUTPUTS = {field: output for field, _, output in TRIGGER_SETTINGS}
