@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from textbatch_contract import OutputPlan, events
 
-from textbatch.errors import InputError, StorageError, TextbatchError
+from textbatch.errors import InputError, TextbatchError
 from textbatch.io import csv_table
 from textbatch.io.csv_table import TEXT_COLUMNS, CsvRecord, open_table
 from textbatch.io.storage import Storage
@@ -111,11 +111,7 @@ def run_cluster(
         return _cluster(request, plan, storage, log)
     except TextbatchError as exc:
         report = {**exc.as_report(), "input": request.input, "input_version": request.input_version}
-        log.emit(events.FAILED, **report)
-        try:
-            storage.write_json(plan.error, report)
-        except StorageError as write_error:
-            log.emit("error_report_not_written", uri=plan.error, reason=write_error.message)
+        log.report_failure(storage, plan.error, report)
         raise
 
 

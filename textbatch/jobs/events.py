@@ -9,6 +9,8 @@ from typing import Any, TextIO
 
 from textbatch_contract import events
 
+from textbatch.errors import StorageError
+
 
 class EventLog:
     def __init__(self, stream: TextIO | None = None, *, job: str) -> None:
@@ -21,3 +23,12 @@ class EventLog:
         stream.write(events.line(record) + "\n")
         stream.flush()
         return record
+
+    def report_failure(self, storage: Any, uri: str, report: dict[str, Any]) -> None:
+        """Log a job's failure and write its file's error report; a report that cannot be
+        written is logged too (the failure reporter then writes one from Batch's view)."""
+        self.emit(events.FAILED, **report)
+        try:
+            storage.write_json(uri, report)
+        except StorageError as write_error:
+            self.emit("error_report_not_written", uri=uri, reason=write_error.message)

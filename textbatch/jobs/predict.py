@@ -19,7 +19,7 @@ from typing import Any
 from textbatch_contract import OutputPlan, events
 from textbatch_contract.commands import NEUTRALISE_FORMULAS_ENV
 
-from textbatch.errors import InputError, StorageError, TextbatchError
+from textbatch.errors import InputError, TextbatchError
 from textbatch.io import csv_table
 from textbatch.io.csv_table import TEXT_COLUMNS, CsvRecord, open_table
 from textbatch.io.storage import Storage
@@ -102,11 +102,7 @@ def run_predict(
             "input_version": request.input_version,
             "model": request.model,
         }
-        log.emit(events.FAILED, **report)
-        try:
-            storage.write_json(plan.error, report)
-        except StorageError as write_error:
-            log.emit("error_report_not_written", uri=plan.error, reason=write_error.message)
+        log.report_failure(storage, plan.error, report)
         raise
 
 

@@ -94,84 +94,76 @@ def submit_object(
         log(DUPLICATE, reason=reason, job_id=claim.job_id, **fields)
         return Outcome(DUPLICATE, obj.uri, reason=reason, job_id=claim.job_id)
     name = job_name_for(obj)
-    if obj.key.startswith(settings.cluster_prefix):
-        return _submit_cluster(obj, settings, store, claim_key, name, batch, fields)
-    scale: dict[str, Any] = {}
     try:
-        route = choose_route(settings, s3)
-        parameters = {
-            "input": obj.uri,
-            "output": output_location(obj, settings),
-            "model": route.model,
-            # the revision this event is about, not whatever the key holds when the job runs
-            commands.INPUT_VERSION: obj.version_id or commands.LATEST,
-        }
-        if obj.size > settings.split_threshold_bytes:
-            scale = submit_scaled(obj, settings, route, name, parameters, batch=batch)
-            response = {"jobId": scale["job_id"]}
+        if obj.key.startswith(settings.cluster_prefix):
+            job_id, queue, details = _submit_cluster(obj, settings, name, batch)
         else:
-            response = batch.submit_job(
-                jobName=name,
-                jobQueue=route.queue,
-                jobDefinition=route.definition,
-                parameters=parameters,
-            )
+            job_id, queue, details = _submit_predict(obj, settings, name, batch, s3)
     except Exception as exc:
         store.release(claim_key)
         log(FAILED, reason=f"{type(exc).__name__}: {exc}", job_name=name, **fields)
         raise
-    store.complete(claim_key, job_id=response["jobId"], job_name=name)
+    store.complete(claim_key, job_id=job_id, job_name=name)
     log(
         SUBMITTED,
-        job_id=response["jobId"],
+        job_id=job_id,
         job_name=name,
-        queue=route.kind,
-        queue_reason=route.reason,
-        model=route.model,
-        split=scale.get("split"),
+        queue=queue,
+        **details,
         forced=force or None,
         **fields,
     )
-    return Outcome(SUBMITTED, obj.uri, job_id=response["jobId"], job_name=name, queue=route.kind)
+    return Outcome(SUBMITTED, obj.uri, job_id=job_id, job_name=name, queue=queue)
+
+
+def _submit_predict(
+    obj: UploadedObject, settings: TriggerSettings, name: str, batch: Any, s3: Any
+) -> tuple[str, str, dict[str, Any]]:
+    """The predict job (or a large file's chain) on the queue its model wants: the job id,
+    the queue's kind and what the decision's log line adds."""
+    route = choose_route(settings, s3)
+    parameters = {
+        "input": obj.uri,
+        "output": output_location(obj, settings),
+        "model": route.model,
+        # the revision this event is about, not whatever the key holds when the job runs
+        commands.INPUT_VERSION: obj.version_id or commands.LATEST,
+    }
+    scale: dict[str, Any] = {}
+    if obj.size > settings.split_threshold_bytes:
+        scale = submit_scaled(obj, settings, route, name, parameters, batch=batch)
+        job_id = scale["job_id"]
+    else:
+        job_id = batch.submit_job(
+            jobName=name,
+            jobQueue=route.queue,
+            jobDefinition=route.definition,
+            parameters=parameters,
+        )["jobId"]
+    details = {"queue_reason": route.reason, "model": route.model, "split": scale.get("split")}
+    return job_id, route.kind, details
 
 
 def _submit_cluster(
-    obj: UploadedObject,
-    settings: TriggerSettings,
-    store: IdempotencyStore,
-    claim_key: str,
-    name: str,
-    batch: Any,
-    fields: dict[str, Any],
-) -> Outcome:
+    obj: UploadedObject, settings: TriggerSettings, name: str, batch: Any
+) -> tuple[str, str, dict[str, Any]]:
     """An upload under the cluster prefix: one cluster job on the CPU queue, whatever its size
     (the job streams the file)."""
     output = output_location(obj, settings)
-    version = obj.version_id or commands.LATEST
-    try:
-        response = batch.submit_job(
-            jobName=name,
-            jobQueue=settings.cpu_job_queue,
-            jobDefinition=settings.cpu_job_definition,
-            parameters={"input": obj.uri, "output": output, commands.INPUT_VERSION: version},
-            containerOverrides={
-                "command": commands.cluster_command(
-                    input_uri=obj.uri, version=obj.version_id, output=output
-                )
-            },
-        )
-    except Exception as exc:
-        store.release(claim_key)
-        log(FAILED, reason=f"{type(exc).__name__}: {exc}", job_name=name, **fields)
-        raise
-    store.complete(claim_key, job_id=response["jobId"], job_name=name)
-    log(
-        SUBMITTED,
-        job_id=response["jobId"],
-        job_name=name,
-        queue="cpu",
-        queue_reason=f"under the cluster prefix {settings.cluster_prefix!r}: the cluster job",
-        step=commands.CLUSTER,
-        **fields,
-    )
-    return Outcome(SUBMITTED, obj.uri, job_id=response["jobId"], job_name=name, queue="cpu")
+    job_id = batch.submit_job(
+        jobName=name,
+        jobQueue=settings.cpu_job_queue,
+        jobDefinition=settings.cpu_job_definition,
+        parameters={
+            "input": obj.uri,
+            "output": output,
+            commands.INPUT_VERSION: obj.version_id or commands.LATEST,
+        },
+        containerOverrides={
+            "command": commands.cluster_command(
+                input_uri=obj.uri, version=obj.version_id, output=output
+            )
+        },
+    )["jobId"]
+    reason = f"under the cluster prefix {settings.cluster_prefix!r}: the cluster job"
+    return job_id, "cpu", {"queue_reason": reason, "step": commands.CLUSTER}
