@@ -7,6 +7,7 @@ import json
 
 import pytest
 from textbatch_contract import OutputPlan
+from textbatch_contract.documents import STOPPED_ERROR
 from textbatch_reporter.report import hint_for, report_failure
 
 from tests.conftest import FailingBatch
@@ -147,6 +148,13 @@ def failed_array(cloud: FailingBatch) -> None:
         Bucket=cloud.bucket,
         Key=own.removeprefix(f"s3://{cloud.bucket}/"),
         Body=json.dumps({"error": "InputError", "message": "line 3: not UTF-8"}).encode(),
+    )
+    # part 1 was stopped by SIGTERM and said only that: Batch's account replaces it
+    stopped = plan.output_of(parts[1]).error
+    cloud.s3.put_object(
+        Bucket=cloud.bucket,
+        Key=stopped.removeprefix(f"s3://{cloud.bucket}/"),
+        Body=json.dumps({"error": STOPPED_ERROR, "message": "stopped by SIGTERM"}).encode(),
     )
     array = submit(
         cloud, name="tb-big",

@@ -84,7 +84,9 @@ def _report_parts(
     for child in failed:
         index = int(child["jobId"].rsplit(":", 1)[1])
         part_error = _part_error(plan, parts[index])
-        if read_json(s3, part_error) is None:
+        own = read_json(s3, part_error)
+        # a part stopped by SIGTERM reports only that, as a job does: Batch's account says more
+        if own is None or own.get("error") == STOPPED_ERROR:
             write_json(s3, part_error, {
                 "error": "JobFailed",
                 "message": f"stopped by AWS Batch after {len(child['attempts'])} attempt(s): "
