@@ -133,36 +133,33 @@ def test_an_upload_under_cluster_is_clustered_and_the_operations_commands_tell_i
     assert header.endswith(",cluster,distance")
 
 
-def test_a_knn_model_predicts_on_the_cpu_queue_with_its_neighbours(
-    cloud: LocalCloud, tmp_path
+def test_a_labelled_upload_with_a_knn_model_goes_to_the_cpu_queue_and_names_neighbours(
+    cloud: LocalCloud, model_version, tmp_path
 ) -> None:
-    """A knn version published beside the session's model (its own prefix), used by a predict
-    job on the CPU queue: its rows name the training rows they came from."""
-    models = f"s3://{cloud.bucket('models')}/knn/"
-    trained = cloud.textbatch(
-        "train", "--config", str(REPO / "config" / "knn.json"),
-        "--data", str(BUNDLED_DIR / "warranty_train.csv"), "--out", models,
-    )  # fmt: skip
-    assert trained.returncode == 0, trained.stderr[-2000:]
+    """A knn version published as the stage's latest model: the trigger routes the upload to the
+    CPU queue (its manifest wants no GPU), and every row names the training rows it came from.
+    The session's model is the latest again afterwards."""
     s3 = cloud.client("s3")
-    s3.put_object(
-        Bucket=cloud.bucket("training"),
-        Key="knn/claims.csv",
-        Body=(BUNDLED_DIR / "warranty_predict.csv").read_bytes(),
-    )
-    job_id = cloud.client("batch").submit_job(
-        jobName="tb-knn",
-        jobQueue="textbatch-local-cpu",
-        jobDefinition="textbatch-local-predict-cpu",
-        parameters={
-            "model": models,
-            "input": f"s3://{cloud.bucket('training')}/knn/claims.csv",
-            "input_version": "latest",
-            "output": f"s3://{cloud.bucket('results')}/knn/",
-        },
-    )["jobId"]
-    assert cloud.wait_for_job(job_id, timeout=180)["status"] == "SUCCEEDED"
-    body = s3.get_object(Bucket=cloud.bucket("results"), Key="knn/claims_output.csv")["Body"]
+    latest = s3.get_object(Bucket=cloud.bucket("models"), Key="models/latest.json")["Body"].read()
+    try:
+        trained = cloud.textbatch(
+            "train", "--config", str(REPO / "config" / "knn.json"),
+            "--data", str(BUNDLED_DIR / "warranty_train.csv"),
+            "--out", f"s3://{cloud.bucket('models')}/",
+        )  # fmt: skip
+        assert trained.returncode == 0, trained.stderr[-2000:]
+        upload(cloud, "knn/labelled.csv", BUNDLED_DIR / "warranty_train.csv")  # labels kept
+        summary = cloud.wait_for_result("knn/labelled.csv", timeout=180)
+    finally:
+        s3.put_object(Bucket=cloud.bucket("models"), Key="models/latest.json", Body=latest)
+    assert summary["kind"] == "_output.json", summary
+    assert summary["model_version"] != model_version
+    job = cloud.job_for("knn/labelled.csv")
+    assert "cpu" in job["jobQueue"]
+    body = s3.get_object(Bucket=cloud.bucket("results"), Key="knn/labelled_output.csv")["Body"]
     rows = list(csv.DictReader(io.StringIO(body.read().decode("utf-8"))))
-    assert len(rows) == 60
+    assert len(rows) == summary["rows_in"] == 500
     assert all(len(r["neighbors"].split()) == 10 for r in rows)
+    # each training row is its own nearest neighbour, and votes for its own label
+    assert sum(r["neighbors"].split()[0] == str(i) for i, r in enumerate(rows, 1)) > 0.9 * 500
+    assert sum(r["prediction"] == r["category"] for r in rows) > 0.9 * 500
