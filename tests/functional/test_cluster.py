@@ -137,6 +137,6 @@ def test_what_cannot_be_clustered_is_one_line_and_a_report(
 def test_cluster_counts_are_a_number_or_a_range() -> None:
     assert parse_clusters("8") == (8, 8)
     assert parse_clusters("4-12") == (4, 12)
-    for bad in ("1", "9-3", "many", "2-x"):
+    for bad in ("1", "9-3", "many", "2-x", "2001"):
         with pytest.raises(InputError):
             parse_clusters(bad)

@@ -98,6 +98,11 @@ def parse_clusters(value: str) -> tuple[int, int]:
         raise InputError(f"--clusters {value!r} is not a count (8) or a range (4-12)") from None
     if not 2 <= bounds[0] <= bounds[1]:
         raise InputError(f"--clusters {value!r}: counts start at 2 and a range goes upwards")
+    if bounds[1] > SAMPLE_ROWS:
+        raise InputError(
+            f"--clusters {value!r}: at most {SAMPLE_ROWS} clusters (the sample that starts them "
+            "has that many rows)"
+        )
     return bounds
 
 
