@@ -15,25 +15,19 @@ import argparse
 
 from textbatch_contract.commands import input_version as requested_version
 
+from textbatch.cli.predict import add_file_options
+
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("cluster", help="group a CSV's texts", description=__doc__)
-    parser.add_argument("--input", required=True, help="CSV to cluster: a path or s3:// URI")
-    parser.add_argument(
-        "--output", required=True, help="a .csv path/key, or a directory or s3:// prefix"
-    )
+    add_file_options(parser, verb="cluster")
     parser.add_argument(
         "--clusters",
         default="2-12",
         help="how many: a count (8), or a range (4-12) whose count with the highest mean cosine "
         "silhouette on a sample of 2,000 rows is taken (default 2-12)",
     )
-    parser.add_argument("--text-column", help="default: text or review, else the only column")
     parser.add_argument("--seed", type=int, default=0, help="of the sample and the start (0)")
-    parser.add_argument(
-        "--input-version",
-        help="the S3 version id of the input to read (default or 'latest': the latest)",
-    )
     parser.set_defaults(run=run)
 
 

@@ -18,22 +18,27 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--model", required=True, help="a model version, or a location holding models/latest.json"
     )
-    parser.add_argument("--input", required=True, help="CSV to classify: a path or s3:// URI")
-    parser.add_argument(
-        "--output", required=True, help="a .csv path/key, or a directory or s3:// prefix"
-    )
-    parser.add_argument("--text-column", help="default: text or review, else the only column")
+    add_file_options(parser, verb="classify")
     parser.add_argument(
         "--neutralise-formulas",
         action="store_true",
         default=None,
         help="write cells that start with = + - @ as text (a leading '), for spreadsheets",
     )
+    parser.set_defaults(run=run)
+
+
+def add_file_options(parser: argparse.ArgumentParser, *, verb: str) -> None:
+    """--input, --output, --text-column and --input-version: a job that reads one CSV."""
+    parser.add_argument("--input", required=True, help=f"CSV to {verb}: a path or s3:// URI")
+    parser.add_argument(
+        "--output", required=True, help="a .csv path/key, or a directory or s3:// prefix"
+    )
+    parser.add_argument("--text-column", help="default: text or review, else the only column")
     parser.add_argument(
         "--input-version",
         help="the S3 version id of the input to read (default or 'latest': the latest)",
     )
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
