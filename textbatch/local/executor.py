@@ -121,7 +121,9 @@ class JobExecutor:
                 status_reason or "Essential container in task exited"
             )
             job.latest_attempt["stoppedAt"] = int(time.time() * 1000)
-            if exit_code == 0:
+            # a terminated or timed-out attempt fails, as in Batch, even if the job exited 0
+            # within its grace period
+            if exit_code == 0 and status_reason is None:
                 job.exit_code = 0
                 job.job_stopped_reason = "Essential container in task exited"
                 job._mark_stopped(success=True)
