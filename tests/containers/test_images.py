@@ -194,3 +194,27 @@ def test_the_gpu_image_runs_as_a_sagemaker_training_job(engine, tmp_path):
     done = train_in_image(failing.root)
     assert done.returncode == 1
     assert "num_epoch" in failing.failure.read_text()
+
+
+def test_a_local_cloud_that_stops_takes_its_job_containers_with_it(engine, tmp_path):
+    """`local down` while jobs run: their containers (labelled with the cloud's directory) are
+    killed and removed; another local cloud's are left alone."""
+    from textbatch.local.runtime import OWNER_LABEL, Runtime
+
+    def start(owner: str) -> str:
+        return ok(subprocess.run(
+            [*engine, "run", "--detach", "--label", f"{OWNER_LABEL}={owner}", "--entrypoint",
+             "python", IMAGES["cpu"], "-c", "import time; time.sleep(120)"],
+            capture_output=True, text=True,
+        )).stdout.strip()  # fmt: skip
+
+    mine, theirs = start(str(tmp_path / "mine")), start(str(tmp_path / "theirs"))
+    runtime = Runtime(tuple(engine), "test")
+    try:
+        assert runtime.remove_owned(str(tmp_path / "mine")) == 1
+        left = subprocess.run([*engine, "ps", "--all", "--quiet", "--no-trunc"],
+                              capture_output=True, text=True).stdout.split()  # fmt: skip
+        assert mine not in left
+        assert theirs in left
+    finally:
+        runtime.remove_owned(str(tmp_path / "theirs"))

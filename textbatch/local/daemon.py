@@ -98,6 +98,7 @@ def serve(endpoint: str | None, port: int | None, runtime_mode: str = "auto") ->
     cloud_file().write_text(cloud.to_json())
     print(f"local cloud ready: {json.dumps(cloud.outputs)}", flush=True)
     stop.wait()
+    executor.shutdown()
     relay.stopping.set()
     reporter.stopping.set()
     relay_thread.join(timeout=5)

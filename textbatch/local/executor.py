@@ -22,6 +22,7 @@ for a terminated instance.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fnmatch
 import os
 import signal
@@ -100,6 +101,10 @@ class JobExecutor:
                 executor.on_failed(job.describe())  # as Batch's state change event carries it
 
         models.Job._mark_stopped = stopped
+
+    def shutdown(self) -> int:
+        """The local cloud stops: its jobs' containers go with it (how many were left)."""
+        return self.runtime.remove_owned(str(self.control_dir))
 
     def run(self, job: Any) -> None:
         job.status = "PENDING"
@@ -185,7 +190,7 @@ class JobExecutor:
         if index is not None:
             env["AWS_BATCH_JOB_ARRAY_INDEX"] = str(index)
         shipper = _LogShipper(self.logs_client(), group, job.log_stream_name)
-        process = _Process.start(self.runtime, job, attempt, command, env)
+        process = _Process.start(self.runtime, job, attempt, command, env, str(self.control_dir))
         job.status = "RUNNING"
         reader = threading.Thread(target=shipper.pump, args=(process.stdout,), daemon=True)
         reader.start()
@@ -233,7 +238,13 @@ class _Process:
 
     @classmethod
     def start(
-        cls, runtime: Runtime, job: Any, attempt: int, command: list[str], env: dict[str, str]
+        cls,
+        runtime: Runtime,
+        job: Any,
+        attempt: int,
+        command: list[str],
+        env: dict[str, str],
+        owner: str,
     ) -> _Process:
         host = {k: os.environ[k] for k in BASE_ENV if k in os.environ}
         if not runtime.containers:
@@ -241,7 +252,8 @@ class _Process:
         else:
             # a container name takes [a-zA-Z0-9_.-]: an array child's id is `<parent>:<index>`
             name = f"textbatch-{job.job_id.replace(':', '-')}-{attempt}"
-            argv = runtime.run_command(name, container_spec(job, command, env))
+            spec = dataclasses.replace(container_spec(job, command, env), owner=owner)
+            argv = runtime.run_command(name, spec)
             # the engine's own settings (CONTAINERS_CONF, DOCKER_HOST, ...) and the job's
             popen_env = {**os.environ, **env}
         popen = subprocess.Popen(

@@ -8,12 +8,14 @@ run); the local stack's `LocalJobRuntime` output says which, for `jobs` and `sta
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import asdict, dataclass, field
 
 from textbatch.errors import TextbatchError
 from textbatch.local import images
 
 RUNTIME_OUTPUT = "LocalJobRuntime"  # written by the local cloud, read by `jobs` and `status`
+OWNER_LABEL = "textbatch.local-cloud"  # each job container's: the local cloud that started it
 MODES = ("auto", "container", "process")
 # What Batch writes in an attempt's container.reason when the kernel killed it for memory
 OUT_OF_MEMORY = "OutOfMemoryError: Container killed due to memory usage"
@@ -38,6 +40,7 @@ class ContainerSpec:
     scratch: tuple[str, ...] = ()  # container paths of volumes with no host path (Docker's own)
     user: str | None = None
     init: bool = False  # an init process as PID 1 (the definition's initProcessEnabled)
+    owner: str | None = None  # OWNER_LABEL's value: the local cloud's state directory
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,8 @@ class Runtime:
         engine's own environment, which the caller sets to spec.environment."""
         assert self.engine is not None
         command = [*self.engine, "run", "--name", name, "--pull", "never", "--network", "host"]
+        if spec.owner:
+            command += ["--label", f"{OWNER_LABEL}={spec.owner}"]
         if spec.user:
             command += ["--user", spec.user]
         if spec.init:
@@ -88,6 +93,22 @@ class Runtime:
     def remove_command(self, name: str) -> list[str]:
         assert self.engine is not None
         return [*self.engine, "rm", "--force", "--volumes", name]
+
+    def remove_owned(self, owner: str) -> int:
+        """Stop and remove every job container a local cloud started (`local down` while jobs
+        run: their attempts end with the cloud); how many there were."""
+        if self.engine is None:
+            return 0
+        listed = subprocess.run(
+            [*self.engine, "ps", "--all", "--quiet", "--filter", f"label={OWNER_LABEL}={owner}"],
+            capture_output=True,
+            text=True,
+        )
+        ids = listed.stdout.split()
+        if ids:  # kill first: `rm --force` may wait a stop timeout, the cloud is going now
+            subprocess.run([*self.engine, "kill", *ids], capture_output=True)
+            subprocess.run([*self.engine, "rm", "--force", "--volumes", *ids], capture_output=True)
+        return len(ids)
 
 
 def choose(mode: str = "auto") -> Runtime:
