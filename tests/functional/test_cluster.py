@@ -111,8 +111,19 @@ def test_empty_texts_stay_in_place_unclustered_and_are_listed(tmp_path) -> None:
         ("text\none\ntwo\nthree\n", "5", "has 3 row(s) with a text: too few for 5 clusters"),
         ("id,text\n1,\n2, \n3,\n", "2", "has 0 row(s) with a text"),
         ("text\nalpha\nbeta\ngamma\ndelta\n", "2", "no word of its texts occurs in two or more"),
+        (
+            "text\nthe kettle\nthe oven, the hob\n",
+            "2",
+            "row 2 (line 3) has 2 fields, the header has 1",
+        ),
     ],
-    ids=["one-row", "fewer-rows-than-clusters", "empty-text-column", "nothing-shared"],
+    ids=[
+        "one-row",
+        "fewer-rows-than-clusters",
+        "empty-text-column",
+        "nothing-shared",
+        "extra-fields",
+    ],
 )
 def test_what_cannot_be_clustered_is_one_line_and_a_report(
     tmp_path, content, clusters, message

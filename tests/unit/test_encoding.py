@@ -63,12 +63,12 @@ def test_texts_in_flight_are_bounded_by_weight_as_well_as_by_count(monkeypatch) 
 
 def test_chunks_end_at_a_row_count_or_a_size_and_a_huge_row_is_alone() -> None:
     from textbatch.io.csv_table import CsvRecord
-    from textbatch.jobs.predict import _chunks
+    from textbatch.jobs.predict import record_chunks
 
     records = [CsvRecord(row=i, line=i + 1, fields=["id", "x" * n]) for i, n in enumerate(
         [10, 10, 10, 1000, 10, 10, 10, 10, 10]
     )]  # fmt: skip
-    sizes = [[r.row for r in chunk] for chunk in _chunks(records, 4, 50)]
+    sizes = [[r.row for r in chunk] for chunk in record_chunks(records, 4, 50)]
     assert sizes == [[0, 1, 2], [3], [4, 5, 6, 7], [8]]
 
 

@@ -19,6 +19,7 @@ summary `<stem>_output.json`; or `<stem>_error.json` on an error, as the predict
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import math
 import re
@@ -38,6 +39,7 @@ from textbatch.io import csv_table
 from textbatch.io.csv_table import TEXT_COLUMNS, CsvRecord, open_table
 from textbatch.io.storage import Storage
 from textbatch.jobs.events import EventLog
+from textbatch.jobs.predict import CHUNK_CHARS, MODEL_CHARS, record_chunks, usable_row
 from textbatch.model import kmeans, knn
 from textbatch.model.hashing import HashingFeaturizer
 from textbatch.model.nbsvm import idf
@@ -49,7 +51,6 @@ MAX_FEATURES = 1 << 16  # centres are dense over these: k x 65,536 float32
 BATCH_ROWS = 1024
 SAMPLE_ROWS = 2000  # for choosing k and seeding the centres
 SAMPLE_CHARS = 20_000  # of each sampled text
-MODEL_CHARS = 1_000_000  # of any text, as the predict job reads it
 EXAMPLES = 3
 EXAMPLE_CHARS = 300
 TERMS = 10
@@ -153,7 +154,9 @@ def _cluster(
         rng = np.random.default_rng(request.seed)
         sample: list[str] = []
         usable = 0
-        for texts in _batches(path, request.input, text_at, len(header), summary=None):
+        for texts in _batches(
+            path, request.input, text_at, len(header), dataclasses.replace(summary, rejected=[])
+        ):
             counts = featurizer.counts(texts)
             frequency += np.bincount(counts.column, minlength=BUCKETS)
             for text in texts:  # reservoir sampling: every usable row equally likely
@@ -201,7 +204,9 @@ def _cluster(
 
         # 3. mini-batch passes
         for epoch in range(1, request.epochs + 1):
-            for texts in _batches(path, request.input, text_at, len(header), summary=None):
+            for texts in _batches(
+                path, request.input, text_at, len(header), dataclasses.replace(summary, rejected=[])
+            ):
                 model.partial_fit(vectors(texts))
             log.emit("epoch", epoch=epoch, rows=usable)
 
@@ -212,7 +217,7 @@ def _cluster(
             writer = csv_table.writer(out)
             writer.writerow([*header, "cluster", "distance"])
             for chunk in _chunks(path, request.input):
-                ready = [r for r in chunk if _usable(r, text_at, len(header), summary)]
+                ready = [r for r in chunk if usable_row(r, text_at, len(header), summary)]
                 texts = [r.fields[text_at][:MODEL_CHARS] for r in ready]
                 best, distance = model.assign(vectors(texts))
                 found = {
@@ -277,44 +282,20 @@ def _choose_k(
     return max(scores, key=lambda k: (scores[k], -k)), scores
 
 
-def _usable(record: CsvRecord, text_at: int, width: int, summary: ClusterSummary | None) -> bool:
-    if len(record.fields) > width:
-        raise InputError(
-            f"row {record.row} (line {record.line}) has {len(record.fields)} fields, the header "
-            f"has {width}; nothing was written",
-            hint="quote the field that holds a comma, or name the extra column in the header",
-        )
-    reason = None
-    if len(record.fields) != width:
-        reason = f"{len(record.fields)} fields, the header has {width}"
-    elif not record.fields[text_at].strip():
-        reason = "empty text"
-    if reason and summary is not None:
-        summary.rows_rejected += 1
-        if len(summary.rejected) < 1000:
-            summary.rejected.append({"row": record.row, "line": record.line, "reason": reason})
-    return reason is None
-
-
 def _chunks(path: Path, name: str) -> Iterator[list[CsvRecord]]:
+    """The file's records, a batch at a time (rows and characters bounded, as predict's)."""
     with open_table(path, name=name) as table:
-        chunk: list[CsvRecord] = []
-        for record in table.records():
-            chunk.append(record)
-            if len(chunk) == BATCH_ROWS:
-                yield chunk
-                chunk = []
-        if chunk:
-            yield chunk
+        yield from record_chunks(table.records(), BATCH_ROWS, CHUNK_CHARS)
 
 
 def _batches(
-    path: Path, name: str, text_at: int, width: int, *, summary: ClusterSummary | None
+    path: Path, name: str, text_at: int, width: int, scratch: ClusterSummary
 ) -> Iterator[list[str]]:
-    """The usable texts of the file, a batch at a time."""
+    """The usable texts of the file, a batch at a time (rejections go to `scratch`: the last
+    pass counts them into the summary, once)."""
     for chunk in _chunks(path, name):
         texts = [
-            r.fields[text_at][:MODEL_CHARS] for r in chunk if _usable(r, text_at, width, summary)
+            r.fields[text_at][:MODEL_CHARS] for r in chunk if usable_row(r, text_at, width, scratch)
         ]
         if texts:
             yield texts

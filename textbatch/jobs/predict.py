@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from textbatch_contract import OutputPlan, events
 from textbatch_contract.commands import NEUTRALISE_FORMULAS_ENV
@@ -70,9 +70,7 @@ class PredictSummary:
     rows_per_s: float = 0.0
 
     def reject(self, record: CsvRecord, reason: str) -> None:
-        self.rows_rejected += 1
-        if len(self.rejected) < MAX_REJECTED_LISTED:
-            self.rejected.append({"row": record.row, "line": record.line, "reason": reason})
+        reject(self, record, reason)
 
     def model_text(self, text: str) -> str:
         if len(text) <= MODEL_CHARS:
@@ -163,8 +161,8 @@ def _predict(
             writer.writerow(table.header + added)
             chunks = (
                 ((chunk, usable), [summary.model_text(r.fields[text_at]) for r in usable])
-                for chunk in _chunks(table.records(), CHUNK_ROWS, CHUNK_CHARS)
-                for usable in [[r for r in chunk if _usable(r, text_at, width, summary)]]
+                for chunk in record_chunks(table.records(), CHUNK_ROWS, CHUNK_CHARS)
+                for usable in [[r for r in chunk if usable_row(r, text_at, width, summary)]]
             )
             for (chunk, usable), ready in prepared(
                 chunks,
@@ -225,10 +223,24 @@ def _predict(
     return summary
 
 
-def _usable(record: CsvRecord, text_at: int, width: int, summary: PredictSummary) -> bool:
-    """Whether a row is predicted; a short or empty one is kept unpredicted and listed, and a
-    row with more fields than the header refuses the file: its extra fields have no column in
-    the output, and dropping them would lose data."""
+class Rejects(Protocol):
+    """A job's summary that lists the rows it kept in the output unpredicted."""
+
+    input: str
+    rows_rejected: int
+    rejected: list[dict[str, Any]]
+
+
+def reject(summary: Rejects, record: CsvRecord, reason: str) -> None:
+    summary.rows_rejected += 1
+    if len(summary.rejected) < MAX_REJECTED_LISTED:
+        summary.rejected.append({"row": record.row, "line": record.line, "reason": reason})
+
+
+def usable_row(record: CsvRecord, text_at: int, width: int, summary: Rejects) -> bool:
+    """Whether a row is predicted (or clustered); a short or empty one is kept unpredicted and
+    listed, and a row with more fields than the header refuses the file: its extra fields have
+    no column in the output, and dropping them would lose data."""
     if len(record.fields) > width:
         raise InputError(
             f"{summary.input}: row {record.row} (line {record.line}) has {len(record.fields)} "
@@ -237,15 +249,15 @@ def _usable(record: CsvRecord, text_at: int, width: int, summary: PredictSummary
             "then upload the file again",
         )
     if len(record.fields) != width:
-        summary.reject(record, f"{len(record.fields)} fields, the header has {width}")
+        reject(summary, record, f"{len(record.fields)} fields, the header has {width}")
         return False
     if not record.fields[text_at].strip():
-        summary.reject(record, "empty text")
+        reject(summary, record, "empty text")
         return False
     return True
 
 
-def _chunks(records: Iterable[CsvRecord], rows: int, chars: int) -> Iterator[list[CsvRecord]]:
+def record_chunks(records: Iterable[CsvRecord], rows: int, chars: int) -> Iterator[list[CsvRecord]]:
     """Consecutive records, at most `rows` of them and, past the first, `chars` characters."""
     chunk: list[CsvRecord] = []
     size = 0

@@ -39,7 +39,7 @@ from textbatch.jobs.events import EventLog
 from textbatch.model import artifacts, knn
 from textbatch.model.device import autocast, grad_scaler, select_device, to_device
 from textbatch.model.hashing import Counts, HashingFeaturizer
-from textbatch.model.inference import knn_source_names, knn_weights, tables_to_weights
+from textbatch.model.inference import tables_to_weights
 from textbatch.model.linear import nb_ratios
 from textbatch.model.metrics import classification_report
 from textbatch.model.networks import NetworkSpec, build_network
@@ -432,7 +432,7 @@ def _base_index(request: TrainRequest, config: ModelConfig, storage: Storage) ->
         version=model.manifest.version,
         labels=model.labels,
         featurizer=model.transformer,  # type: ignore[arg-type]
-        index=knn.KnnIndex.from_weights(weights, knn_source_names(weights)),
+        index=knn.KnnIndex.from_weights(weights),
     )
 
 
@@ -488,7 +488,7 @@ def _train_knn(
         sources=list(sources),
     )
     spec = NetworkSpec.from_config(config, vocab_rows=len(index.columns), embed_size=0)
-    return Fitted(knn_weights(index), spec, featurizer, 1, 1, predicted)
+    return Fitted(index.to_weights(), spec, featurizer, 1, 1, predicted)
 
 
 def _index_vectors(

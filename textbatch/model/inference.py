@@ -9,7 +9,6 @@ predict jobs never import torch (about 1.5 s of every process start) and score o
 
 from __future__ import annotations
 
-import json
 from typing import Any, Protocol
 
 import numpy as np
@@ -129,8 +128,7 @@ class KnnClassifier:
     def __init__(self, model: Model) -> None:
         self.labels = model.labels
         self.device = "cpu"
-        weights = dict(model.weights)
-        index = KnnIndex.from_weights(weights, knn_source_names(weights))
+        index = KnnIndex.from_weights(dict(model.weights))
         self.scorer = KnnScorer(
             model.transformer,  # type: ignore[arg-type]
             index,
@@ -146,13 +144,3 @@ class KnnClassifier:
 
     def extras(self, prepared: tuple[np.ndarray, list[str]]) -> list[list[str]]:
         return [[refs] for refs in prepared[1]]
-
-
-def knn_weights(index: KnnIndex) -> dict[str, np.ndarray]:
-    """The index as safetensors arrays; the training files' names as UTF-8 JSON bytes."""
-    names = json.dumps(list(index.source_names), ensure_ascii=False).encode("utf-8")
-    return {**index.to_weights(), "source_names": np.frombuffer(names, dtype=np.uint8)}
-
-
-def knn_source_names(weights: dict[str, np.ndarray]) -> list[str]:
-    return json.loads(weights["source_names"].tobytes().decode("utf-8"))

@@ -20,6 +20,7 @@ vectors under the same features and idf: nothing else is refitted.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,9 @@ from textbatch.model.nbsvm import idf, sublinear
 SIMILARITY_CELLS = 4_000_000  # query rows x index rows scored at once (32 MB of float64)
 POSTINGS_AT_ONCE = 16_000_000  # postings gathered at once (about 300 MB of temporaries)
 NEAR = 1e-9  # a distance below this counts as this (an identical text)
+
+
+ARRAYS = ("columns", "idf", "indptr", "rows", "values", "labels", "sources", "source_rows")
 
 
 @dataclass(frozen=True)
@@ -51,29 +55,20 @@ class KnnIndex:
         return len(self.labels)
 
     def to_weights(self) -> dict[str, np.ndarray]:
+        """The index as safetensors arrays; the training files' names as UTF-8 JSON bytes."""
+        names = json.dumps(list(self.source_names), ensure_ascii=False).encode("utf-8")
         return {
-            "columns": self.columns,
-            "idf": self.idf,
-            "indptr": self.indptr,
-            "rows": self.rows,
-            "values": self.values,
-            "labels": self.labels,
-            "sources": self.sources,
-            "source_rows": self.source_rows,
+            **{name: getattr(self, name) for name in ARRAYS},
+            "source_names": np.frombuffer(names, dtype=np.uint8),
         }
 
     @classmethod
-    def from_weights(cls, weights: dict[str, np.ndarray], source_names: list[str]) -> KnnIndex:
-        return cls(
-            **{k: weights[k] for k in ("columns", "idf", "indptr", "rows", "values")},
-            labels=weights["labels"],
-            sources=weights["sources"],
-            source_rows=weights["source_rows"],
-            source_names=tuple(source_names),
-        )
+    def from_weights(cls, weights: dict[str, np.ndarray]) -> KnnIndex:
+        names = json.loads(weights["source_names"].tobytes().decode("utf-8"))
+        return cls(**{name: weights[name] for name in ARRAYS}, source_names=tuple(names))
 
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in self.to_weights().values())
+        return sum(getattr(self, name).nbytes for name in ARRAYS)
 
 
 @dataclass(frozen=True)
