@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
 
-.PHONY: install demo test lint synth format clean bench vectors images
+.PHONY: install demo test lint synth format clean bench vectors images checkov
 
 # make bench: each shared data set present beside the clone (FILE:GROUP_COLUMN), 20% of its groups
 # held out (movies, threads), the peer under the same split; without them, 25k synthetic warranty
@@ -63,9 +63,21 @@ synth: install
 		npx cdk synth -c stage=$$stage --quiet -o cdk.out/$$stage || exit 1; \
 	done
 
+# checkov (the Bridgecrew/Prisma scanner), a second reading of the synthesized templates next
+# to cdk-nag: in a virtualenv of its own (its pinned dependencies are not the app's).
+CHECKOV_VERSION := 3.3.30
+CHECKOV_STAMP := .checkov/.installed-$(CHECKOV_VERSION)
+checkov: $(CHECKOV_STAMP)
+$(CHECKOV_STAMP):
+	@echo "installing checkov $(CHECKOV_VERSION) into .checkov/venv"
+	@rm -rf .checkov && $(PYTHON) -m venv .checkov/venv
+	@.checkov/venv/bin/pip install --quiet --disable-pip-version-check "checkov==$(CHECKOV_VERSION)" 2>&1 | grep -v "is ignored" || true
+	@.checkov/venv/bin/checkov --version >/dev/null || { echo "checkov install failed"; exit 1; }
+	@touch $(CHECKOV_STAMP)
+
 # The end-to-end suite runs against a real LocalStack (its own Python 3.13 venv, see
 # scripts/localstack.sh), stopped whatever happens; without it the same tests use moto alone.
-test: lint synth
+test: lint synth checkov
 	@scripts/localstack.sh start
 	@trap 'scripts/localstack.sh stop' EXIT; \
 		TEXTBATCH_E2E_ENDPOINT=http://127.0.0.1:4566 $(BIN)/python -m pytest
@@ -86,4 +98,4 @@ bench: install
 
 clean:
 	scripts/localstack.sh stop
-	rm -rf $(VENV) node_modules cdk.out .localstack bench-output .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules cdk.out .localstack .checkov bench-output .pytest_cache .ruff_cache

@@ -22,7 +22,7 @@ from infra.job_specs import (
     SCRATCH_PATH,
     JobSpec,
 )
-from infra.nag import acknowledge
+from infra.nag import LOG_GROUP_KMS_REASON, acknowledge, skip_checkov
 from infra.network import Network
 from infra.settings import StageSettings
 
@@ -46,8 +46,11 @@ class BatchCompute(Construct):
         self._settings = settings
         self._network = network
         prefix = settings.prefix
-        # Amazon Linux 2023 with the NVIDIA driver (Amazon Linux 2's support ended 2026-06-30)
+        # Amazon Linux 2023 everywhere (Amazon Linux 2's support ended 2026-06-30, and Batch's
+        # default for a compute environment without an image type is still ECS_AL2): the
+        # NVIDIA variant for the GPU environments, the plain one for the CPU environments
         gpu_image = batch.EcsMachineImage(image_type=batch.EcsMachineImageType.ECS_AL2023_NVIDIA)
+        cpu_image = batch.EcsMachineImage(image_type=batch.EcsMachineImageType.ECS_AL2023)
         # Every instance: IMDSv2 only, one network hop, so a container cannot reach the
         # instance's role through the metadata service (jobs get their own role from ECS).
         self.launch_template = ec2.LaunchTemplate(
@@ -92,7 +95,10 @@ class BatchCompute(Construct):
             job_queue_name=f"{prefix}-cpu",
             job_state_time_limit_actions=waiting,
             compute_environments=self._ordered(
-                "Cpu", instance_classes=cpu_classes, max_vcpus=settings.cpu_max_vcpus
+                "Cpu",
+                instance_classes=cpu_classes,
+                images=[cpu_image],
+                max_vcpus=settings.cpu_max_vcpus,
             ),
         )
         self.log_group = logs.LogGroup(
@@ -102,6 +108,7 @@ class BatchCompute(Construct):
             retention=log_retention,
             removal_policy=removal_policy,
         )
+        skip_checkov(self.log_group, "CKV_AWS_158", LOG_GROUP_KMS_REASON)
         # The GPU image (CUDA torch, spaCy) for training and GPU predict jobs; the CPU image (no
         # torch) for split, merge and CPU predict jobs: a fresh instance pulls only what it runs.
         images = {

@@ -16,6 +16,8 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.nag import LOG_GROUP_KMS_REASON, skip_checkov
+
 
 class Network(Construct):
     def __init__(
@@ -38,6 +40,7 @@ class Network(Construct):
         flow_logs = logs.LogGroup(
             self, "FlowLogs", retention=log_retention, removal_policy=removal_policy
         )
+        skip_checkov(flow_logs, "CKV_AWS_158", LOG_GROUP_KMS_REASON)
         self.vpc = ec2.Vpc(
             self,
             "Vpc",

@@ -26,6 +26,7 @@ class FailureReporter(Construct):
         construct_id: str,
         *,
         prefix: str,
+        predict_bucket: s3.IBucket,
         results_bucket: s3.IBucket,
         failed_jobs: events.Rule,
         dead_letters: sqs.IQueue,
@@ -52,8 +53,25 @@ class FailureReporter(Construct):
                 resources=[results_bucket.arn_for_objects("*")],
             )
         )
+        # before it writes a report: the upload's current version (HeadObject without a
+        # version id; ListBucket so that a deleted key reads as 404): a newer revision's
+        # outcome is never written over (textbatch_contract.revisions)
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"], resources=[predict_bucket.arn_for_objects("*")]
+            )
+        )
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(actions=["s3:ListBucket"], resources=[predict_bucket.bucket_arn])
+        )
         self.function.add_to_role_policy(
             iam.PolicyStatement(actions=["batch:DescribeJobs", "batch:ListJobs"], resources=["*"])
+        )
+        acknowledge(
+            self.function,
+            objects_of(predict_bucket),
+            "Uploads are named by their users; the reporter reads only an upload's current "
+            "version id (HeadObject), which S3 grants with s3:GetObject.",
         )
         acknowledge(
             self.function,

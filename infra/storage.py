@@ -12,7 +12,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 from textbatch_contract.commands import PARTS_DIR, PARTS_EXPIRE_DAYS
 
-from infra.nag import acknowledge
+from infra.nag import acknowledge, skip_checkov
 
 
 class Storage(Construct):
@@ -26,13 +26,29 @@ class Storage(Construct):
             "AwsSolutions-S1",
             "This bucket is the server access log target; logging it into itself would loop.",
         )
+        skip_checkov(
+            self.access_logs,
+            "CKV_AWS_18",
+            "This bucket is the server access log target; logging it into itself would loop.",
+        )
+        skip_checkov(
+            self.access_logs,
+            "CKV_AWS_21",
+            "S3's log delivery writes each log object once; versions would add nothing.",
+        )
         self.predict = self._bucket("PredictBucket", "predict", versioned=True)
-        self.results = self._bucket("ResultsBucket", "results")
+        # versioned: a result overwritten by a newer revision's (or by mistake) can be recovered
+        self.results = self._bucket("ResultsBucket", "results", versioned=True)
         # a large file's parts are removed by its merge; a failed file's stay for a look
         self.results.add_lifecycle_rule(
-            id="ExpireParts", prefix=f"{PARTS_DIR}/", expiration=Duration.days(PARTS_EXPIRE_DAYS)
+            id="ExpireParts",
+            prefix=f"{PARTS_DIR}/",
+            expiration=Duration.days(PARTS_EXPIRE_DAYS),
+            noncurrent_version_expiration=Duration.days(1),
+            expired_object_delete_marker=False,
         )
-        self.training = self._bucket("TrainingBucket", "training")
+        # versioned: a model's manifest can name the exact version of the data it learned from
+        self.training = self._bucket("TrainingBucket", "training", versioned=True)
         self.models = self._bucket("ModelsBucket", "models", versioned=True)
         self.config = self._bucket("ConfigBucket", "config", versioned=True)
 
@@ -51,9 +67,10 @@ class Storage(Construct):
             server_access_logs_bucket=self.access_logs if logs else None,
             server_access_logs_prefix=f"{role}/" if logs else None,
             lifecycle_rules=[
-                s3.LifecycleRule(noncurrent_version_expiration=Duration.days(90))
-                if versioned
-                else s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(7))
+                s3.LifecycleRule(
+                    abort_incomplete_multipart_upload_after=Duration.days(7),
+                    noncurrent_version_expiration=Duration.days(90) if versioned else None,
+                )
             ],
             removal_policy=RemovalPolicy.RETAIN if self._retain else RemovalPolicy.DESTROY,
             auto_delete_objects=not self._retain,

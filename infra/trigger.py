@@ -18,7 +18,7 @@ from constructs import Construct
 from textbatch_contract import settings as trigger_settings
 
 from infra.functions import thin_function
-from infra.nag import acknowledge, objects_of
+from infra.nag import acknowledge, objects_of, skip_checkov
 
 HANDLER = "textbatch_trigger.handler.lambda_handler"
 # S3's suffix filters are case-sensitive: every spelling of .csv (.csv, .CSV, .Csv, ...)
@@ -58,6 +58,12 @@ class UploadTrigger(Construct):
             enforce_ssl=True,
             retention_period=Duration.days(14),
         )
+        skip_checkov(
+            self.dead_letters,
+            "CKV_AWS_27",
+            "Encrypted at rest with SSE-SQS (SqsManagedSseEnabled); the check reads only "
+            "KmsMasterKeyId.",
+        )
         acknowledge(
             self.dead_letters,
             "AwsSolutions-SQS3",
@@ -94,10 +100,16 @@ class UploadTrigger(Construct):
 
     def allow_reading_manifests(self, models_bucket: s3.IBucket) -> None:
         """The trigger reads a model's manifest (via models/latest.json) to choose the queue:
-        s3:GetObject under models/ only (the tests compare it with the handler's calls)."""
+        s3:GetObject under models/ only, and the location's own manifest.json, which it reads
+        first (a location may be a version directory; every call is evaluated against this
+        policy: tests/e2e/test_permissions.py)."""
         self.function.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["s3:GetObject"], resources=[models_bucket.arn_for_objects("models/*")]
+                actions=["s3:GetObject"],
+                resources=[
+                    models_bucket.arn_for_objects("models/*"),
+                    models_bucket.arn_for_objects("manifest.json"),
+                ],
             )
         )
         acknowledge(
@@ -105,6 +117,19 @@ class UploadTrigger(Construct):
             objects_of(models_bucket, "models/*"),
             "Model versions are published under models/<version>/ with names chosen at training "
             "time; the trigger may only read them.",
+        )
+
+    def allow_finding_jobs(self) -> None:
+        """A retry that takes over a dead invocation's claim looks for the job it may have
+        submitted, by its deterministic name (ListJobs, which has no resource-level
+        permissions: Resource "*")."""
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(actions=["batch:ListJobs"], resources=["*"])
+        )
+        acknowledge(
+            self.function,
+            "AwsSolutions-IAM5[Resource::*]",
+            "batch:ListJobs supports no resource-level permissions.",
         )
 
     def allow_withdrawing_jobs(self) -> None:

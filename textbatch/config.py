@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, fields
 from typing import Any
 
+from textbatch_contract.models import UnsafeName, weights_name
+
 from textbatch.errors import ConfigError
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
@@ -89,6 +91,15 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+def _weights_name(v: Any) -> bool:
+    """The loader's own rule for the weights file's name (textbatch_contract.models)."""
+    try:
+        weights_name(v)
+    except UnsafeName:
+        return False
+    return True
+
+
 def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
@@ -130,8 +141,9 @@ _RULES: dict[str, tuple[Any, str]] = {
     "learning_rate": ((lambda v: _is_number(v) and v > 0), "a number > 0"),
     "use_spacy_pretrained": _BOOL,
     "save_name": (
-        (lambda v: isinstance(v, str) and re.fullmatch(r"[\w.-]+", v) is not None),
-        "a file name of letters, digits, '.', '_' or '-'",
+        _weights_name,
+        "a plain file name (ASCII letters and digits first, then also '.', '_' or '-'; at "
+        "most 128 characters) other than a version's own files (manifest.json, config.json, ...)",
     ),
     "MODELPARAMSURL": _LOCATION,
     "TRANSFORMERURL": _LOCATION,

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import boto3
 import pytest
 from localstack_client.session import Session
+from textbatch_contract.calls import CALL_LOG_ENV
 
 from textbatch.cloud.history import describe, job_summaries
 from textbatch.sample_data import BUNDLED_DIR
@@ -153,6 +154,11 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> LocalCloud:
     env = {**os.environ, "TEXTBATCH_LOCAL_HOME": str(home / "local")}
     for key in [k for k in env if k.startswith("AWS_")]:
         del env[key]
+    # every AWS call of the trigger, the reporter and the jobs, for test_permissions.py
+    calls = home / "calls"
+    calls.mkdir()
+    calls.chmod(0o777)  # the jobs' containers run as a user of their own
+    env[CALL_LOG_ENV] = str(calls)
     # CI builds the images (`make images`) and runs every job in its image; elsewhere in them
     # when an engine and current images are here, else as processes (`local up` says which)
     up = ["local", "up", "--runtime", "container" if os.environ.get("CI") else "auto"]
@@ -179,6 +185,12 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> LocalCloud:
     subprocess.run(
         [sys.executable, "-m", "textbatch.cli.main", "local", "down"], env=env, timeout=60
     )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The permission test reads every call the others made: it runs last."""
+    last = [item for item in items if item.get_closest_marker("after_e2e")]
+    items[:] = [item for item in items if item not in last] + last
 
 
 @pytest.fixture(scope="session")

@@ -135,6 +135,16 @@ def test_an_earlier_revisions_result_or_report_does_not_stop_the_report(failing_
     assert report(cloud, same["jobId"])["reason"] == "the file has a result"
 
 
+def submit_array(cloud: FailingBatch, *, name: str, uri: str, prefix: str, size: int) -> dict:
+    """A large file's array job of predict-part children, as the trigger submits it."""
+    output = f"s3://{cloud.bucket}/"
+    command = ["predict-part", "--model", "s3://m/", "--parts", prefix, "--output", output]
+    return submit(
+        cloud, name=name, parameters={"input": uri, "output": output},
+        arrayProperties={"size": size}, containerOverrides={"command": command},
+    )  # fmt: skip
+
+
 def failed_array(cloud: FailingBatch) -> None:
     uri, prefix = "s3://in/big.csv", f"s3://{cloud.bucket}/_parts/tb-big/"
     parts = [
@@ -156,13 +166,7 @@ def failed_array(cloud: FailingBatch) -> None:
         Key=stopped.removeprefix(f"s3://{cloud.bucket}/"),
         Body=json.dumps({"error": STOPPED_ERROR, "message": "stopped by SIGTERM"}).encode(),
     )
-    array = submit(
-        cloud, name="tb-big",
-        parameters={"input": uri, "output": f"s3://{cloud.bucket}/"},
-        arrayProperties={"size": 3},
-        containerOverrides={"command": ["predict-part", "--model", "s3://m/", "--parts", prefix,
-                                        "--output", f"s3://{cloud.bucket}/"]},
-    )  # fmt: skip
+    array = submit_array(cloud, name="tb-big", uri=uri, prefix=prefix, size=3)
     child = report(cloud, f"{array['jobId']}:1")
     assert child["reason"] == "an array child: reported with its array job"
     outcome = report(cloud, array["jobId"])
@@ -256,3 +260,41 @@ def test_a_report_of_a_job_stopped_by_sigterm_gets_batchs_reason(failing_batch) 
     )
     job = submit(cloud, name="tb-u", parameters={"input": "s3://in/u.csv", "output": output})
     assert report(cloud, job["jobId"])["reason"] == "the job wrote its error report"
+
+
+class _NeverPlaced:
+    """The moto client, with the array's children described as Batch describes children that
+    the queue's RUNNABLE time limit cancelled (moto's simple Batch runs every child)."""
+
+    def __init__(self, batch, reason: str) -> None:
+        self._batch, self._reason = batch, reason
+
+    def __getattr__(self, name: str):
+        return getattr(self._batch, name)
+
+    def describe_jobs(self, jobs: list[str]) -> dict:
+        described = self._batch.describe_jobs(jobs=jobs)
+        for job in described["jobs"]:
+            if ":" in job["jobId"]:
+                job["attempts"], job["statusReason"] = [], self._reason
+        return described
+
+
+def test_array_children_no_instance_took_get_the_capacity_hint_in_the_files_report(
+    failing_batch,
+) -> None:
+    cloud = failing_batch
+    uri, prefix = "s3://in/huge.csv", f"s3://{cloud.bucket}/_parts/tb-huge/"
+    parts = [Part(i, f"{prefix}{part_name(i)}", 10 * i, 10 * (i + 1), i, i, 1) for i in range(2)]
+    PartsPlan(input=uri, prefix=prefix, parts=parts).save(Storage(cloud.s3))
+    array = submit_array(cloud, name="tb-huge", uri=uri, prefix=prefix, size=2)
+    reason = "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY - no g5 in the zone"
+    clients = {**cloud.clients, "batch": _NeverPlaced(cloud.batch, reason)}
+    outcome = report_failure({"jobId": array["jobId"]}, **clients)
+    assert outcome["decision"] == "reported"
+    assert outcome["part_reports_written"] == [0, 1]
+    written = read(cloud, f"s3://{cloud.bucket}/huge_error.json")
+    assert written["error"] == "PartsFailed"
+    for part in written["parts"]:
+        assert part["message"] == f"cancelled by AWS Batch after waiting RUNNABLE: {reason}"
+        assert "Service Quotas" in part["hint"]

@@ -149,14 +149,11 @@ def test_config_url_keys_publish_where_they_say(s3, bucket, storage, s3_inputs, 
 def test_jobs_read_the_uploaded_revision_and_results_never_contradict(
     s3, bucket, storage, s3_inputs, trained, sample_predict
 ) -> None:
-    """A bad upload, then a fixed one under the same key: each job reads its own revision
-    (not the key's latest), and the fixed revision's success removes the bad one's report."""
+    """A bad upload, then a fixed one under the same key: each job reads its own revision, and
+    the fixed revision's success removes the bad one's report."""
     model, _ = trained
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     bad = s3.put_object(Bucket=bucket, Key="in/claims.csv", Body=b"")["VersionId"]
-    good = s3.put_object(Bucket=bucket, Key="in/claims.csv", Body=sample_predict.read_bytes())[
-        "VersionId"
-    ]
     uri, results = f"s3://{bucket}/in/claims.csv", f"s3://{bucket}/results/"
 
     def predict(version: str):
@@ -166,10 +163,13 @@ def test_jobs_read_the_uploaded_revision_and_results_never_contradict(
             log=EventLog(io.StringIO(), job="predict"),
         )
 
-    with pytest.raises(InputError, match="empty"):  # the bad revision, though it is not latest
+    with pytest.raises(InputError, match="empty"):
         predict(bad)
     report = storage.read_json_or_none(f"{results}claims_error.json")
     assert report["input_version"] == bad
+    good = s3.put_object(Bucket=bucket, Key="in/claims.csv", Body=sample_predict.read_bytes())[
+        "VersionId"
+    ]
     summary = predict(good)
     assert (summary.input_version, summary.rows_in) == (good, 60)
     assert storage.read_json_or_none(f"{results}claims_output.json")["input_version"] == good
@@ -177,3 +177,27 @@ def test_jobs_read_the_uploaded_revision_and_results_never_contradict(
     # the input is never touched: both revisions are still there
     versions = s3.list_object_versions(Bucket=bucket, Prefix="in/claims.csv")["Versions"]
     assert {v["VersionId"] for v in versions} == {bad, good}
+
+
+def test_a_250_byte_file_name_and_names_that_differ_only_in_case_get_their_own_results(
+    s3, bucket, storage, trained, sample_predict
+) -> None:
+    """The local copy of an upload was named after its key: a 247-byte name or more crashed
+    the job (File name too long); x.csv and x.CSV shared one result."""
+    model, _ = trained
+    long_name = "c" * 246 + ".csv"
+    assert len(long_name.encode()) == 250
+    for key in (f"in/{long_name}", "in/x.csv", "in/x.CSV"):
+        s3.upload_file(str(sample_predict), bucket, key)
+        summary = run_predict(
+            PredictRequest(
+                model=str(model), input=f"s3://{bucket}/{key}", output=f"s3://{bucket}/out/"
+            ),
+            storage=storage,
+            log=EventLog(io.StringIO(), job="predict"),
+        )
+        assert summary.rows_predicted == 60
+    results = [k for k in keys(s3, bucket) if k.startswith("out/")]
+    assert sorted(results) == sorted(
+        f"out/{stem}_output.{ext}" for stem in ("c" * 246, "x", "x.CSV") for ext in ("csv", "json")
+    )

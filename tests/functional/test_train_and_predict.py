@@ -355,6 +355,28 @@ def escaping_weights(version: Path, manifest: dict) -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
+        (lambda m: m.update(files=sorted(m["files"])), r"\(files is list, not dict\)"),
+        (lambda m: m["files"].update({"labels.json": 42}), r"files\['labels\.json'\] is not a"),
+        (lambda m: m.update(wants_gpu="no"), r"\(wants_gpu is str, not bool\)"),
+        (lambda m: m.clear() or m.update(format="textbatch.model/1"), r"not a textbatch model"),
+    ],
+)
+def test_a_manifest_of_the_wrong_shape_is_a_report_not_a_traceback(
+    trained, tmp_path, sample_predict, change, message
+) -> None:
+    _, version = damaged_copy(trained, tmp_path, lambda *_: None)
+    manifest = json.loads((version / "manifest.json").read_text())
+    change(manifest)
+    (version / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match=message):
+        predict(version, sample_predict, tmp_path / "r")
+    report = json.loads((tmp_path / "r" / "warranty_predict_error.json").read_text())
+    assert report["error"] == "ArtifactError"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
         (escaping_file, r"the file name '\.\./x' is not a plain name"),
         (escaping_weights, r"the file name '\.\./\.\./weights\.bin' is not a plain name"),
         (unlisted_labels, r"lists no labels\.json"),

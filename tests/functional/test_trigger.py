@@ -168,6 +168,100 @@ def test_a_claim_left_by_a_dead_invocation_fails_the_retry_until_its_lease_ends(
     assert len(jobs(batch, settings)) == 1
 
 
+class fail_calls:
+    """Make the client's `operation` calls raise `error` (the first `times` of them), as a
+    throttled table or an invocation killed mid-way would; `failures` counts them."""
+
+    def __init__(self, client, operation: str, error: type[BaseException], times: int = 10**6):
+        self.client, self.event = client, f"before-call.*.{operation}"
+        self.operation, self.error, self.times = operation, error, times
+        self.failures: list[str] = []
+        client.meta.events.register(self.event, self.fail)
+
+    def fail(self, **_) -> None:
+        if len(self.failures) < self.times:
+            self.failures.append(self.operation)
+            raise self.error(f"{self.operation} failed (injected)")
+
+    def stop(self) -> None:
+        self.client.meta.events.unregister(self.event, self.fail)
+
+
+def test_a_dead_invocations_submitted_job_is_adopted_not_submitted_again(
+    cloud, monkeypatch
+) -> None:
+    """SubmitJob succeeded, then the claim's `complete` kept failing (or the function timed out
+    in between): the claim stays IN_PROGRESS, and the retry after the lease finds the job by
+    its deterministic name and records it. One job for the revision."""
+    settings, batch, dynamodb, _ = cloud
+    event = s3_event(("in", "orphan.csv", 10, "v1"))
+    failing = fail_calls(dynamodb, "UpdateItem", ConnectionError)
+    with pytest.raises(RecordsFailed):
+        handle(event, cloud)
+    [job] = jobs(batch, settings)
+    failing.stop()
+    later = time.time() + CLAIM_LEASE_S + 1
+    monkeypatch.setattr(time, "time", lambda: later)
+    fresh = IdempotencyStore(settings.idempotency_table, dynamodb)
+    outcome = handle(event, cloud)["outcomes"][0]
+    assert (outcome["decision"], outcome["job_id"]) == ("adopted", job["jobId"])
+    assert len(jobs(batch, settings)) == 1
+    assert fresh.claim("in/orphan.csv#v1", uri="s3://in/orphan.csv").status == "SUBMITTED"
+
+
+def test_the_claims_complete_is_retried(cloud) -> None:
+    settings, batch, dynamodb, _ = cloud
+    failing = fail_calls(dynamodb, "UpdateItem", ConnectionError, times=2)
+    outcome = handle(s3_event(("in", "flaky.csv", 10, "v1")), cloud)["outcomes"][0]
+    assert outcome["decision"] == "submitted"
+    assert len(failing.failures) == 2
+    assert len(jobs(batch, settings)) == 1
+
+
+def test_a_chain_cut_short_by_a_dead_invocation_is_withdrawn_and_submitted_anew(
+    cloud, monkeypatch
+) -> None:
+    """The function died after the split and the array job, before the merge: the retry after
+    the lease withdraws both and submits a whole chain, with a parts prefix of its own."""
+    settings, batch, _, _ = cloud
+    size = settings.split_threshold_bytes + 1
+    event = s3_event(("in", "cut.csv", size, "v1"))
+    submitted: list[dict] = []
+    batch.meta.events.register(
+        "before-parameter-build.batch.SubmitJob", lambda params, **_: submitted.append(params)
+    )
+
+    def die(params, **_) -> None:
+        if params["jobName"].endswith("-merge"):
+            raise KeyboardInterrupt  # not an Exception: nothing is withdrawn, as in a timeout
+
+    batch.meta.events.register("before-parameter-build.batch.SubmitJob", die)
+    with pytest.raises(KeyboardInterrupt):
+        handle(event, cloud)
+    batch.meta.events.unregister("before-parameter-build.batch.SubmitJob", die)
+    cut = {j["jobId"] for j in jobs(batch, settings) if ":" not in j["jobId"]}
+    assert len(cut) == 2
+    later = time.time() + CLAIM_LEASE_S + 1
+    monkeypatch.setattr(time, "time", lambda: later)
+    terminated: list[str] = []
+    batch.meta.events.register(
+        "before-parameter-build.batch.TerminateJob",
+        lambda params, **_: terminated.append(params["jobId"]),
+    )
+    outcome = handle(event, cloud)["outcomes"][0]
+    assert outcome["decision"] == "submitted"
+    assert set(terminated) == cut  # withdrawn
+    assert len([j for j in jobs(batch, settings) if ":" not in j["jobId"]]) == 5
+    first, second = (
+        params["containerOverrides"]["command"]
+        for params in submitted
+        if params["jobName"].endswith("-split")
+    )
+    parts = [c[c.index("--parts") + 1] for c in (first, second)]
+    assert parts[0] != parts[1]
+    assert all(p.startswith(f"{settings.results_location.rstrip('/')}/_parts/") for p in parts)
+
+
 def test_the_claim_lease_outlives_the_function_but_not_its_first_retry() -> None:
     # Lambda retries a failed asynchronous invocation about 1 minute later, then 2 minutes
     assert FUNCTION_TIMEOUT_S < CLAIM_LEASE_S < FUNCTION_TIMEOUT_S + 60
@@ -338,7 +432,10 @@ def test_a_large_file_becomes_split_then_array_then_merge(cloud, capsys) -> None
     logged = json.loads(capsys.readouterr().out.splitlines()[-1])
     split = logged["split"]
     assert split["parts"] == 7
-    assert split["parts_prefix"] == f"s3://results-bucket/_parts/{outcome['job_name']}/"
+    # the chain's own prefix: the job's name and a token of this submission
+    assert re.fullmatch(
+        rf"s3://results-bucket/_parts/{outcome['job_name']}-[0-9a-f]{{8}}/", split["parts_prefix"]
+    )
     by_id = {j["jobId"]: j for j in jobs(batch, settings)}
     first, array, merge = (
         by_id[split["split_job_id"]],

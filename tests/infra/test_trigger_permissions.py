@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 
 from textbatch_trigger.handler import RecordsFailed, handle_event
+from textbatch_trigger.idempotency import IdempotencyStore
 from textbatch_trigger.settings import TriggerSettings
 
 from tests.functional.test_reporter import failed_array, single_job_stopped_by_batch
@@ -53,7 +54,13 @@ def test_handler_calls_match_the_granted_actions(trigger_cloud, synths) -> None:
         large = event("c.csv", "v1")
         large["Records"][0]["s3"]["object"]["size"] = settings.split_threshold_bytes + 1
         handle_event(large, half, batch=batch, dynamodb=dynamodb, s3=s3)
+    # a retry that takes over a dead invocation's claim looks for the job it submitted
+    IdempotencyStore(settings.idempotency_table, dynamodb, lease_seconds=-1).claim(
+        "in/d.csv#v1", uri="s3://in/d.csv"
+    )
+    handle_event(event("d.csv", "v1"), settings, batch=batch, dynamodb=dynamodb, s3=s3)
     assert calls == {
+        "batch:ListJobs",  # the takeover's search by job name
         "batch:SubmitJob",
         "batch:TerminateJob",  # a large file's chain that could not be submitted whole
         "dynamodb:PutItem",
@@ -93,4 +100,6 @@ def test_reporter_calls_match_the_granted_actions(failing_batch, synths) -> None
     for synth in synths.values():
         granted = granted_actions(synth, "ReporterReporterFunctionServiceRole")
         granted -= {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
+        # not a call: it makes S3 answer 404 for a deleted upload's HeadObject (not 403)
+        granted -= {"s3:ListBucket"}
         assert granted == calls, synth.stage

@@ -55,6 +55,11 @@ def test_unknown_key_names_the_key_and_the_allowed_keys() -> None:
         ("learning_rate", 0, "> 0"),
         ("MODELPARAMSURL", "Not A Bucket", "S3 bucket name"),
         ("save_name", "../escape", "file name"),
+        # names the loader refuses (textbatch_contract.models): refused when configured
+        ("save_name", "manifest.json", "other than a version's own files"),
+        ("save_name", "config.json", "other than a version's own files"),
+        ("save_name", "_weights.bin", "plain file name"),
+        ("save_name", "gewichte-ä.bin", "plain file name"),
     ],
 )
 def test_invalid_values_name_the_key_and_what_is_allowed(key, value, expected) -> None:

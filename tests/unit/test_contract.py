@@ -259,3 +259,12 @@ def test_the_wheel_uses_the_trigger_only_through_its_surface_and_its_handler() -
                 reached.add(node.module)
     assert reached <= allowed, reached - allowed
     assert {"submit_object", "TriggerSettings", "UploadedObject"} <= set(textbatch_trigger.__all__)
+
+
+def test_names_that_differ_only_in_the_suffixs_case_get_results_of_their_own() -> None:
+    lower = OutputPlan.for_request("s3://in/x.csv", "s3://r/")
+    upper = OutputPlan.for_request("s3://in/x.CSV", "s3://r/")
+    assert lower.csv == "s3://r/x_output.csv"
+    assert upper.csv == "s3://r/x.CSV_output.csv"
+    for field in ("csv", "summary", "error", "clusters"):
+        assert getattr(lower, field) != getattr(upper, field)

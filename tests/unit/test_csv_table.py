@@ -57,6 +57,38 @@ def test_not_utf8_names_the_file_and_the_row(tmp_path: Path) -> None:
     assert "UTF-8" in info.value.hint
 
 
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        (b"text\nok\nend \xe2\x82", "byte 0xe2 at line 3 (byte offset 12)"),  # cut at the end
+        (b"x" * ((1 << 20) - 1) + b"\xe2\x82\n", "byte 0xe2 at line 1 (byte offset 1048575)"),
+    ],
+)
+def test_a_character_cut_at_the_end_or_by_a_block_is_found_where_it_starts(
+    tmp_path: Path, data: bytes, where: str
+) -> None:
+    with pytest.raises(InputError) as info:
+        rows(write(tmp_path, data))
+    assert where in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("data", "word"),
+    [(b"id;text;category\n1;Kettle broke;fire\n", "semicolon"), (b"text\tlabel\na\tb\n", "tab")],
+)
+def test_another_delimiter_is_refused_with_one_line_naming_it(
+    tmp_path: Path, data: bytes, word: str
+) -> None:
+    with pytest.raises(InputError) as info:
+        open_table(write(tmp_path, data, name="excel.csv"))
+    assert str(info.value).startswith(f"{tmp_path / 'excel.csv'} looks {word}-separated")
+    assert "comma-separated" in info.value.hint
+
+
+def test_a_one_column_file_whose_texts_hold_semicolons_is_still_read(tmp_path: Path) -> None:
+    assert rows(write(tmp_path, b"text\nbroke; twice\n")) == [(1, 2, ["broke; twice"])]
+
+
 def test_an_empty_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"empty.csv is empty"):
         open_table(write(tmp_path, b"", name="empty.csv"))

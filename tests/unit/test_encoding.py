@@ -63,13 +63,30 @@ def test_texts_in_flight_are_bounded_by_weight_as_well_as_by_count(monkeypatch) 
 
 def test_chunks_end_at_a_row_count_or_a_size_and_a_huge_row_is_alone() -> None:
     from textbatch.io.csv_table import CsvRecord
-    from textbatch.jobs.predict import record_chunks
+    from textbatch.jobs.predict import FIELD_WEIGHT, record_chunks
 
     records = [CsvRecord(row=i, line=i + 1, fields=["id", "x" * n]) for i, n in enumerate(
         [10, 10, 10, 1000, 10, 10, 10, 10, 10]
     )]  # fmt: skip
-    sizes = [[r.row for r in chunk] for chunk in record_chunks(records, 4, 50)]
+    budget = 4 * (12 + 2 * FIELD_WEIGHT) + 4  # four short rows fit, with their fields' weight
+    sizes = [[r.row for r in chunk] for chunk in record_chunks(records, 4, budget)]
     assert sizes == [[0, 1, 2], [3], [4, 5, 6, 7], [8]]
+
+
+def test_a_chunk_of_many_narrow_columns_weighs_its_fields_not_only_their_characters() -> None:
+    """20,000 one-character columns: 40 KB a row in the file, about 1.1 MB a row in memory."""
+    import sys
+
+    from textbatch.io.csv_table import CsvRecord
+    from textbatch.jobs.predict import CHUNK_CHARS, CHUNK_ROWS, record_chunks
+
+    row = [chr(97 + i % 26) + str(i) for i in range(20_000)]  # distinct objects, as parsed
+    records = [CsvRecord(row=i, line=i + 1, fields=list(row)) for i in range(40)]
+    chunks = list(record_chunks(records, CHUNK_ROWS, CHUNK_CHARS))
+    assert len(chunks) > 1
+    in_memory = sys.getsizeof(row) + sum(sys.getsizeof(f) for f in row)
+    for chunk in chunks:  # a chunk holds at most about CHUNK_CHARS bytes of Python objects
+        assert len(chunk) * in_memory <= 1.5 * CHUNK_CHARS
 
 
 def test_the_row_writer_writes_what_csv_writer_writes_for_huge_rows_too(monkeypatch) -> None:

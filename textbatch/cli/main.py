@@ -10,7 +10,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from textbatch_contract import commands
+from textbatch_contract import calls, commands
 
 from textbatch import __version__
 from textbatch.cli import (
@@ -81,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in BATCH_JOBS:
         stop_on_sigterm()
+        calls.set_component(f"job-{args.command}")  # whose calls, in a call log
     try:
         return int(args.run(args) or 0)
     except TextbatchError as exc:

@@ -79,6 +79,11 @@ def run(args: argparse.Namespace) -> int:
         print_attempts(job, "  ")
         if job.rows_done is not None:
             print(f"  rows done: {job.rows_done}")
+        if job.superseded_by:
+            print(
+                f"  superseded: revision {job.superseded_by} of the file was uploaded since; "
+                "this job wrote nothing (the newer revision's job writes the outcome)"
+            )
         if job.status == "FAILED" and job.status_reason:
             print(f"  failed: {job.status_reason}")
         if story.scaled and job is story.scaled.array:

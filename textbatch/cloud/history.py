@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from textbatch_contract import OutputPlan, commands, events
+from textbatch_contract.revisions import SUPERSEDED
 
 from textbatch.cloud.deployment import Deployment
 from textbatch.cloud.jobs import log_stream
@@ -31,6 +32,8 @@ class JobRecord:
     rows_done: int | None
     status_reason: str | None
     raw: dict[str, Any]
+    # the revision that superseded this job's (its `superseded` log line): it wrote nothing
+    superseded_by: str | None = None
 
     @property
     def plan(self) -> OutputPlan | None:
@@ -84,6 +87,7 @@ def record(
     output = None
     if kind == "predict" and parameters.get("input") and parameters.get("output"):
         output = OutputPlan.for_request(parameters["input"], parameters["output"]).csv
+    tail = parse_events(tail_lines(logs, log_group, job))
     return JobRecord(
         job_id=job["jobId"],
         name=job["jobName"],
@@ -97,9 +101,10 @@ def record(
         stopped=job["stoppedAt"] / 1000 if job.get("stoppedAt") else None,
         input=parameters.get("input") or parameters.get("data"),
         output=output or parameters.get("out"),
-        rows_done=rows_done(parse_events(tail_lines(logs, log_group, job))),
+        rows_done=rows_done(tail),
         status_reason=job.get("statusReason"),
         raw=job,
+        superseded_by=next((e.get("current") for e in tail if e.get("event") == SUPERSEDED), None),
     )
 
 

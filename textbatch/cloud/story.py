@@ -110,7 +110,13 @@ def story_of(
             storage=storage,
             every_child=True,
         )
-    latest = story.jobs[-1] if story.jobs else None
+    # the newest revision's job: the key's current version, whatever order the jobs ran in
+    current = current_revision(storage, uri) if uri else None
+    with_plans = [job for job in story.jobs if job.plan]
+    latest = next(
+        (j for j in reversed(with_plans) if _version(j) == current),
+        with_plans[-1] if with_plans else (story.jobs[-1] if story.jobs else None),
+    )
     if latest and latest.plan:
         version = latest.raw.get("parameters", {}).get(commands.INPUT_VERSION)
         summary = storage.read_json_or_none(latest.plan.summary)
@@ -121,3 +127,18 @@ def story_of(
             (d for d in (summary, error) if d is not None and not of_revision(d, version)), None
         )
     return story
+
+
+def _version(job: JobRecord) -> str | None:
+    return job.raw.get("parameters", {}).get(commands.INPUT_VERSION)
+
+
+def current_revision(storage: Storage, uri: str) -> str | None:
+    """The uploaded key's current version id; None where it cannot be told (a local file, no
+    versioning, no permission, a deleted key)."""
+    if not uri.startswith("s3://"):
+        return None
+    try:
+        return storage.head(uri).get("VersionId")
+    except TextbatchError:
+        return None

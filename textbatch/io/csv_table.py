@@ -135,6 +135,11 @@ class CsvTable:
                 hint="upload a CSV whose first line names the columns, e.g. 'text'",
             )
         self.header: list[str] = first[1]
+        try:
+            check_delimiter(self.header, self.name)
+        except InputError:
+            self.close()
+            raise
         if self.header and self.header[0].lstrip()[:1] in ("{", "["):
             self.close()
             raise InputError(
@@ -239,6 +244,31 @@ class CsvTable:
         return found[0]
 
 
+# What spreadsheets write instead of commas: Excel in locales whose decimal mark is a comma
+# writes `;`, and "Text (Tab delimited)" writes tabs.
+OTHER_DELIMITERS = {";": "semicolon", "\t": "tab"}
+
+
+def check_delimiter(header: list[str], name: str) -> None:
+    """Refuse a file whose header is one column that another delimiter splits into several
+    names: read as comma-separated, each whole line would become the text, and the output would
+    mix delimiters. Refused rather than guessed: the header alone cannot prove how the rows are
+    delimited (a text may hold `;`), and every job, part and merge reads the one dialect."""
+    if len(header) != 1:
+        return
+    for delimiter, word in OTHER_DELIMITERS.items():
+        names = [n.strip() for n in header[0].split(delimiter)]
+        if len(names) >= 2 and all(names):
+            raise InputError(
+                f"{name} looks {word}-separated: its header {_shorten(header[0])!r} is one "
+                f"column holding {word}s ({len(names)} names); textbatch reads comma-separated "
+                "CSV",
+                hint="save the file as comma-separated CSV (in Excel: 'CSV UTF-8 (Comma "
+                "delimited)'; where Excel uses ';' there, change the list separator or export "
+                "from another tool), then upload it again",
+            )
+
+
 def looks_like_text(cell: str) -> bool:
     """A header cell that reads as a sentence rather than a column name: several words, or a
     sentence's punctuation at its end. Column names (`text`, `review body`, `Kommentar`) do not."""
@@ -253,20 +283,31 @@ def _shorten(text: str, limit: int = 60) -> str:
 def _first_bad_utf8(path: Path) -> tuple[int, int, int]:
     """Byte offset, 1-based line and value of the first byte that is not valid UTF-8.
 
-    Text decoding works in blocks, so the error itself does not say where; this re-reads."""
+    Text decoding works in blocks, so the error itself does not say where; this re-reads. A
+    character cut by a block boundary, or by the end of the file, is found where it starts."""
     decoder = codecs.getincrementaldecoder("utf-8")()
-    offset, lines = 0, 1
+    offset, lines = 0, 1  # bytes and lines before `block`
+    held = b""  # the start of a character that the previous block ended in
     with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            pending = len(decoder.getstate()[0])  # bytes of a character split across blocks
+        while True:
+            block = f.read(1 << 20)
+            final = not block
+            data = held + block
             try:
-                decoder.decode(block)
+                decoder.decode(block, final=final)
             except UnicodeDecodeError as exc:
-                bad = max(0, exc.start - pending)
-                return offset + bad, lines + block.count(b"\n", 0, bad), block[bad]
+                at = exc.start  # an index into `data`: held bytes come first
+                start = offset - len(held)
+                return (
+                    start + at,
+                    lines + data.count(b"\n", len(held), max(at, len(held))),
+                    data[at],
+                )
+            if final:
+                return offset, lines, 0
+            held = decoder.getstate()[0]
             offset += len(block)
             lines += block.count(b"\n")
-    return offset, lines, 0
 
 
 def open_table(path: Path, *, name: str | None = None) -> CsvTable:

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from textbatch_contract import client_config, documents
+from textbatch_contract import calls, client_config, documents
 from textbatch_contract.paths import basename, is_s3, join
+from textbatch_contract.revisions import OutcomeConflict, Publication
 
 from textbatch.errors import StorageError
 
@@ -28,6 +29,7 @@ __all__ = ["S3Uri", "Storage", "basename", "is_s3", "join"]
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 FILE_MODE = 0o666 & ~_UMASK
+LOCAL_COPY_NAME = "object"  # an S3 object's local copy; errors name the object's URI
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,8 @@ class Storage:
             import boto3
             from botocore.config import Config
 
-            self._s3 = boto3.client("s3", config=Config(**client_config(in_lambda=False)))
+            client = boto3.client("s3", config=Config(**client_config(in_lambda=False)))
+            self._s3 = calls.record(client)
         return self._s3
 
     def read_bytes(self, uri: str) -> bytes:
@@ -158,7 +161,8 @@ class Storage:
             yield Path(uri)
             return
         with tempfile.TemporaryDirectory(prefix="textbatch-") as tmp:
-            path = Path(tmp) / (basename(uri) or "object")
+            # a fixed name: a key's last segment may be up to 1,024 bytes, a file name 255
+            path = Path(tmp) / LOCAL_COPY_NAME
             self.download(uri, path, version=version)
             yield path
 
@@ -230,6 +234,16 @@ class Storage:
             return
         Path(uri).unlink(missing_ok=True)
 
+    def publisher(self, input_uri: str, version: str | None, outcome: list[str]) -> Publisher:
+        """How a job writes the outcome of revision `version` of `input_uri` (its CSV, summary,
+        clusters, error report: `outcome`): guarded where S3 can tell revisions apart."""
+        if version and is_s3(input_uri) and all(is_s3(uri) for uri in outcome):
+            publication = Publication(
+                self.s3, input_uri=input_uri, version=version, outcome=outcome
+            )
+            return Publisher(self, publication)
+        return Publisher(self, None)
+
     def exists(self, uri: str) -> bool:
         if not is_s3(uri):
             return Path(uri).exists()
@@ -240,6 +254,56 @@ class Storage:
                 return False
             raise
         return True
+
+
+class Publisher:
+    """A file's outcome objects written for one revision (textbatch_contract.revisions): on S3,
+    for a versioned upload, only while that revision is the key's newest, each write and delete
+    conditional (raises Superseded); elsewhere (local files, the latest) as plain writes."""
+
+    def __init__(self, storage: Storage, publication: Publication | None) -> None:
+        self._storage = storage
+        self._publication = publication
+
+    @property
+    def guarded(self) -> bool:
+        return self._publication is not None
+
+    def _call(self, uri: str, action: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        with _s3_errors(uri, action):
+            try:
+                return getattr(self._publication, method)(*args, **kwargs)
+            except OutcomeConflict as exc:
+                raise StorageError(f"cannot {action} {uri}: {exc}", hint="retry the job") from exc
+
+    def begin(self) -> None:
+        if self._publication is not None:
+            self._call(self._publication.input_uri, "check the revision of", "begin")
+
+    def put_json(self, uri: str, document: Any) -> None:
+        if self._publication is None:
+            self._storage.write_json(uri, document)
+        else:
+            self._call(uri, "write", "put_json", uri, document)
+
+    def put_file(self, path: Path, uri: str, *, content_type: str) -> None:
+        if self._publication is None:
+            self._storage.upload(path, uri, content_type=content_type)
+        else:
+            self._call(uri, "write", "put_file", uri, path, content_type=content_type)
+
+    def delete(self, uri: str) -> None:
+        if self._publication is None:
+            self._storage.delete(uri)
+        else:
+            self._call(uri, "delete", "delete", uri)
+
+    def write(self, uri: str, write: Any) -> Any:
+        """`write(condition)`: the caller's own write of `uri` with the S3 condition it must
+        carry (`{}` when unguarded), retried as the publication decides."""
+        if self._publication is None:
+            return write({})
+        return self._call(uri, "write", "guarded", uri, write)
 
 
 @contextmanager

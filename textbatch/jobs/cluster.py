@@ -33,11 +33,12 @@ from typing import Any
 
 import numpy as np
 from textbatch_contract import OutputPlan, events
+from textbatch_contract.revisions import Superseded
 
 from textbatch.errors import InputError, TextbatchError
 from textbatch.io import csv_table
 from textbatch.io.csv_table import TEXT_COLUMNS, CsvRecord, open_table
-from textbatch.io.storage import Storage
+from textbatch.io.storage import Publisher, Storage
 from textbatch.jobs.events import EventLog
 from textbatch.jobs.predict import CHUNK_CHARS, MODEL_CHARS, record_chunks, usable_row
 from textbatch.model import kmeans, knn
@@ -109,20 +110,30 @@ def parse_clusters(value: str) -> tuple[int, int]:
 
 def run_cluster(
     request: ClusterRequest, *, storage: Storage | None = None, log: EventLog | None = None
-) -> ClusterSummary:
+) -> ClusterSummary | None:
+    """The file's clusters, or None when a newer revision of the upload superseded this one
+    before its outcome was written (logged as `superseded`; nothing is written)."""
     storage = storage or Storage()
     log = log or EventLog(job=events.CLUSTER_JOB)
     plan = OutputPlan.for_request(request.input, request.output)
+    publisher = storage.publisher(request.input, request.input_version, plan.outcome())
     try:
-        return _cluster(request, plan, storage, log)
+        return _cluster(request, plan, storage, publisher, log)
+    except Superseded as newer:
+        log.superseded(newer)
+        return None
     except TextbatchError as exc:
         report = {**exc.as_report(), "input": request.input, "input_version": request.input_version}
-        log.report_failure(storage, plan.error, report)
+        log.report_failure(publisher, plan.error, report)
         raise
 
 
 def _cluster(
-    request: ClusterRequest, plan: OutputPlan, storage: Storage, log: EventLog
+    request: ClusterRequest,
+    plan: OutputPlan,
+    storage: Storage,
+    publisher: Publisher,
+    log: EventLog,
 ) -> ClusterSummary:
     started = time.perf_counter()
     log.emit(events.START, input=request.input, output=plan.csv, clusters=list(request.clusters))
@@ -234,17 +245,18 @@ def _cluster(
                 summary.rows_in += len(chunk)
                 summary.rows_clustered += len(ready)
         summary.rows_out = summary.rows_in
-        storage.upload(out_path, plan.csv, content_type="text/csv")
+        publisher.begin()  # from here on, only while this revision is the newest
+        publisher.put_file(out_path, plan.csv, content_type="text/csv")
         everywhere = sum((c.words for c in clusters), Counter())
         counted = sum(c.counted for c in clusters)
         described = [c.describe(i, everywhere, counted) for i, c in enumerate(clusters)]
-        storage.write_json(plan.clusters, {"input": request.input, "n_clusters": k,
+        publisher.put_json(plan.clusters, {"input": request.input, "n_clusters": k,
                                            "clusters": described})  # fmt: skip
     finished = time.perf_counter()
     summary.seconds = {"total": round(finished - started, 3)}
     summary.rows_per_s = round(summary.rows_in / max(1e-9, finished - started), 1)
-    storage.write_json(plan.summary, asdict(summary))
-    storage.delete(plan.error)  # an earlier revision's error report would contradict this
+    publisher.put_json(plan.summary, asdict(summary))
+    publisher.delete(plan.error)  # an earlier revision's error report would contradict this
     log.emit(
         events.DONE,
         rows_in=summary.rows_in,

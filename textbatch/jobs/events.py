@@ -8,6 +8,7 @@ import sys
 from typing import Any, TextIO
 
 from textbatch_contract import events
+from textbatch_contract.revisions import SUPERSEDED, Superseded
 
 from textbatch.errors import StorageError
 
@@ -24,11 +25,19 @@ class EventLog:
         stream.flush()
         return record
 
-    def report_failure(self, storage: Any, uri: str, report: dict[str, Any]) -> None:
-        """Log a job's failure and write its file's error report; a report that cannot be
+    def report_failure(self, publisher: Any, uri: str, report: dict[str, Any]) -> None:
+        """Log a job's failure and write its file's error report (through the job's
+        `Storage.publisher`: not over a newer revision's outcome); a report that cannot be
         written is logged too (the failure reporter then writes one from Batch's view)."""
         self.emit(events.FAILED, **report)
         try:
-            storage.write_json(uri, report)
+            publisher.begin()
+            publisher.put_json(uri, report)
+        except Superseded as newer:
+            self.superseded(newer)
         except StorageError as write_error:
             self.emit("error_report_not_written", uri=uri, reason=write_error.message)
+
+    def superseded(self, newer: Superseded) -> None:
+        """The job's outcome is not written: a newer revision of its upload exists."""
+        self.emit(SUPERSEDED, **newer.fields(), message=str(newer))

@@ -10,6 +10,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from textbatch_contract.calls import CALL_LOG_ENV
+
 from textbatch.local import runtime
 from textbatch.local.executor import JobExecutor
 from textbatch.local.provision import STACK, Endpoints, LocalCloud, provision, remove_stack
@@ -74,8 +76,11 @@ def serve(endpoint: str | None, port: int | None, runtime_mode: str = "auto") ->
         function_name=cloud.outputs["ReporterFunction"],
         log_group=cloud.outputs["ReporterLogGroup"],
     )
+    job_env = endpoints.environment()
+    if os.environ.get(CALL_LOG_ENV):  # the IAM test's record of every AWS call (jobs too)
+        job_env[CALL_LOG_ENV] = os.environ[CALL_LOG_ENV]
     executor = JobExecutor(
-        cloud_env=endpoints.environment(),
+        cloud_env=job_env,
         logs_client=lambda: client("logs"),
         control_dir=control_dir(),
         on_failed=lambda job: reporter.publish(job, endpoints.region),

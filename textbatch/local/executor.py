@@ -36,6 +36,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from textbatch_contract.calls import CALL_LOG_ENV
+
 from textbatch.local.runtime import (
     CANNOT_START,
     ENGINE_FAILED,
@@ -48,6 +50,7 @@ ENTRYPOINT = (sys.executable, "-m", "textbatch.cli.main")  # the image's ENTRYPO
 HOST_TERMINATED = "Host EC2 (instance i-0local) terminated."
 TIMED_OUT = "Job attempt duration exceeded timeout"
 STOP_GRACE_S = 30  # Batch's SIGTERM -> SIGKILL delay when it stops a container
+CALL_LOG_MOUNT = "/textbatch-calls"  # where a job's container sees the call log directory
 BASE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV")
 
 
@@ -252,7 +255,13 @@ class _Process:
         else:
             # a container name takes [a-zA-Z0-9_.-]: an array child's id is `<parent>:<index>`
             name = f"textbatch-{job.job_id.replace(':', '-')}-{attempt}"
-            spec = dataclasses.replace(container_spec(job, command, env), owner=owner)
+            binds: tuple[tuple[str, str], ...] = ()
+            if env.get(CALL_LOG_ENV):  # the tests' record of AWS calls: a directory here
+                binds, env = (
+                    ((env[CALL_LOG_ENV], CALL_LOG_MOUNT),),
+                    {**env, CALL_LOG_ENV: CALL_LOG_MOUNT},
+                )
+            spec = dataclasses.replace(container_spec(job, command, env), owner=owner, binds=binds)
             argv = runtime.run_command(name, spec)
             # the engine's own settings (CONTAINERS_CONF, DOCKER_HOST, ...) and the job's
             popen_env = {**os.environ, **env}

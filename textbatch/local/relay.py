@@ -3,8 +3,9 @@
 S3 sends each notification to the local events queue; the relay receives it, invokes
 `textbatch_trigger.handler.lambda_handler` with the unchanged event, a Lambda-like context and
 the function's configured environment, and writes the handler's output to the function's log
-group. A failing invocation is retried twice (Lambda's asynchronous retries) and then sent to
-the dead-letter queue, as the function's on-failure destination would.
+group. A failing invocation is retried twice on Lambda's asynchronous schedule (1 minute, then
+2 minutes later) and then sent to the dead-letter queue, as the function's on-failure
+destination would.
 
 Batch's FAILED job state changes (which EventBridge's rule sends to the failure reporter) come
 from the local job executor; `FailedJobRelay` hands them to
@@ -26,6 +27,10 @@ from dataclasses import dataclass
 from typing import Any
 
 MAX_RECEIVES = 3  # the first invocation and Lambda's two asynchronous retries
+# Lambda's schedule for those retries: "one minute between the first two attempts, and two
+# minutes between the second and third" (Lambda Developer Guide, asynchronous invocation). The
+# trigger's claim lease (75 s) is sized on it: a retry comes after a dead invocation's lease.
+RETRY_DELAYS_S = (60, 120)
 
 
 @dataclass(frozen=True)
@@ -94,7 +99,9 @@ class EventRelay:
         function_name: str,
         environment: dict[str, str],
         log_group: str,
+        retry_delays: tuple[int, ...] = RETRY_DELAYS_S,
     ) -> None:
+        self.retry_delays = retry_delays
         self.sqs = sqs
         self.logs = logs
         self.queue_url = queue_url
@@ -117,7 +124,7 @@ class EventRelay:
                 MaxNumberOfMessages=10,
                 WaitTimeSeconds=1,
                 AttributeNames=["ApproximateReceiveCount"],
-                VisibilityTimeout=2,
+                VisibilityTimeout=30,  # until settled: an invocation may last its timeout
             ).get("Messages", [])
             for message in messages:
                 failed = function.invoke(lambda_handler, json.loads(message["Body"]))
@@ -130,7 +137,12 @@ class EventRelay:
         elif receives >= MAX_RECEIVES:
             self.sqs.send_message(QueueUrl=self.dead_letter_url, MessageBody=message["Body"])
             self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
-        # else: left on the queue; it becomes visible again and is retried
+        else:  # left on the queue, visible again when Lambda would retry it
+            self.sqs.change_message_visibility(
+                QueueUrl=self.queue_url,
+                ReceiptHandle=message["ReceiptHandle"],
+                VisibilityTimeout=self.retry_delays[receives - 1],
+            )
 
 
 class FailedJobRelay:
@@ -138,8 +150,16 @@ class FailedJobRelay:
     the executor stops as FAILED; invocations failing three times go to the dead letters."""
 
     def __init__(
-        self, *, sqs: Any, logs: Any, dead_letter_url: str, function_name: str, log_group: str
+        self,
+        *,
+        sqs: Any,
+        logs: Any,
+        dead_letter_url: str,
+        function_name: str,
+        log_group: str,
+        retry_delays: tuple[int, ...] = RETRY_DELAYS_S,
     ) -> None:
+        self.retry_delays = retry_delays
         self.sqs = sqs
         self.dead_letter_url = dead_letter_url
         self.function = LambdaFunction(logs=logs, function_name=function_name, log_group=log_group)
@@ -168,10 +188,16 @@ class FailedJobRelay:
                 event = self.events.get(timeout=1)
             except queue.Empty:
                 continue
-            failed = None
-            for _ in range(MAX_RECEIVES):
-                failed = self.function.invoke(lambda_handler, event)
-                if failed is None:
-                    break
-            if failed is not None:
+            attempt = event.pop("_attempt", 0)
+            failed = self.function.invoke(lambda_handler, event)
+            if failed is None:
+                continue
+            if attempt + 1 >= MAX_RECEIVES:
                 self.sqs.send_message(QueueUrl=self.dead_letter_url, MessageBody=json.dumps(event))
+                continue
+            # retried when Lambda would retry it, without holding up the other events
+            retry = threading.Timer(
+                self.retry_delays[attempt], self.events.put, [{**event, "_attempt": attempt + 1}]
+            )
+            retry.daemon = True
+            retry.start()

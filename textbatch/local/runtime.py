@@ -41,6 +41,7 @@ class ContainerSpec:
     user: str | None = None
     init: bool = False  # an init process as PID 1 (the definition's initProcessEnabled)
     owner: str | None = None  # OWNER_LABEL's value: the local cloud's state directory
+    binds: tuple[tuple[str, str], ...] = ()  # (host path, container path): the call log's
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,8 @@ class Runtime:
             command += ["--read-only"]
         for path in spec.scratch:
             command += ["--volume", path]
+        for host, inside in spec.binds:
+            command += ["--volume", f"{host}:{inside}"]
         for name_ in spec.environment:
             command += ["--env", name_]
         return [*command, spec.image, *spec.command]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ from typing import Any
 import numpy as np
 from safetensors.numpy import load_file, save_file
 from textbatch_contract import models
-from textbatch_contract.models import LATEST, MANIFEST, UnsafeName, plain_name
+from textbatch_contract.models import DOCUMENTS, LATEST, MANIFEST, UnsafeName, plain_name
 
 from textbatch import __version__
 from textbatch.config import CPU_ARCHITECTURES, ModelConfig, config_from_dict
@@ -35,8 +36,10 @@ from textbatch.model.transformer import TextTransformer
 Transformer = TextTransformer | HashingFeaturizer
 
 FORMAT = "textbatch.model/1"
-# what every version holds besides its weights (write_version writes them all)
-DOCUMENTS = ("network.json", "transformer.json", "config.json", "labels.json", "metrics.json")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+# the manifest's fields and the JSON types each must have
+_FIELD_TYPES = {"format": str, "version": str, "created_at": str, "textbatch_version": str,
+                "architecture": str, "wants_gpu": bool, "weights": str, "files": dict}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -59,8 +62,24 @@ class Manifest:
         has: its names become paths, and a version missing a file cannot be loaded."""
         try:
             raw = json.loads(text)
+            if not isinstance(raw, dict):
+                raise ValueError(f"a JSON {type(raw).__name__}, not an object")
             if raw.get("format") != FORMAT:
                 raise ArtifactError(f"{source}: format {raw.get('format')!r}, expected {FORMAT!r}")
+            wrong = [
+                f"{key} is {type(raw.get(key)).__name__}, not {kind.__name__}"
+                for key, kind in _FIELD_TYPES.items()
+                if key in raw and not isinstance(raw[key], kind)
+            ]
+            files = raw.get("files")
+            if isinstance(files, dict):
+                wrong += [
+                    f"files[{name!r}] is not a sha256"
+                    for name, digest in files.items()
+                    if not isinstance(digest, str) or not _SHA256.fullmatch(digest)
+                ]
+            if wrong:
+                raise ValueError("; ".join(wrong))
             manifest = cls(**raw)
             plain_name(manifest.version, what="the version")
             for name in [manifest.weights, *manifest.files]:

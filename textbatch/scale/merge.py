@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from textbatch_contract import OutputPlan, events
+from textbatch_contract.revisions import Superseded
 
 from textbatch.errors import InputError
 from textbatch.io.csv_table import raw_records
-from textbatch.io.storage import S3Uri, Storage, is_s3
+from textbatch.io.storage import Publisher, S3Uri, Storage, is_s3
 from textbatch.jobs.events import EventLog
 from textbatch.scale.plan import Part, PartsPlan
 
@@ -46,9 +47,15 @@ def write_failure_report(plan: PartsPlan, output: str, storage: Storage, log: Ev
         "parts": failed,
         "hint": "fix the rows named below and upload the file again",
     }
-    target = OutputPlan.for_request(plan.input, output).error
-    storage.write_json(target, report)  # over an earlier revision's, if any
-    log.emit(events.FAILED_PARTS, parts=[p["index"] for p in failed], report=target)
+    final = OutputPlan.for_request(plan.input, output)
+    publisher = storage.publisher(plan.input, plan.input_version, final.outcome())
+    try:  # over an earlier revision's, if any, but never over a newer revision's outcome
+        publisher.begin()
+        publisher.put_json(final.error, report)
+    except Superseded as newer:
+        log.superseded(newer)
+        return
+    log.emit(events.FAILED_PARTS, parts=[p["index"] for p in failed], report=final.error)
 
 
 def _described(part: Part, report: dict[str, Any]) -> dict[str, Any]:
@@ -62,10 +69,32 @@ def _described(part: Part, report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def run_merge(prefix: str, output: str, *, storage: Storage, log: EventLog) -> dict[str, Any]:
-    started = time.perf_counter()
+def run_merge(
+    prefix: str, output: str, *, storage: Storage, log: EventLog
+) -> dict[str, Any] | None:
+    """The file's merged summary; None when a newer revision of the upload superseded this one
+    (logged as `superseded`: nothing is written, the parts are removed)."""
     plan = PartsPlan.load(storage, prefix)
     final = OutputPlan.for_request(plan.input, output)
+    publisher = storage.publisher(plan.input, plan.input_version, final.outcome())
+    try:
+        return _merge(plan, final, output, storage=storage, publisher=publisher, log=log)
+    except Superseded as newer:
+        log.superseded(newer)
+        storage.delete_prefix(plan.prefix)  # this chain's own parts: nobody else reads them
+        return None
+
+
+def _merge(
+    plan: PartsPlan,
+    final: OutputPlan,
+    output: str,
+    *,
+    storage: Storage,
+    publisher: Publisher,
+    log: EventLog,
+) -> dict[str, Any]:
+    started = time.perf_counter()
     outputs = [plan.output_of(part) for part in plan.parts]
     summaries = [storage.read_json_or_none(out.summary) for out in outputs]
     missing = [p.index for p, summary in zip(plan.parts, summaries, strict=True) if summary is None]
@@ -81,18 +110,21 @@ def run_merge(prefix: str, output: str, *, storage: Storage, log: EventLog) -> d
         for out, size in zip(outputs[1:], sizes[1:], strict=True)
         if size > header
     ]
+    publisher.begin()  # from here on, only while this revision is the newest
     if is_s3(final.csv) and all(end - start >= MIN_COPY_PART for _, start, end in pieces[:-1]):
         method = "upload-part-copy"
-        _copy_parts(storage, pieces, final.csv)
+        publisher.write(
+            final.csv, lambda condition: _copy_parts(storage, pieces, final.csv, condition)
+        )
     else:
         method = "download"
-        _concatenate(storage, pieces, final.csv)
+        _concatenate(storage, publisher, pieces, final.csv)
     total = sum(end - start for _, start, end in pieces)
     summary = _merged_summary(plan, final, summaries)
     seconds = time.perf_counter() - started
     summary["seconds"] = {"merge": round(seconds, 3)}
-    storage.write_json(final.summary, summary)
-    storage.delete(final.error)  # an earlier revision's report would contradict this result
+    publisher.put_json(final.summary, summary)
+    publisher.delete(final.error)  # an earlier revision's report would contradict this result
     removed = storage.delete_prefix(plan.prefix)
     log.emit(
         events.MERGE_DONE,
@@ -114,8 +146,11 @@ def _header_bytes(storage: Storage, uri: str) -> int:
     return len(raw)
 
 
-def _copy_parts(storage: Storage, pieces: list[tuple[str, int, int]], target: str) -> None:
-    """One multipart upload whose parts S3 copies from the pieces, COPY_THREADS at a time."""
+def _copy_parts(
+    storage: Storage, pieces: list[tuple[str, int, int]], target: str, condition: dict[str, str]
+) -> None:
+    """One multipart upload whose parts S3 copies from the pieces, COPY_THREADS at a time,
+    completed under `condition` (the publisher's If-Match / If-None-Match)."""
     s3, dest = storage.s3, S3Uri.parse(target)
     upload = s3.create_multipart_upload(Bucket=dest.bucket, Key=dest.key, ContentType="text/csv")
 
@@ -140,13 +175,16 @@ def _copy_parts(storage: Storage, pieces: list[tuple[str, int, int]], target: st
             Key=dest.key,
             UploadId=upload["UploadId"],
             MultipartUpload={"Parts": done},
+            **condition,
         )
     except Exception:
         s3.abort_multipart_upload(Bucket=dest.bucket, Key=dest.key, UploadId=upload["UploadId"])
         raise
 
 
-def _concatenate(storage: Storage, pieces: list[tuple[str, int, int]], target: str) -> None:
+def _concatenate(
+    storage: Storage, publisher: Publisher, pieces: list[tuple[str, int, int]], target: str
+) -> None:
     with tempfile.TemporaryDirectory(prefix="textbatch-merge-") as tmp:
         path = Path(tmp) / "output.csv"
         with open(path, "wb") as out:
@@ -155,7 +193,7 @@ def _concatenate(storage: Storage, pieces: list[tuple[str, int, int]], target: s
                     stream.read(start)
                     while block := stream.read(1 << 20):
                         out.write(block)
-        storage.upload(path, target, content_type="text/csv")
+        publisher.put_file(path, target, content_type="text/csv")
 
 
 def _merged_summary(

@@ -39,8 +39,10 @@ def run_split(
         return _split(input_uri, prefix, count, storage=storage, log=log, version=version)
     except TextbatchError as exc:
         report = {**exc.as_report(), "input": input_uri, "input_version": version}
-        log.emit(events.FAILED, **report)
-        storage.write_json(OutputPlan.for_request(input_uri, output).error, report)
+        plan = OutputPlan.for_request(input_uri, output)
+        log.report_failure(
+            storage.publisher(input_uri, version, plan.outcome()), plan.error, report
+        )
         raise
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import boto3
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from botocore.config import Config
-from textbatch_contract import client_config
+from textbatch_contract import calls, client_config
 
 from textbatch_reporter.log import logger
 from textbatch_reporter.report import report_failure
@@ -17,7 +17,9 @@ _clients: dict[str, Any] = {}
 
 def client(name: str) -> Any:
     """A client whose calls retry (standard mode) and give up before the function does."""
-    return boto3.client(name, config=Config(**client_config(in_lambda=True)))
+    return calls.record(
+        boto3.client(name, config=Config(**client_config(in_lambda=True))), "reporter"
+    )
 
 
 @logger.inject_lambda_context

@@ -18,6 +18,7 @@ from typing import Any
 from textbatch_contract import OutputPlan, commands, parts_outputs
 from textbatch_contract.documents import STOPPED_ERROR, of_revision, read_json, write_json
 from textbatch_contract.events import IGNORED, REPORTED
+from textbatch_contract.revisions import SUPERSEDED, Publication, Superseded
 
 from textbatch_reporter.log import log
 
@@ -39,7 +40,13 @@ def report_failure(detail: dict[str, Any], *, batch: Any, s3: Any) -> dict[str, 
     if of_revision(read_json(s3, reports.summary), version):
         return log(IGNORED, job_id=job_id, uri=uri, reason="the file has a result")
     if "arrayProperties" in job and "size" in job["arrayProperties"]:
-        failed = [child for child in _failed_children(batch, job_id) if child.get("attempts")]
+        # children that ran and failed, and children no instance ever took (cancelled while
+        # RUNNABLE by the queue's time limit: no attempts, a CAPACITY or MISCONFIGURATION reason)
+        failed = [
+            child
+            for child in _failed_children(batch, job_id)
+            if child.get("attempts") or never_placed(child)
+        ]
         if failed:
             return _report_parts(job, failed, uri, reports, s3=s3)
     stuck = never_placed(job)
@@ -49,22 +56,37 @@ def report_failure(detail: dict[str, Any], *, batch: Any, s3: Any) -> dict[str, 
     # a job stopped by SIGTERM reports only that; Batch's reason and attempts say more
     if of_revision(own, version) and own.get("error") != STOPPED_ERROR:
         return log(IGNORED, job_id=job_id, uri=uri, reason="the job wrote its error report")
-    ran = (
-        f"was cancelled by AWS Batch after waiting RUNNABLE: {job.get('statusReason')}"
-        if stuck
-        else f"was stopped by AWS Batch after {len(job['attempts'])} attempt(s): {_reasons(job)}"
-    )
     report = {
         "error": "JobFailed",
-        "message": f"{commands.step_of(job)} job {job_id} for {uri} {ran}; no output was written",
+        "message": f"{commands.step_of(job)} job {job_id} for {uri} was {_what_batch_did(job)}; "
+        "no output was written",
         "input": uri,
         "input_version": version,
         "job_id": job_id,
         "attempts": _attempts(job),
         "hint": hint_for(job),
     }
-    write_json(s3, reports.error, report)
+    newer = _publish(s3, uri, version, reports, report)
+    if newer is not None:
+        return log(IGNORED, job_id=job_id, uri=uri, reason=SUPERSEDED, **newer.fields())
     return log(REPORTED, job_id=job_id, uri=uri, report=reports.error, error="JobFailed")
+
+
+def _publish(
+    s3: Any, uri: str, version: str | None, reports: OutputPlan, report: dict[str, Any]
+) -> Superseded | None:
+    """Write the file's report unless a newer revision of the upload exists (its outcome, or
+    its jobs in flight, would be contradicted): textbatch_contract.revisions."""
+    if commands.input_version(version) is None or not uri.startswith("s3://"):
+        write_json(s3, reports.error, report)  # the latest: nothing to tell revisions apart
+        return None
+    publication = Publication(s3, input_uri=uri, version=version, outcome=reports.outcome())
+    try:
+        publication.begin()
+        publication.put_json(reports.error, report)
+    except Superseded as newer:
+        return newer
+    return None
 
 
 def _report_parts(
@@ -89,8 +111,7 @@ def _report_parts(
         if own is None or own.get("error") == STOPPED_ERROR:
             write_json(s3, part_error, {
                 "error": "JobFailed",
-                "message": f"stopped by AWS Batch after {len(child['attempts'])} attempt(s): "
-                f"{_reasons(child)}",
+                "message": _what_batch_did(child),
                 "hint": hint_for(child),
                 "job_id": child["jobId"],
                 "attempts": _attempts(child),
@@ -108,7 +129,7 @@ def _report_parts(
                 "hint": part_report.get("hint"),
                 "note": "row and line numbers in the message count from the part's first row",
             })  # fmt: skip
-    write_json(s3, reports.error, {
+    newer = _publish(s3, uri, plan.get("input_version"), reports, {
         "error": "PartsFailed",
         "message": f"{len(listed)} of {len(parts)} parts of {uri} failed; no output was written",
         "input": uri,
@@ -117,6 +138,8 @@ def _report_parts(
         "hint": "fix the rows named below and upload the file again; for parts stopped by "
         "AWS Batch, see their hint",
     })  # fmt: skip
+    if newer is not None:
+        return log(IGNORED, job_id=array["jobId"], uri=uri, reason=SUPERSEDED, **newer.fields())
     return log(
         REPORTED,
         job_id=array["jobId"],
@@ -126,6 +149,12 @@ def _report_parts(
         parts=[p["index"] for p in listed],
         part_reports_written=written,
     )
+
+
+def _what_batch_did(job: dict[str, Any]) -> str:
+    if never_placed(job):
+        return f"cancelled by AWS Batch after waiting RUNNABLE: {job.get('statusReason')}"
+    return f"stopped by AWS Batch after {len(job['attempts'])} attempt(s): {_reasons(job)}"
 
 
 def _part_error(plan: dict[str, Any], part: dict[str, Any]) -> str:

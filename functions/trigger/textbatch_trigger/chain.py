@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from textbatch_contract import commands
@@ -35,7 +36,9 @@ def submit_scaled(
     jobs already submitted are terminated, so the retried event starts a chain of its own and
     no orphan writes parts that nobody merges."""
     count = part_count(obj.size, settings.part_bytes)
-    parts = commands.parts_prefix(settings.results_location, name)
+    # a prefix of this chain's own: a chain submitted again (a retry after a partial one, a
+    # forced resubmission) never shares parts with another, so no merge removes another's
+    parts = commands.parts_prefix(settings.results_location, f"{name}-{uuid.uuid4().hex[:8]}")
     output = parameters["output"]
     submitted: list[str] = []
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from textbatch_contract import client_config
+from textbatch_contract import calls, client_config
 
 from textbatch_trigger.log import log, logger
 from textbatch_trigger.objects import objects_in
@@ -23,7 +23,9 @@ class RecordsFailed(Exception):
 
 def client(name: str) -> Any:
     """A client whose calls retry (standard mode) and give up before the function does."""
-    return boto3.client(name, config=Config(**client_config(in_lambda=True)))
+    return calls.record(
+        boto3.client(name, config=Config(**client_config(in_lambda=True))), "trigger"
+    )
 
 
 @logger.inject_lambda_context

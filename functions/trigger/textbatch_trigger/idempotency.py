@@ -27,6 +27,9 @@ class Claim:
     status: str | None = None  # the existing record's status when not acquired
     job_id: str | None = None
     lease_until: int | None = None  # an IN_PROGRESS claim's lease, epoch seconds
+    # acquired over an expired IN_PROGRESS claim: its holder may have submitted the job and
+    # died before recording it (textbatch_trigger.submission adopts such a job)
+    taken_over: bool = False
 
 
 class IdempotencyStore:
@@ -64,7 +67,9 @@ class IdempotencyStore:
                 },
             }
         try:
-            self.client.put_item(TableName=self.table, Item=item, **condition)
+            reply = self.client.put_item(
+                TableName=self.table, Item=item, ReturnValues="ALL_OLD", **condition
+            )
         except self.client.exceptions.ConditionalCheckFailedException:
             existing = self.client.get_item(
                 TableName=self.table, Key={"pk": {"S": key}}, ConsistentRead=True
@@ -76,9 +81,23 @@ class IdempotencyStore:
                 job_id=found.get("job_id", {}).get("S"),
                 lease_until=int(found["lease_until"]["N"]) if "lease_until" in found else None,
             )
-        return Claim(acquired=True)
+        old = reply.get("Attributes") or {}
+        return Claim(acquired=True, taken_over=old.get("status", {}).get("S") == IN_PROGRESS)
 
-    def complete(self, key: str, *, job_id: str, job_name: str) -> None:
+    def complete(self, key: str, *, job_id: str, job_name: str, attempts: int = 4) -> None:
+        """Record the submitted job. Retried (0.5, 1, 2 s apart): a failure here leaves the
+        claim IN_PROGRESS, and the retry after its lease adopts the job rather than submit
+        another."""
+        for attempt in range(attempts):
+            try:
+                self._complete(key, job_id=job_id, job_name=job_name)
+                return
+            except Exception:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.5 * 2**attempt)
+
+    def _complete(self, key: str, *, job_id: str, job_name: str) -> None:
         self.client.update_item(
             TableName=self.table,
             Key={"pk": {"S": key}},

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from textbatch_contract import commands, results_prefix
-from textbatch_contract.events import CLAIMED, DUPLICATE, IGNORED, SUBMITTED
+from textbatch_contract.events import ADOPTED, CLAIMED, DUPLICATE, IGNORED, SUBMITTED
 from textbatch_contract.events import NOT_SUBMITTED as FAILED
 
-from textbatch_trigger.chain import submit_scaled
+from textbatch_trigger.chain import submit_scaled, withdraw
 from textbatch_trigger.idempotency import IN_PROGRESS, IdempotencyStore
 from textbatch_trigger.log import log
 from textbatch_trigger.objects import UploadedObject
@@ -94,6 +94,13 @@ def submit_object(
         log(DUPLICATE, reason=reason, job_id=claim.job_id, **fields)
         return Outcome(DUPLICATE, obj.uri, reason=reason, job_id=claim.job_id)
     name = job_name_for(obj)
+    if claim.taken_over and not force:
+        # the claim's holder died: it may have submitted the job and not recorded it
+        adopted = _adopt(obj, settings, name, batch)
+        if adopted is not None:
+            store.complete(claim_key, job_id=adopted, job_name=name)
+            log(ADOPTED, job_id=adopted, job_name=name, **fields)
+            return Outcome(ADOPTED, obj.uri, job_id=adopted, job_name=name)
     try:
         if obj.key.startswith(settings.cluster_prefix):
             job_id, queue, details = _submit_cluster(obj, settings, name, batch)
@@ -103,7 +110,13 @@ def submit_object(
         store.release(claim_key)
         log(FAILED, reason=f"{type(exc).__name__}: {exc}", job_name=name, **fields)
         raise
-    store.complete(claim_key, job_id=job_id, job_name=name)
+    try:
+        store.complete(claim_key, job_id=job_id, job_name=name)
+    except Exception as exc:
+        # the job is submitted: the claim stays, and the retry after its lease adopts the job
+        reason = f"submitted job {job_id} but could not record it ({type(exc).__name__}: {exc})"
+        log(FAILED, reason=reason, job_id=job_id, job_name=name, **fields)
+        raise
     log(
         SUBMITTED,
         job_id=job_id,
@@ -114,6 +127,31 @@ def submit_object(
         **fields,
     )
     return Outcome(SUBMITTED, obj.uri, job_id=job_id, job_name=name, queue=queue)
+
+
+def _adopt(obj: UploadedObject, settings: TriggerSettings, name: str, batch: Any) -> str | None:
+    """The job an earlier invocation submitted for this revision before it died, found by its
+    deterministic name on either queue: a single job, or a large file's whole chain (its array
+    job's id). A chain only partly submitted is withdrawn, and None returned: a new one starts."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for queue in dict.fromkeys((settings.gpu_job_queue, settings.cpu_job_queue)):
+        pages = batch.get_paginator("list_jobs").paginate(
+            jobQueue=queue, filters=[{"name": "JOB_NAME", "values": [f"{name}*"]}]
+        )
+        for page in pages:
+            for job in page["jobSummaryList"]:
+                if ":" not in job["jobId"]:  # an array's children go with their array
+                    found.setdefault(job["jobName"], []).append(job)
+    scaled = not obj.key.startswith(settings.cluster_prefix) and (
+        (obj.size or 0) > settings.split_threshold_bytes
+    )
+    wanted = [f"{name}-split", name, f"{name}-merge"] if scaled else [name]
+    if all(found.get(n) for n in wanted):
+        newest = max(found[name], key=lambda job: job.get("createdAt", 0))
+        return newest["jobId"]
+    for job in (job for n in wanted for job in found.get(n, [])):
+        withdraw(batch, job["jobId"], obj, "its chain was only partly submitted before a retry")
+    return None
 
 
 def _submit_predict(

@@ -55,6 +55,8 @@ SUBMITTED, DUPLICATE, IGNORED, WITHDRAWN, REPORTED = (
 )
 NOT_SUBMITTED = "failed"  # the trigger's decision when its AWS calls failed (it retries)
 CLAIMED = "claimed"  # another invocation holds the revision's claim: this one fails, to retry
+# a retry took over a dead invocation's claim and found the job it had submitted: recorded
+ADOPTED = "adopted"
 
 # Powertools' Logger, set to write our keys first, in UTC, non-ASCII as it is (the operations
 # commands find a file's lines by its key with a filter pattern: an escaped key would not match).

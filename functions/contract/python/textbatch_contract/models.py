@@ -11,6 +11,8 @@ from textbatch_contract.paths import join
 
 MANIFEST = "manifest.json"
 LATEST = "latest.json"  # {"version": ..., "path": "models/<version>/"}, moved last on publish
+# what every version holds besides its weights and its manifest (`textbatch train` writes them)
+DOCUMENTS = ("network.json", "transformer.json", "config.json", "labels.json", "metrics.json")
 # A version's name and its files' names in the manifest are joined to paths: plain names only
 # (no `/`, no `..`, no leading dot), so a changed pointer or manifest cannot reach outside.
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -25,6 +27,15 @@ def plain_name(name: Any, *, what: str) -> str:
     UnsafeName naming `what` it was."""
     if not isinstance(name, str) or not _PLAIN_NAME.fullmatch(name) or ".." in name:
         raise UnsafeName(f"{what} {name!r} is not a plain name")
+    return name
+
+
+def weights_name(name: Any) -> str:
+    """A weights file name (the config's `save_name`) that the loader will accept: a plain
+    name, and none of the version's other files."""
+    plain_name(name, what="the weights file name")
+    if name in (MANIFEST, *DOCUMENTS):
+        raise UnsafeName(f"the weights file name {name!r} is the name of another file of a version")
     return name
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from textbatch_contract.paths import basename, is_s3, join
 
+CSV_SUFFIX = ".csv"
 PARTS_OUTPUTS = "out/"  # under a large file's parts prefix: each part's results
 ERROR_SUFFIX = "_error.json"  # a file's error report: `<stem>_error.json`
 CLUSTERS_SUFFIX = "_clusters.json"  # the cluster job's clusters: sizes, terms, examples
@@ -23,10 +24,16 @@ class OutputPlan:
     error: str
     clusters: str  # the cluster job's description of its clusters (before the summary)
 
+    def outcome(self) -> list[str]:
+        """Every object that tells a revision's outcome: written for the newest revision only
+        (textbatch_contract.revisions)."""
+        return [self.csv, self.summary, self.error, self.clusters]
+
     @classmethod
     def for_request(cls, input_uri: str, output: str) -> OutputPlan:
         """A .csv output is used as given; anything else is a directory or prefix that gets
-        `<input stem>_output.csv`, as the blog's test.csv gave test_output.csv."""
+        `<input stem>_output.csv`, as the blog's test.csv gave test_output.csv (the stem: the
+        name without `.csv`; a name ending in `.CSV` or another case is its own stem)."""
         if output.lower().endswith(".csv"):
             stem = output[:-4]
             return cls(
@@ -36,7 +43,9 @@ class OutputPlan:
                 clusters=f"{stem}{CLUSTERS_SUFFIX}",
             )
         name = basename(input_uri)
-        stem = name[:-4] if name.lower().endswith(".csv") else name
+        # only `.csv` itself is dropped: `x.CSV` keeps its suffix, so that it and `x.csv` (two
+        # keys to S3) get results of their own, `x.CSV_output.csv` beside `x_output.csv`
+        stem = name[: -len(CSV_SUFFIX)] if name.endswith(CSV_SUFFIX) else name
         if is_s3(output) and output.count("/") == 2:  # s3://bucket: the bucket's root
             output += "/"
         stem = fitting_stem(stem, output, input_uri)
