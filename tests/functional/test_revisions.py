@@ -168,3 +168,56 @@ def test_the_reporter_leaves_a_superseded_revisions_failure_to_the_newer_one(
     outcome = report_failure({"jobId": job_id}, **cloud.clients)
     assert (outcome["decision"], outcome["reason"]) == ("ignored", "superseded")
     assert s3.list_objects_v2(Bucket=cloud.bucket).get("KeyCount") == 0
+
+
+@pytest.fixture
+def enforcing_s3():
+    """S3 that enforces conditions on CompleteMultipartUpload too: LocalStack (make test starts
+    it and sets TEXTBATCH_E2E_ENDPOINT). moto checks them on PutObject and DeleteObject only."""
+    import os
+    import uuid
+
+    import boto3
+
+    endpoint = os.environ.get("TEXTBATCH_E2E_ENDPOINT")
+    if not endpoint:
+        pytest.skip("needs LocalStack (TEXTBATCH_E2E_ENDPOINT; `make test` starts it)")
+    s3 = boto3.client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1",
+        aws_access_key_id="test", aws_secret_access_key="test",
+    )  # fmt: skip
+    bucket = f"tb-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    return s3, bucket
+
+
+def test_a_large_result_is_a_multipart_upload_completed_under_the_condition(
+    enforcing_s3, tmp_path
+) -> None:
+    """A result above one part goes as a multipart upload; its completion carries the
+    condition: the older writer that looked before the newer upload fails and is superseded,
+    the newest writer with a stale ETag writes again."""
+    from textbatch_contract.revisions import PART_BYTES
+
+    s3, bucket = enforcing_s3
+    uri, target = f"s3://{bucket}/{KEY}", f"s3://{bucket}/out/claims_output.csv"
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"text\n" + b"x" * (PART_BYTES + 1024) + b"\n")
+    first = upload(s3, bucket, b"text\na\n")
+    older = Publication(s3, input_uri=uri, version=first, outcome=[target])
+    older.begin()
+    second = upload(s3, bucket, b"text\nb\n")
+    s3.put_object(Bucket=bucket, Key="out/claims_output.csv", Body=b"the newer result")
+    with pytest.raises(Superseded):
+        older.put_file(target, big, content_type="text/csv")
+    assert s3.get_object(Bucket=bucket, Key="out/claims_output.csv")["Body"].read() == (
+        b"the newer result"
+    )
+    newest = Publication(s3, input_uri=uri, version=second, outcome=[target])
+    newest.etags = {target: None}  # stale: it looked before the object above was written
+    newest.put_file(target, big, content_type="text/csv")
+    head = s3.head_object(Bucket=bucket, Key="out/claims_output.csv")
+    assert head["ContentLength"] == big.stat().st_size
+    uploads = s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+    assert uploads == []  # the failed one was aborted

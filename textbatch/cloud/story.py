@@ -115,7 +115,7 @@ def story_of(
     with_plans = [job for job in story.jobs if job.plan]
     latest = next(
         (j for j in reversed(with_plans) if _version(j) == current),
-        with_plans[-1] if with_plans else (story.jobs[-1] if story.jobs else None),
+        with_plans[-1] if with_plans else None,
     )
     if latest and latest.plan:
         version = latest.raw.get("parameters", {}).get(commands.INPUT_VERSION)

@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 
 from textbatch_contract import calls, client_config, documents
 from textbatch_contract.paths import basename, is_s3, join
-from textbatch_contract.revisions import OutcomeConflict, Publication
+from textbatch_contract.revisions import OutcomeConflict, Publication, publication_for
 
 from textbatch.errors import StorageError
 
@@ -237,12 +237,11 @@ class Storage:
     def publisher(self, input_uri: str, version: str | None, outcome: list[str]) -> Publisher:
         """How a job writes the outcome of revision `version` of `input_uri` (its CSV, summary,
         clusters, error report: `outcome`): guarded where S3 can tell revisions apart."""
-        if version and is_s3(input_uri) and all(is_s3(uri) for uri in outcome):
-            publication = Publication(
-                self.s3, input_uri=input_uri, version=version, outcome=outcome
-            )
-            return Publisher(self, publication)
-        return Publisher(self, None)
+        guarded = version and is_s3(input_uri)  # the S3 client only where it is needed
+        client = self.s3 if guarded else None
+        return Publisher(
+            self, publication_for(client, input_uri=input_uri, version=version, outcome=outcome)
+        )
 
     def exists(self, uri: str) -> bool:
         if not is_s3(uri):
@@ -264,10 +263,6 @@ class Publisher:
     def __init__(self, storage: Storage, publication: Publication | None) -> None:
         self._storage = storage
         self._publication = publication
-
-    @property
-    def guarded(self) -> bool:
-        return self._publication is not None
 
     def _call(self, uri: str, action: str, method: str, *args: Any, **kwargs: Any) -> Any:
         with _s3_errors(uri, action):

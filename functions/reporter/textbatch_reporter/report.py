@@ -18,7 +18,7 @@ from typing import Any
 from textbatch_contract import OutputPlan, commands, parts_outputs
 from textbatch_contract.documents import STOPPED_ERROR, of_revision, read_json, write_json
 from textbatch_contract.events import IGNORED, REPORTED
-from textbatch_contract.revisions import SUPERSEDED, Publication, Superseded
+from textbatch_contract.revisions import SUPERSEDED, Superseded, publication_for
 
 from textbatch_reporter.log import log
 
@@ -77,10 +77,10 @@ def _publish(
 ) -> Superseded | None:
     """Write the file's report unless a newer revision of the upload exists (its outcome, or
     its jobs in flight, would be contradicted): textbatch_contract.revisions."""
-    if commands.input_version(version) is None or not uri.startswith("s3://"):
+    publication = publication_for(s3, input_uri=uri, version=version, outcome=reports.outcome())
+    if publication is None:
         write_json(s3, reports.error, report)  # the latest: nothing to tell revisions apart
         return None
-    publication = Publication(s3, input_uri=uri, version=version, outcome=reports.outcome())
     try:
         publication.begin()
         publication.put_json(reports.error, report)

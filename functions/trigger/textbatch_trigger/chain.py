@@ -21,6 +21,11 @@ def part_count(size: int, part_bytes: int) -> int:
     return min(MAX_ARRAY_SIZE, max(2, -(-size // part_bytes)))
 
 
+def chain_names(name: str) -> tuple[str, str, str]:
+    """The job names of a large file's split, array and merge jobs (`name`: the file's)."""
+    return f"{name}-split", name, f"{name}-merge"
+
+
 def submit_scaled(
     obj: UploadedObject,
     settings: TriggerSettings,
@@ -50,22 +55,23 @@ def submit_scaled(
         return job_id
 
     cpu = {"jobQueue": settings.cpu_job_queue, "jobDefinition": settings.cpu_job_definition}
+    split_name, array_name, merge_name = chain_names(name)
     try:
         split = submit(
             commands.split_command(
                 input_uri=obj.uri, version=obj.version_id, parts=parts, count=count,
                 output=output,
             ),
-            jobName=f"{name}-split", **cpu,
+            jobName=split_name, **cpu,
         )  # fmt: skip
         array = submit(
             commands.part_command(model=route.model, parts=parts, output=output),
-            jobName=name, jobQueue=route.queue, jobDefinition=route.definition,
+            jobName=array_name, jobQueue=route.queue, jobDefinition=route.definition,
             arrayProperties={"size": count}, dependsOn=[{"jobId": split}],
         )  # fmt: skip
         merge = submit(
             commands.merge_command(parts=parts, output=output),
-            jobName=f"{name}-merge", dependsOn=[{"jobId": array}], **cpu,
+            jobName=merge_name, dependsOn=[{"jobId": array}], **cpu,
         )  # fmt: skip
     except Exception as exc:
         for job_id in submitted:

@@ -16,7 +16,7 @@ from textbatch_contract import commands, results_prefix
 from textbatch_contract.events import ADOPTED, CLAIMED, DUPLICATE, IGNORED, SUBMITTED
 from textbatch_contract.events import NOT_SUBMITTED as FAILED
 
-from textbatch_trigger.chain import submit_scaled, withdraw
+from textbatch_trigger.chain import chain_names, submit_scaled, withdraw
 from textbatch_trigger.idempotency import IN_PROGRESS, IdempotencyStore
 from textbatch_trigger.log import log
 from textbatch_trigger.objects import UploadedObject
@@ -46,6 +46,16 @@ def ignore_reason(obj: UploadedObject, settings: TriggerSettings) -> str | None:
     if f"{obj.bucket}/{obj.key}".startswith(results.rstrip("/") + "/"):
         return "written by the pipeline (under the results location)"
     return None
+
+
+def is_cluster(obj: UploadedObject, settings: TriggerSettings) -> bool:
+    """An upload under the cluster prefix: the cluster job, not a predict job."""
+    return obj.key.startswith(settings.cluster_prefix)
+
+
+def is_scaled(obj: UploadedObject, settings: TriggerSettings) -> bool:
+    """A predict upload above the split threshold: a chain of three jobs."""
+    return not is_cluster(obj, settings) and (obj.size or 0) > settings.split_threshold_bytes
 
 
 def job_name_for(obj: UploadedObject) -> str:
@@ -102,7 +112,7 @@ def submit_object(
             log(ADOPTED, job_id=adopted, job_name=name, **fields)
             return Outcome(ADOPTED, obj.uri, job_id=adopted, job_name=name)
     try:
-        if obj.key.startswith(settings.cluster_prefix):
+        if is_cluster(obj, settings):
             job_id, queue, details = _submit_cluster(obj, settings, name, batch)
         else:
             job_id, queue, details = _submit_predict(obj, settings, name, batch, s3)
@@ -142,10 +152,7 @@ def _adopt(obj: UploadedObject, settings: TriggerSettings, name: str, batch: Any
             for job in page["jobSummaryList"]:
                 if ":" not in job["jobId"]:  # an array's children go with their array
                     found.setdefault(job["jobName"], []).append(job)
-    scaled = not obj.key.startswith(settings.cluster_prefix) and (
-        (obj.size or 0) > settings.split_threshold_bytes
-    )
-    wanted = [f"{name}-split", name, f"{name}-merge"] if scaled else [name]
+    wanted = chain_names(name) if is_scaled(obj, settings) else (name,)
     if all(found.get(n) for n in wanted):
         newest = max(found[name], key=lambda job: job.get("createdAt", 0))
         return newest["jobId"]
@@ -168,7 +175,7 @@ def _submit_predict(
         commands.INPUT_VERSION: obj.version_id or commands.LATEST,
     }
     scale: dict[str, Any] = {}
-    if obj.size > settings.split_threshold_bytes:
+    if is_scaled(obj, settings):
         scale = submit_scaled(obj, settings, route, name, parameters, batch=batch)
         job_id = scale["job_id"]
     else:

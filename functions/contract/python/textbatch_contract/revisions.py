@@ -43,7 +43,6 @@ CONFLICT_CODES = frozenset({"PreconditionFailed", "412", "ConditionalRequestConf
 DELETED_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 ATTEMPTS = 5  # races lost in a row before giving up (each is another writer's whole write)
 PART_BYTES = 16 * 1024 * 1024  # a conditional upload's parts (S3: at least 5 MiB but the last)
-SINGLE_PUT_BYTES = PART_BYTES
 
 T = TypeVar("T")
 
@@ -88,6 +87,20 @@ def current_version(s3: Any, uri: str) -> str | None:
         raise
 
 
+def publication_for(
+    s3: Any, *, input_uri: str, version: str | None, outcome: Iterable[str]
+) -> Publication | None:
+    """The guard for revision `version` of `input_uri`'s outcome, or None where revisions
+    cannot be told apart (no version id: an unversioned bucket, `latest`; or not all on S3):
+    the one rule the jobs (textbatch.io.storage) and the failure reporter follow."""
+    outcome = list(outcome)
+    if version in (None, "", "latest") or not all(
+        uri.startswith("s3://") for uri in [input_uri, *outcome]
+    ):
+        return None
+    return Publication(s3, input_uri=input_uri, version=version, outcome=outcome)
+
+
 class Publication:
     """One revision's outcome objects, written only while the revision is its key's newest."""
 
@@ -121,8 +134,9 @@ class Publication:
         etag = self.etags.get(uri)
         return {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
 
-    def _guarded(self, uri: str, write: Callable[[dict[str, str]], T]) -> T:
-        """`write(condition)`; a lost race begins again (and may find this revision
+    def guarded(self, uri: str, write: Callable[[dict[str, str]], T]) -> T:
+        """`write(condition)`, the write of `uri` under its condition (also a caller's own,
+        e.g. a copied multipart upload); a lost race begins again (and may find this revision
         superseded) and retries, ATTEMPTS times at most."""
         for attempt in range(ATTEMPTS):
             try:
@@ -148,7 +162,7 @@ class Publication:
             )
             self.etags[uri] = reply.get("ETag")
 
-        self._guarded(uri, write)
+        self.guarded(uri, write)
 
     def put_json(self, uri: str, document: Any) -> None:
         self.put(uri, encode(document), content_type=CONTENT_TYPE)
@@ -156,7 +170,7 @@ class Publication:
     def put_file(self, uri: str, path: Path, *, content_type: str) -> None:
         """A finished local file, in one request or as a multipart upload completed with the
         condition (no partial object is ever visible)."""
-        if path.stat().st_size <= SINGLE_PUT_BYTES:
+        if path.stat().st_size <= PART_BYTES:  # one request
             self.put(uri, path.read_bytes(), content_type=content_type)
             return
         bucket, key = _split(uri)
@@ -180,7 +194,7 @@ class Publication:
                 self.s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload["UploadId"])
                 raise
 
-        self._guarded(uri, write)
+        self.guarded(uri, write)
 
     def complete(
         self, uri: str, upload_id: str, parts: list[dict[str, Any]], condition: dict[str, str]
@@ -192,10 +206,6 @@ class Publication:
             **condition,
         )  # fmt: skip
         self.etags[uri] = reply.get("ETag")
-
-    def guarded(self, uri: str, write: Callable[[dict[str, str]], T]) -> T:
-        """Run the caller's own conditional write of `uri` (e.g. a copied multipart upload)."""
-        return self._guarded(uri, write)
 
     def delete(self, uri: str) -> None:
         """Remove `uri` if it is there and unchanged since `begin` (an earlier revision's
@@ -219,4 +229,4 @@ class Publication:
                     self.s3.delete_object(Bucket=bucket, Key=key)
             self.etags[uri] = None
 
-        self._guarded(uri, remove)
+        self.guarded(uri, remove)
