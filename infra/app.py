@@ -7,6 +7,7 @@ from pathlib import Path
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
+from textbatch_contract.stack import stack_name
 
 from infra.settings import StageSettings, load_stage
 from infra.stack import TextbatchStack
@@ -22,6 +23,6 @@ def build_app(
     context = json.loads(CDK_JSON.read_text())["context"]
     app = cdk.App(context=context, outdir=outdir)
     settings: StageSettings = load_stage(stage or app.node.try_get_context("stage") or "dev")
-    stack = TextbatchStack(app, f"Textbatch-{settings.stage}", settings=settings)
+    stack = TextbatchStack(app, stack_name(settings.stage), settings=settings)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app, stack

@@ -13,7 +13,8 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from textbatch_contract.commands import IMAGE_TAG, NEUTRALISE_FORMULAS_ENV, VCPUS_ENV
+from textbatch_contract.jobs import IMAGE_TAG, NEUTRALISE_FORMULAS_ENV, VCPUS_ENV
+from textbatch_contract.stack import STAGE_ENV
 
 from infra.job_specs import (
     JOB_SPECS,
@@ -202,7 +203,7 @@ class BatchCompute(Construct):
             logging=ecs.LogDriver.aws_logs(stream_prefix=spec.role, log_group=self.log_group),
             # the job's vCPUs, which the predict job's workers follow (not the host's cores)
             environment={
-                "TEXTBATCH_STAGE": self._settings.stage,
+                STAGE_ENV: self._settings.stage,
                 VCPUS_ENV: str(spec.vcpus),
                 **(
                     {NEUTRALISE_FORMULAS_ENV: "1"}
@@ -233,7 +234,8 @@ class BatchCompute(Construct):
             f"{construct_id}JobDefinition",
             job_definition_name=self.job_definition_names[spec.role],
             container=container,
-            parameters=dict(parameters),
+            # the defaults of a job submitted without them, named by the job's declaration
+            parameters=spec.job.submit_parameters(**parameters),
             retry_attempts=self._settings.job_attempts,
             retry_strategies=retries,
             timeout=Duration.minutes(getattr(self._settings, spec.timeout_setting)),

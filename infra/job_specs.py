@@ -1,50 +1,45 @@
-"""The Batch job definitions as plain data: the CDK stack builds them from here, and the local
-cloud (which cannot run CDK's Batch) reads the same specs, so the two never drift apart.
+"""The Batch job definitions as plain data: which job each runs, on which image, with what
+resources. The CDK stack (infra/compute.py) builds them from here; the local cloud runs what
+the synthesized template holds.
 
-Commands use Batch parameter substitution (`Ref::name`); the trigger and `textbatch train
---submit` fill the parameters in.
+Each definition's command and parameter names are its job's declaration in the contract
+(textbatch_contract.jobs): `Ref::name` for each parameter, which the trigger and `textbatch
+train --submit` fill in from the same declaration.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-PREDICT_COMMAND = (
-    "predict",
-    "--model",
-    "Ref::model",
-    "--input",
-    "Ref::input",
-    "--input-version",
-    "Ref::input_version",
-    "--output",
-    "Ref::output",
-)
-TRAIN_COMMAND = ("train", "--config", "Ref::config", "--data", "Ref::data", "--out", "Ref::out")
+from textbatch_contract.jobs import PREDICT, TRAIN, BatchJob
 
 
 @dataclass(frozen=True)
 class JobSpec:
     role: str  # "predict", "predict-cpu" or "train": the job definition is <prefix>-<role>
     image: str  # "gpu" or "cpu": batch_images/Dockerfile.<image>
-    command: tuple[str, ...]
+    job: BatchJob  # what it runs: its command line and parameters
     gpus: int
     vcpus: int
     memory_mib: int
     timeout_setting: str  # the StageSettings field giving the timeout in minutes
 
     @property
+    def command(self) -> list[str]:
+        return self.job.definition_command()
+
+    @property
     def parameter_names(self) -> tuple[str, ...]:
-        return tuple(arg[len("Ref::") :] for arg in self.command if arg.startswith("Ref::"))
+        return self.job.parameter_names
 
 
 # g4dn.xlarge: 4 vCPUs, 16 GiB, 1 T4; ECS keeps some memory for itself, hence 14 GiB.
 JOB_SPECS = (
-    JobSpec("predict", "gpu", PREDICT_COMMAND, gpus=1, vcpus=4, memory_mib=14336,
+    JobSpec("predict", "gpu", PREDICT, gpus=1, vcpus=4, memory_mib=14336,
             timeout_setting="predict_timeout_minutes"),
-    JobSpec("predict-cpu", "cpu", PREDICT_COMMAND, gpus=0, vcpus=4, memory_mib=7168,
+    JobSpec("predict-cpu", "cpu", PREDICT, gpus=0, vcpus=4, memory_mib=7168,
             timeout_setting="predict_timeout_minutes"),
-    JobSpec("train", "gpu", TRAIN_COMMAND, gpus=1, vcpus=4, memory_mib=14336,
+    JobSpec("train", "gpu", TRAIN, gpus=1, vcpus=4, memory_mib=14336,
             timeout_setting="train_timeout_minutes"),
 )  # fmt: skip
 

@@ -19,6 +19,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from textbatch_contract import events as log_events
+from textbatch_contract import jobs
 
 
 class Observability(Construct):
@@ -86,7 +87,7 @@ class Observability(Construct):
         )
         # Metrics from the jobs' JSON lines (their names and keys: textbatch_contract.events).
         namespace = f"Textbatch/{prefix}"
-        predicted = log_events.metric_filter(log_events.DONE, log_events.PREDICT_JOB)
+        predicted = log_events.metric_filter(log_events.DONE, jobs.PREDICT.name)
         self.metrics = {
             name: self._metric_from_logs(job_logs, namespace, name, pattern, value, unit)
             for name, pattern, value, unit in [
@@ -100,7 +101,7 @@ class Observability(Construct):
                 ),
                 (
                     "ValidationAccuracy",
-                    log_events.metric_filter(log_events.DONE, log_events.TRAIN_JOB),
+                    log_events.metric_filter(log_events.DONE, jobs.TRAIN.name),
                     f"$.{log_events.VALIDATION_ACCURACY}",
                     "None",
                 ),

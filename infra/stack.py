@@ -8,8 +8,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
-from textbatch_contract import commands
+from textbatch_contract import jobs
 from textbatch_contract import settings as trigger_settings
+from textbatch_contract import stack as stack_outputs
 from textbatch_contract.outputs import ERROR_SUFFIX
 
 from infra.compute import BatchCompute
@@ -70,9 +71,9 @@ class TextbatchStack(Stack):
         )
         results = f"s3://{storage.results.bucket_name}/"
         predict_defaults = {
-            "model": model_location,
-            "output": results,
-            commands.INPUT_VERSION: commands.LATEST,  # a job submitted by hand reads the latest
+            jobs.MODEL.name: model_location,
+            jobs.OUTPUT.name: results,
+            jobs.INPUT_VERSION.name: jobs.LATEST,  # a job submitted by hand reads the latest
         }
         compute = BatchCompute(
             self,
@@ -84,8 +85,8 @@ class TextbatchStack(Stack):
                 "predict": predict_defaults,
                 "predict-cpu": predict_defaults,
                 "train": {
-                    "config": f"s3://{storage.config.bucket_name}/config.json",
-                    "out": models,
+                    jobs.CONFIG.name: f"s3://{storage.config.bucket_name}/config.json",
+                    jobs.OUT.name: models,
                 },
             },
             log_retention=retention,
@@ -184,20 +185,20 @@ class TextbatchStack(Stack):
             }.items()
         }
         outputs |= {
-            "PredictBucket": storage.predict.bucket_name,
-            "ResultsBucket": storage.results.bucket_name,
-            "TrainingBucket": storage.training.bucket_name,
-            "ModelsBucket": storage.models.bucket_name,
-            "ConfigBucket": storage.config.bucket_name,
-            "TrainJobDefinition": compute.job_definition_names["train"],
-            "JobLogGroup": compute.log_group.log_group_name,
-            "TriggerLogGroup": trigger.log_group.log_group_name,
-            "TriggerFunction": trigger.function.function_name,
-            "ReporterFunction": reporter.function.function_name,
-            "ReporterLogGroup": reporter.log_group.log_group_name,
-            "TriggerDeadLetterQueue": trigger.dead_letters.queue_url,
-            "AlertsTopic": alerts.topic.topic_arn,
-            "Dashboard": alerts.dashboard.dashboard_name,
+            stack_outputs.PREDICT_BUCKET: storage.predict.bucket_name,
+            stack_outputs.RESULTS_BUCKET: storage.results.bucket_name,
+            stack_outputs.TRAINING_BUCKET: storage.training.bucket_name,
+            stack_outputs.MODELS_BUCKET: storage.models.bucket_name,
+            stack_outputs.CONFIG_BUCKET: storage.config.bucket_name,
+            stack_outputs.TRAIN_JOB_DEFINITION: compute.job_definition_names["train"],
+            stack_outputs.JOB_LOG_GROUP: compute.log_group.log_group_name,
+            stack_outputs.TRIGGER_LOG_GROUP: trigger.log_group.log_group_name,
+            stack_outputs.TRIGGER_FUNCTION: trigger.function.function_name,
+            stack_outputs.REPORTER_FUNCTION: reporter.function.function_name,
+            stack_outputs.REPORTER_LOG_GROUP: reporter.log_group.log_group_name,
+            stack_outputs.TRIGGER_DEAD_LETTER_QUEUE: trigger.dead_letters.queue_url,
+            stack_outputs.ALERTS_TOPIC: alerts.topic.topic_arn,
+            stack_outputs.DASHBOARD: alerts.dashboard.dashboard_name,
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)
@@ -259,7 +260,7 @@ def _allow_parts(role: iam.Role, results: s3.IBucket) -> None:
     role.add_to_policy(
         iam.PolicyStatement(
             actions=["s3:GetObject", "s3:DeleteObject"],
-            resources=[results.arn_for_objects("_parts/*")],
+            resources=[results.arn_for_objects(jobs.PARTS_PATTERN)],
         )
     )
     role.add_to_policy(
@@ -273,7 +274,7 @@ def _allow_parts(role: iam.Role, results: s3.IBucket) -> None:
     )
     acknowledge(
         role,
-        objects_of(results, "_parts/*"),
+        objects_of(results, jobs.PARTS_PATTERN),
         "Part objects are named per uploaded file at run time, under the _parts/ prefix.",
     )
     acknowledge(

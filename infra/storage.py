@@ -10,7 +10,7 @@ from __future__ import annotations
 from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
-from textbatch_contract.commands import PARTS_DIR, PARTS_EXPIRE_DAYS
+from textbatch_contract.jobs import PARTS_DIR, PARTS_EXPIRE_DAYS
 
 from infra.nag import acknowledge, skip_checkov
 

@@ -7,9 +7,9 @@ rows/s. Two steps, because the GPU machine has torch but neither spaCy nor the v
       by spaCy and encoded by config/config.json's transformer, embeddings from en_core_web_md
       (`make vectors`); the spaCy tokenization rate here is printed too.
   run (on the GPU):     python scripts/gpu_blog_cnn.py run OUT.npz
-      textbatch's own training loop (textbatch.jobs.train.train_network) and predict classifier
-      (textbatch.model.network_inference.NetworkClassifier) on those ids: per-epoch train
-      rows/s, held-out accuracy of the best epoch, predict forward rows/s.
+      textbatch's own training loop (textbatch.families.torch_loop.train_network) and predict
+      classifier (textbatch.families.torch_classifier.NetworkClassifier) on those ids:
+      per-epoch train rows/s, held-out accuracy of the best epoch, predict forward rows/s.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ sys.path.insert(0, str(ROOT))
 def prepare(args: argparse.Namespace) -> None:
     from textbatch.bench.run import read_labelled_csv
     from textbatch.config import parse_config
+    from textbatch.families import family
+    from textbatch.families.torch_loop import initial_embeddings
     from textbatch.jobs.events import EventLog
-    from textbatch.jobs.train import initial_embeddings
     from textbatch.model.splits import group_ids, grouped_split
     from textbatch.model.transformer import TextTransformer, Tokenizer
 
@@ -56,7 +57,12 @@ def prepare(args: argparse.Namespace) -> None:
         (tokenized[i] for i in train_idx), vocab_size=config.vocab_size, seq_len=config.seq_len
     )
     ids = transformer.encode_tokens(tokenized).astype(np.uint16)
-    matrix = initial_embeddings(config, transformer, EventLog(job="prepare"))
+    matrix = initial_embeddings(
+        config,
+        transformer,
+        EventLog(job="prepare"),
+        family(config.network),  # type: ignore[arg-type]
+    )
     config = dataclasses.replace(config, n_classes=len(labels))
     np.savez_compressed(
         args.out,
@@ -89,13 +95,14 @@ def run(args: argparse.Namespace) -> None:
     import torch
 
     from textbatch.config import config_from_dict
+    from textbatch.families import family
+    from textbatch.families.torch_classifier import NetworkClassifier
+    from textbatch.families.torch_loop import train_network
     from textbatch.jobs.events import EventLog
-    from textbatch.jobs.train import train_network
     from textbatch.model.artifacts import Model
     from textbatch.model.device import select_device
-    from textbatch.model.network_inference import NetworkClassifier
     from textbatch.model.networks import build_network
-    from textbatch.model.spec import NetworkSpec
+    from textbatch.model.spec import ModelSpec
 
     saved = np.load(args.data)
     config = config_from_dict(json.loads(str(saved["config"])), source="config")
@@ -106,7 +113,7 @@ def run(args: argparse.Namespace) -> None:
     labels = json.loads(str(saved["labels"]))
     matrix = saved["embeddings"]
     embed = matrix.shape[1] if matrix.size else config.embed_size
-    spec = NetworkSpec.from_config(config, vocab_rows=int(saved["vocab_rows"]), embed_size=embed)
+    spec = ModelSpec.from_config(config, vocab_rows=int(saved["vocab_rows"]), embed_size=embed)
     torch.manual_seed(config.seed)
     network = build_network(spec)
     if matrix.size:
@@ -126,6 +133,7 @@ def run(args: argparse.Namespace) -> None:
         tensor("y_val"),
         device,
         EventLog(job="train"),
+        clip_gradients=family(config.network).clip_gradients,  # type: ignore[attr-defined]
     )
     train_seconds = time.perf_counter() - started
     weights = {k: v.numpy() for k, v in trained.state.items()}

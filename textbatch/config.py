@@ -14,14 +14,9 @@ from typing import Any
 
 from textbatch_contract.models import UnsafeName, weights_name
 
+from textbatch import families
 from textbatch.errors import ConfigError
 
-OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
-ARCHITECTURES = ("cnn", "lstm", "bag", "nb_linear", "nbsvm", "knn")
-CPU_ARCHITECTURES = ("bag", "nb_linear", "nbsvm", "knn")  # cheap on a CPU: no GPU wanted
-HASHED_NGRAMS = ("nbsvm", "knn")  # hashed word n-grams (textbatch.model.hashing): no vocabulary
-HASHED_BIGRAMS = ("bag", "nb_linear")  # a vocabulary, then hashed bigram ids
-TOKENIZERS = ("spacy", "fast")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
@@ -82,7 +77,7 @@ class ModelConfig:
         return dataclasses.asdict(self)
 
 
-# key -> (check, the allowed values in words); every key of ModelConfig appears here.
+# key -> (check, the allowed values in words); every key of ModelConfig has one (a test checks).
 def _int_at_least(low: int):
     return (lambda v: _is_int(v) and v >= low), f"a whole number >= {low}"
 
@@ -118,28 +113,13 @@ _BOOL = (lambda v: isinstance(v, bool)), "true or false"
 _LOCATION = _location, "null, an S3 bucket name or an s3://bucket/prefix URI"
 _OPTIONAL_NAME = (lambda v: v is None or (isinstance(v, str) and v != "")), "null or a column name"
 
-_RULES: dict[str, tuple[Any, str]] = {
+# the keys every family reads; those that only some read are theirs (textbatch.families.RULES)
+_COMMON: dict[str, tuple[Any, str]] = {
     "n_classes": (
         (lambda v: v is None or (_is_int(v) and v >= 2)),
         "a whole number >= 2, or null for as many as the training data's labels",
     ),
     "num_epoch": _int_at_least(1),
-    "optimizer": ((lambda v: v in OPTIMIZERS), f"one of {', '.join(OPTIMIZERS)}"),
-    "seq_len": _int_at_least(1),
-    "vocab_size": _int_at_least(1),
-    "batch_size": _int_at_least(1),
-    "hidden_size": _int_at_least(1),
-    "embed_size": _int_at_least(1),
-    "dropout": (
-        (lambda v: _is_number(v) and 0 <= v < 1),
-        "a number from 0 up to (not including) 1",
-    ),
-    "n_layers": _int_at_least(1),
-    "bidirectional": _BOOL,
-    "train_log_interval": _int_at_least(1),
-    "val_log_interval": _int_at_least(1),
-    "learning_rate": ((lambda v: _is_number(v) and v > 0), "a number > 0"),
-    "use_spacy_pretrained": _BOOL,
     "save_name": (
         _weights_name,
         "a plain file name (ASCII letters and digits first, then also '.', '_' or '-'; at "
@@ -148,31 +128,24 @@ _RULES: dict[str, tuple[Any, str]] = {
     "MODELPARAMSURL": _LOCATION,
     "TRANSFORMERURL": _LOCATION,
     "MODELCONFIGURL": _LOCATION,
-    "epoch_factor": _int_at_least(1),
-    "power_decay": _BOOL,
     "cnn": _BOOL,
-    "wd": ((lambda v: _is_number(v) and v >= 0), "a number >= 0"),
-    "kernel_size": _int_at_least(1),
     "seed": _int_at_least(0),
     "text_column": _OPTIONAL_NAME,
     "label_column": _OPTIONAL_NAME,
     "validation_fraction": ((lambda v: _is_number(v) and 0 < v < 1), "a number between 0 and 1"),
     "predict_batch_size": _int_at_least(1),
-    "spacy_model": ((lambda v: isinstance(v, str) and v != ""), "a spaCy package name or path"),
     "architecture": (
-        (lambda v: v is None or v in ARCHITECTURES),
-        f"null or one of {', '.join(ARCHITECTURES)}",
+        (lambda v: v is None or v in families.NAMES),
+        f"null or one of {', '.join(families.NAMES)}",
     ),
-    "tokenizer": ((lambda v: v in TOKENIZERS), f"one of {', '.join(TOKENIZERS)}"),
     "ngram_buckets": _int_at_least(0),
     "ngrams": ((lambda v: _is_int(v) and 1 <= v <= 4), "a whole number from 1 to 4"),
-    "svm_c": ((lambda v: _is_number(v) and v > 0), "a number > 0"),
     "validation_group_column": _OPTIONAL_NAME,
     "early_stopping_patience": _int_at_least(0),
-    "refit": _BOOL,
-    "n_neighbors": _int_at_least(1),
-    "knn_max_features": _int_at_least(1),
 }
+
+
+_RULES = {**_COMMON, **families.RULES}
 
 
 def config_from_dict(raw: Any, *, source: str = "config") -> ModelConfig:
@@ -196,21 +169,7 @@ def config_from_dict(raw: Any, *, source: str = "config") -> ModelConfig:
         if key in values:
             values[key] = float(values[key])
     config = ModelConfig(**values)
-    if config.network == "cnn" and config.kernel_size > config.seq_len:
-        raise ConfigError(
-            f"{source}: kernel_size = {config.kernel_size} is longer than "
-            f"seq_len = {config.seq_len}",
-            hint="a CNN needs kernel_size <= seq_len",
-        )
-    buckets = config.ngram_buckets
-    if config.network in HASHED_NGRAMS and (
-        buckets < 1024 or buckets > 1 << 31 or buckets & (buckets - 1)
-    ):
-        raise ConfigError(
-            f"{source}: ngram_buckets = {buckets} does not suit {config.network}; expected a "
-            "power of two from 1024 to 2147483648",
-            hint="4194304 (2**22) is a good start; more columns, fewer hash collisions",
-        )
+    families.family(config.network).check(config, source)
     return config
 
 

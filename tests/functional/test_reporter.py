@@ -8,11 +8,11 @@ import json
 import pytest
 from textbatch_contract import OutputPlan
 from textbatch_contract.documents import STOPPED_ERROR
+from textbatch_contract.parts import Part, PartsPlan, part_name
 from textbatch_reporter.report import hint_for, report_failure
 
 from tests.conftest import FailingBatch
 from textbatch.io.storage import Storage
-from textbatch.scale.plan import Part, PartsPlan, part_name
 
 
 def submit(cloud: FailingBatch, *, name: str, parameters: dict, **kwargs) -> dict:

@@ -6,12 +6,13 @@ import io
 import json
 from pathlib import Path
 
+from textbatch_contract.parts import Part, PartsPlan, part_name
+
 from textbatch.io.storage import Storage
 from textbatch.jobs.events import EventLog
 from textbatch.jobs.predict import PredictRequest, run_predict
 from textbatch.scale.merge import run_merge
 from textbatch.scale.part import run_part
-from textbatch.scale.plan import Part, PartsPlan, part_name
 from textbatch.scale.split import run_split
 
 

@@ -18,12 +18,12 @@ import pytest
 from tests.conftest import write_config
 from textbatch.cloud.training import describe_training_line
 from textbatch.errors import ArtifactError, ConfigError, InputError
+from textbatch.families import classifier_for, predict_texts
 from textbatch.io.storage import Storage
 from textbatch.jobs.events import EventLog
 from textbatch.jobs.predict import PredictRequest, run_predict
 from textbatch.jobs.train import TrainRequest, run_train
 from textbatch.model.artifacts import open_model, resolve_version
-from textbatch.model.inference import classifier_for, predict_texts
 
 
 def read_rows(path: Path) -> list[list[str]]:
@@ -581,7 +581,7 @@ def test_labels_that_start_like_a_formula_are_refused_but_numbers_are_labels(tmp
 def test_formula_cells_are_neutralised_only_when_asked(
     trained, tmp_path, neutralise, monkeypatch
 ) -> None:
-    from textbatch_contract.commands import NEUTRALISE_FORMULAS_ENV
+    from textbatch_contract.jobs import NEUTRALISE_FORMULAS_ENV
 
     store, _ = trained
     path = tmp_path / "cells.csv"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from textbatch_contract import FUNCTION_TIMEOUT_S
 from textbatch_contract import settings as trigger_settings
-from textbatch_contract.commands import IMAGE_TAG, NEUTRALISE_FORMULAS_ENV, VCPUS_ENV
+from textbatch_contract.jobs import IMAGE_TAG, NEUTRALISE_FORMULAS_ENV, VCPUS_ENV
 
 from infra.job_specs import JOB_SPECS, SCRATCH_PATH
 from infra.settings import SettingsError, load_stage

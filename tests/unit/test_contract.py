@@ -34,26 +34,26 @@ def test_results_mirror_the_uploaded_keys_folders() -> None:
 
 
 def test_the_commands_the_trigger_builds_parse_in_the_jobs_cli_and_read_back() -> None:
-    """Built once (textbatch_contract.commands), parsed by the `textbatch` CLI in the job's
+    """Declared once (textbatch_contract.jobs), parsed by the `textbatch` CLI in the job's
     container and read back from a described job by the reporter and the operations views."""
-    from textbatch_contract import commands
+    from textbatch_contract import jobs
 
     from textbatch.cli.main import build_parser
 
-    parts = commands.parts_prefix("s3://results/base/", "tb-claims-1a2b")
+    parts = jobs.parts_prefix("s3://results/base/", "tb-claims-1a2b")
     assert parts == "s3://results/base/_parts/tb-claims-1a2b/"
     built = {
-        commands.SPLIT: commands.split_command(
-            input_uri="s3://in/claims.csv",
-            version="v7",
+        jobs.SPLIT.name: jobs.SPLIT.argv(
+            input="s3://in/claims.csv",
+            input_version="v7",
             parts=parts,
             count=7,
             output="s3://results/base/",
         ),
-        commands.PART: commands.part_command(
+        jobs.PART.name: jobs.PART.argv(
             model="s3://models/models/v1/", parts=parts, output="s3://results/base/"
         ),
-        commands.MERGE: commands.merge_command(parts=parts, output="s3://results/base/"),
+        jobs.MERGE.name: jobs.MERGE.argv(parts=parts, output="s3://results/base/"),
     }
     parser = build_parser()
     for step, command in built.items():
@@ -62,22 +62,52 @@ def test_the_commands_the_trigger_builds_parse_in_the_jobs_cli_and_read_back() -
         assert args.parts == parts
         assert args.output == "s3://results/base/"
         job = {"container": {"command": command}}
-        assert commands.step_of(job) == step
-        assert commands.option_of(job, "parts") == parts
-    assert parser.parse_args(built[commands.SPLIT]).count == 7
-    assert parser.parse_args(built[commands.SPLIT]).input_version == "v7"
-    unversioned = commands.split_command(
-        input_uri="x", version=None, parts=parts, count=1, output="o"
+        assert jobs.name_of(job) == step
+        assert jobs.value_of(job, "parts") == parts
+    assert parser.parse_args(built[jobs.SPLIT.name]).count == 7
+    assert parser.parse_args(built[jobs.SPLIT.name]).input_version == "v7"
+    unversioned = jobs.SPLIT.argv(
+        input="x", input_version=jobs.LATEST, parts=parts, count=1, output="o"
     )
-    assert commands.input_version(parser.parse_args(unversioned).input_version) is None
+    assert jobs.input_version(parser.parse_args(unversioned).input_version) is None
     # the single predict job's definitions: the trigger fills Ref::input_version in
     from infra.job_specs import JOB_SPECS
 
     for spec in JOB_SPECS:
-        assert (commands.INPUT_VERSION in spec.parameter_names) == spec.role.startswith("predict")
-    assert parser.parse_args(built[commands.PART]).model == "s3://models/models/v1/"
-    assert commands.step_of({"container": {}}) == commands.PREDICT
-    assert commands.option_of({"container": {"command": ["merge", "--parts"]}}, "parts") is None
+        assert (jobs.INPUT_VERSION.name in spec.parameter_names) == spec.role.startswith("predict")
+    assert parser.parse_args(built[jobs.PART.name]).model == "s3://models/models/v1/"
+    assert jobs.name_of({"container": {}}) == jobs.PREDICT.name
+    assert jobs.value_of({"container": {"command": ["merge", "--parts"]}}, "parts") is None
+
+
+@pytest.mark.parametrize("name", ["predict", "train", "split", "predict-part", "merge", "cluster"])
+def test_every_jobs_command_line_parses_in_the_cli_with_each_parameter_as_its_option(
+    name,
+) -> None:
+    """Both forms of a job's command line: the argv of a container override parses back to
+    each value under the parameter's name, and the job definition's `Ref::` form names each
+    parameter once; a value under a name the job lacks is refused, not silently dropped."""
+    from textbatch_contract import jobs
+
+    from textbatch.cli.main import build_parser
+
+    job = jobs.JOBS[name]
+    values = {p.name: (3 if p.type is int else f"value-of-{p.name}") for p in job.parameters}
+    args = build_parser().parse_args(job.argv(**values))
+    assert {key: getattr(args, key) for key in values} == values
+    ref = job.definition_command()
+    assert [x for x in ref if x.startswith("Ref::")] == [f"Ref::{n}" for n in job.parameter_names]
+    described = {
+        "container": {"command": ref},
+        "parameters": {k: str(v) for k, v in values.items()},
+    }
+    assert {n: jobs.value_of(described, n) for n in values} == {
+        k: str(v) for k, v in values.items()
+    }
+    with pytest.raises(ValueError, match="no parameter"):
+        job.submit_parameters(**values, inputs="typo")
+    with pytest.raises(ValueError, match="takes"):
+        job.argv(**{k: v for k, v in list(values.items())[1:]})
 
 
 class CapturingS3:
@@ -159,15 +189,15 @@ def test_both_functions_log_decisions_through_powertools_with_the_contract_keys_
 
 
 def test_job_event_lines_round_trip_and_name_their_metric_filters() -> None:
-    from textbatch_contract import events
+    from textbatch_contract import events, jobs
 
-    record = events.job_event(events.PREDICT_JOB, events.DONE, rows_in=3, seconds=0.1234567)
+    record = events.job_event(jobs.PREDICT.name, events.DONE, rows_in=3, seconds=0.1234567)
     assert list(record)[:3] == [events.EVENT, events.JOB, events.TIME]
     assert record["seconds"] == 0.12346
     assert events.parse(events.line(record)) == record
     assert events.parse('{"other": 1}') is None
     assert events.parse("START RequestId: x") is None
-    assert events.metric_filter(events.DONE, events.PREDICT_JOB) == (
+    assert events.metric_filter(events.DONE, jobs.PREDICT.name) == (
         '$.job = "predict" && $.event = "done"'
     )
 

@@ -9,7 +9,7 @@ import torch
 from textbatch.config import ModelConfig
 from textbatch.model.linear import LinearScorer, distinct_ids, nb_ratios
 from textbatch.model.networks import build_network
-from textbatch.model.spec import NetworkSpec
+from textbatch.model.spec import ModelSpec
 
 
 def test_distinct_ids_keeps_each_id_once_and_drops_nothing_else() -> None:
@@ -34,7 +34,7 @@ def test_nb_ratios_favour_the_class_a_feature_appears_in() -> None:
 def test_numpy_prediction_equals_the_torch_network() -> None:
     rng = np.random.default_rng(0)
     config = ModelConfig(architecture="nb_linear", n_classes=3)
-    spec = NetworkSpec.from_config(config, vocab_rows=50, embed_size=1)
+    spec = ModelSpec.from_config(config, vocab_rows=50, embed_size=1)
     network = build_network(spec).eval()
     with torch.no_grad():
         network.weight.weight.normal_()

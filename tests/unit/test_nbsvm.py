@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from textbatch.jobs.nbsvm_fit import fit, prepare
 from textbatch.model.hashing import HashingFeaturizer
 from textbatch.model.nbsvm import NbsvmScorer, class_logits, fit_temperature, softmax
+from textbatch.model.nbsvm_fit import fit, prepare
 from textbatch.sample_data import generate
 
 

@@ -4,14 +4,14 @@ import pytest
 import torch
 
 from textbatch.config import ModelConfig
-from textbatch.model.networks import CnnClassifier, LstmClassifier, NetworkSpec, build_network
+from textbatch.model.networks import CnnClassifier, LstmClassifier, ModelSpec, build_network
 
 
-def spec(cnn: bool, **overrides) -> NetworkSpec:
+def spec(cnn: bool, **overrides) -> ModelSpec:
     config = ModelConfig(
         n_classes=3, cnn=cnn, kernel_size=3, hidden_size=8, n_layers=2, dropout=0.0, **overrides
     )
-    return NetworkSpec.from_config(config, vocab_rows=20, embed_size=6)
+    return ModelSpec.from_config(config, vocab_rows=20, embed_size=6)
 
 
 @pytest.mark.parametrize(("cnn", "kind"), [(True, CnnClassifier), (False, LstmClassifier)])

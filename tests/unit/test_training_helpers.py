@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from textbatch.config import ModelConfig
-from textbatch.jobs.train import get_lr, sorted_labels
+from textbatch.families.torch_loop import get_lr
+from textbatch.jobs.train import sorted_labels
 from textbatch.model.splits import stratified_split
 
 
@@ -39,17 +40,17 @@ def test_labels_sort_numerically_when_all_integers() -> None:
 def test_the_bag_models_embedding_gets_sparse_adam_the_rest_the_configured_optimizer() -> None:
     import torch
 
-    from textbatch.jobs.train import make_optimizers
-    from textbatch.model.networks import NetworkSpec, build_network
+    from textbatch.families.torch_loop import make_optimizers
+    from textbatch.model.networks import ModelSpec, build_network
 
     config = ModelConfig(architecture="bag", optimizer="sgd", n_classes=3)
-    network = build_network(NetworkSpec.from_config(config, vocab_rows=50, embed_size=4))
+    network = build_network(ModelSpec.from_config(config, vocab_rows=50, embed_size=4))
     dense, sparse = make_optimizers(config, network)
     assert isinstance(dense, torch.optim.SGD)
     assert isinstance(sparse, torch.optim.SparseAdam)
     assert sparse.param_groups[0]["params"][0] is network.embedding.weight
     assert all(p is not network.embedding.weight for p in dense.param_groups[0]["params"])
     cnn = build_network(
-        NetworkSpec.from_config(ModelConfig(n_classes=3), vocab_rows=50, embed_size=4)
+        ModelSpec.from_config(ModelConfig(n_classes=3), vocab_rows=50, embed_size=4)
     )
     assert len(make_optimizers(ModelConfig(n_classes=3), cnn)) == 1

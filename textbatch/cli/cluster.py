@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import argparse
 
-from textbatch_contract.commands import input_version as requested_version
+from textbatch_contract.jobs import CLUSTER
+from textbatch_contract.jobs import input_version as requested_version
 
-from textbatch.cli.predict import add_file_options
+from textbatch.cli.options import add_text_column
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("cluster", help="group a CSV's texts", description=__doc__)
-    add_file_options(parser, verb="cluster")
+    parser = commands.add_parser(CLUSTER.name, help=CLUSTER.help, description=__doc__)
+    CLUSTER.add_options(parser, input="CSV to cluster: a path or s3:// URI")
+    add_text_column(parser)
     parser.add_argument(
         "--clusters",
         default="2-12",

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from textbatch_contract import OutputPlan, results_prefix
+from textbatch_contract import stack as stack_outputs
+from textbatch_contract.settings import STACK_OUTPUTS
 
 from textbatch.errors import TextbatchError
 from textbatch.io import csv_table
@@ -69,7 +71,10 @@ def _journey(config: str, outputs: dict[str, str]) -> None:
     deployment = Deployment.find("local", boto3.client("cloudformation"))
     batch, logs, s3 = boto3.client("batch"), boto3.client("logs"), boto3.client("s3")
 
-    say(f"1. training: a Batch train job on {outputs['GpuJobQueue']} ({Path(config).name})")
+    say(
+        f"1. training: a Batch train job on {outputs[STACK_OUTPUTS['gpu_job_queue']]} "
+        f"({Path(config).name})"
+    )
     job = submit_training(
         deployment,
         config=config,
@@ -84,7 +89,7 @@ def _journey(config: str, outputs: dict[str, str]) -> None:
     if trained["status"] != "SUCCEEDED":
         raise TextbatchError(f"the train job failed: {trained.get('statusReason')}")
 
-    predict_bucket = outputs["PredictBucket"]
+    predict_bucket = outputs[stack_outputs.PREDICT_BUCKET]
     say(f"2. upload: s3://{predict_bucket}/{UPLOAD_KEY}")
     uploaded = time.monotonic()
     s3.upload_file(str(BUNDLED_DIR / "warranty_predict.csv"), predict_bucket, UPLOAD_KEY)
@@ -94,7 +99,11 @@ def _journey(config: str, outputs: dict[str, str]) -> None:
     say(f"   on {queue}: the queue the model's manifest asks for (wants_gpu)")
     lines = []
     for update in follow(
-        batch, logs, job_id, log_group=outputs["JobLogGroup"], timeout_seconds=RESULT_TIMEOUT_S
+        batch,
+        logs,
+        job_id,
+        log_group=outputs[stack_outputs.JOB_LOG_GROUP],
+        timeout_seconds=RESULT_TIMEOUT_S,
     ):
         if update.status:
             say(f"   job {job_id}: {update.status}")
@@ -103,7 +112,7 @@ def _journey(config: str, outputs: dict[str, str]) -> None:
     storage = Storage(s3)
     plan = OutputPlan.for_request(
         f"s3://{predict_bucket}/{UPLOAD_KEY}",
-        results_prefix(outputs["ResultsLocation"], UPLOAD_KEY),
+        results_prefix(outputs[STACK_OUTPUTS["results_location"]], UPLOAD_KEY),
     )
     summary = storage.read_json_or_none(plan.summary)
     if summary is None:
@@ -125,7 +134,7 @@ def _journey(config: str, outputs: dict[str, str]) -> None:
         f"{summary['rows_rejected']} rejected, model {summary['model_version']}; "
         + ", ".join(f"{k} {v}" for k, v in summary["predictions"].items())
     )
-    say(f"5. the predict job's CloudWatch log lines ({outputs['JobLogGroup']}):")
+    say(f"5. the predict job's CloudWatch log lines ({outputs[stack_outputs.JOB_LOG_GROUP]}):")
     for line in lines:
         say("   " + line)
 
@@ -134,7 +143,7 @@ def _wait_for_predict_job(batch: Any, outputs: dict[str, str], uri: str) -> tupl
     """The predict job's id and queue: the trigger picks the GPU or the CPU queue by model."""
     from textbatch.cloud.history import job_summaries
 
-    queues = [outputs["GpuJobQueue"], outputs["CpuJobQueue"]]
+    queues = [outputs[STACK_OUTPUTS["gpu_job_queue"]], outputs[STACK_OUTPUTS["cpu_job_queue"]]]
     deadline = time.monotonic() + RESULT_TIMEOUT_S
     while time.monotonic() < deadline:
         for queue in queues:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 import re
 
+from textbatch_contract import stack as stack_outputs
+
 from textbatch.cli._cloud import add_cloud_options, connect, key_of, span
 from textbatch.cloud.history import JobRecord, recent_jobs
 from textbatch.cloud.scaled import ScaledRun, runs_of
@@ -87,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         records,
         batch=connection.batch,
         logs=connection.logs,
-        log_group=connection.deployment.output("JobLogGroup"),
+        log_group=connection.deployment.output(stack_outputs.JOB_LOG_GROUP),
         storage=connection.storage,
     ):
         rows += run_rows(item) if isinstance(item, ScaledRun) else [job_row(item)]

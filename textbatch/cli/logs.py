@@ -13,6 +13,7 @@ import json
 import time
 
 from textbatch_contract import events
+from textbatch_contract import stack as stack_outputs
 
 from textbatch.cli._cloud import Connection, add_cloud_options, connect
 from textbatch.cloud.history import JobRecord, describe
@@ -178,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
         print(readable(json.dumps(decision)))
     if not story.jobs:
         raise NotFoundError(f"no job has run for {args.target} yet")
-    group = c.deployment.output("JobLogGroup")
+    group = c.deployment.output(stack_outputs.JOB_LOG_GROUP)
     if story.scaled:
         if args.follow:
             return follow_run(c, story.scaled, group)

@@ -10,7 +10,8 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from textbatch_contract import calls, commands
+from textbatch_contract import calls
+from textbatch_contract.jobs import JOBS
 
 from textbatch import __version__
 from textbatch.cli import (
@@ -60,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 NETWORKS_MODULES = ("torch", "spacy")  # pyproject's `networks` extra
-BATCH_JOBS = ("train", commands.PREDICT, commands.CLUSTER, *commands.STEPS)  # Batch runs these
+BATCH_JOBS = tuple(JOBS)  # the commands Batch runs (textbatch_contract.jobs)
 
 
 def stop_on_sigterm() -> None:

@@ -10,39 +10,22 @@ from __future__ import annotations
 import argparse
 import os
 
-from textbatch_contract import events
-from textbatch_contract.commands import MERGE, PART, SPLIT
-from textbatch_contract.commands import input_version as requested_version
+from textbatch_contract.jobs import EVENTS_JOB, MERGE, PART, SPLIT
+from textbatch_contract.jobs import input_version as requested_version
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    split = commands.add_parser(SPLIT, help="split a large CSV into parts (Batch job)")
-    split.add_argument("--input", required=True, help="the CSV: a path or s3:// URI")
-    split.add_argument("--parts", required=True, help="prefix (or directory) for the parts")
-    split.add_argument("--count", required=True, type=int, help="number of parts")
-    split.add_argument("--output", required=True, help="where the file's results go")
-    split.add_argument(
-        "--input-version",
-        help="the S3 version id of the input to read (default or 'latest': the latest)",
-    )
-    split.set_defaults(run=run_split)
-
-    part = commands.add_parser(PART, help="predict one part (Batch array child)")
-    part.add_argument("--model", required=True)
-    part.add_argument("--parts", required=True, help="the prefix the split job wrote")
-    part.add_argument("--output", required=True, help="where the file's results go")
-    part.add_argument(
-        "--index",
-        type=int,
-        default=None,
-        help="part number (default: $AWS_BATCH_JOB_ARRAY_INDEX, as Batch sets it)",
-    )
-    part.set_defaults(run=run_part)
-
-    merge = commands.add_parser(MERGE, help="merge the parts' results (Batch job)")
-    merge.add_argument("--parts", required=True, help="the prefix the split job wrote")
-    merge.add_argument("--output", required=True, help="where the file's results go")
-    merge.set_defaults(run=run_merge)
+    for job, run in ((SPLIT, run_split), (PART, run_part), (MERGE, run_merge)):
+        parser = commands.add_parser(job.name, help=job.help)
+        job.add_options(parser)
+        if job is PART:
+            parser.add_argument(
+                "--index",
+                type=int,
+                default=None,
+                help="part number (default: $AWS_BATCH_JOB_ARRAY_INDEX, as Batch sets it)",
+            )
+        parser.set_defaults(run=run)
 
 
 def run_split(args: argparse.Namespace) -> int:
@@ -57,7 +40,7 @@ def run_split(args: argparse.Namespace) -> int:
         output=args.output,
         version=requested_version(args.input_version),
         storage=Storage(),
-        log=EventLog(job=events.SPLIT_JOB),
+        log=EventLog(job=EVENTS_JOB[SPLIT.name]),
     )
     return 0
 
@@ -79,7 +62,7 @@ def run_part(args: argparse.Namespace) -> int:
         args.output,
         index,
         storage=Storage(),
-        log=EventLog(job=events.PREDICT_JOB),
+        log=EventLog(job=EVENTS_JOB[PART.name]),
     )
     return 0
 
@@ -89,5 +72,5 @@ def run_merge(args: argparse.Namespace) -> int:
     from textbatch.jobs.events import EventLog
     from textbatch.scale.merge import run_merge as merge
 
-    merge(args.parts, args.output, storage=Storage(), log=EventLog(job=events.MERGE_JOB))
+    merge(args.parts, args.output, storage=Storage(), log=EventLog(job=EVENTS_JOB[MERGE.name]))
     return 0

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import argparse
 
-from textbatch_contract.commands import input_version as requested_version
+from textbatch_contract.jobs import PREDICT
+from textbatch_contract.jobs import input_version as requested_version
+
+from textbatch.cli.options import add_text_column
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("predict", help="classify a CSV", description=__doc__)
-    parser.add_argument(
-        "--model", required=True, help="a model version, or a location holding models/latest.json"
-    )
-    add_file_options(parser, verb="classify")
+    parser = commands.add_parser(PREDICT.name, help="classify a CSV", description=__doc__)
+    PREDICT.add_options(parser, input="CSV to classify: a path or s3:// URI")
+    add_text_column(parser)
     parser.add_argument(
         "--neutralise-formulas",
         action="store_true",
@@ -26,19 +27,6 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="write cells that start with = + - @ as text (a leading '), for spreadsheets",
     )
     parser.set_defaults(run=run)
-
-
-def add_file_options(parser: argparse.ArgumentParser, *, verb: str) -> None:
-    """--input, --output, --text-column and --input-version: a job that reads one CSV."""
-    parser.add_argument("--input", required=True, help=f"CSV to {verb}: a path or s3:// URI")
-    parser.add_argument(
-        "--output", required=True, help="a .csv path/key, or a directory or s3:// prefix"
-    )
-    parser.add_argument("--text-column", help="default: text or review, else the only column")
-    parser.add_argument(
-        "--input-version",
-        help="the S3 version id of the input to read (default or 'latest': the latest)",
-    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,21 +12,21 @@ import argparse
 import tempfile
 from pathlib import Path
 
+from textbatch_contract.jobs import TRAIN
+from textbatch_contract.settings import STACK_OUTPUTS
+
 from textbatch.cli._cloud import add_cloud_options, connect
 from textbatch.errors import TextbatchError
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("train", help="train a model", description=__doc__)
-    parser.add_argument(
-        "--config",
-        help="config JSON: a path or s3:// URI (without --config and --data: SageMaker's "
+    parser = commands.add_parser(TRAIN.name, help="train a model", description=__doc__)
+    TRAIN.add_options(
+        parser,
+        required=False,
+        config="config JSON: a path or s3:// URI (without --config and --data: SageMaker's "
         "training contract, /opt/ml/input/config/hyperparameters.json and the `training` channel)",
-    )
-    parser.add_argument("--data", help="labelled CSV: a path or s3:// URI")
-    parser.add_argument(
-        "--out",
-        help="where to publish: a directory or s3://bucket[/prefix] (default: MODELPARAMSURL; "
+        out="where to publish: a directory or s3://bucket[/prefix] (default: MODELPARAMSURL; "
         "with --submit, the stage's models bucket)",
     )
     parser.add_argument("--text-column", help="default: text or review")
@@ -121,7 +121,11 @@ def _submit(args: argparse.Namespace) -> int:
         batch=batch,
         storage=connection.storage,
     )
-    print(f"submitted train job {job['jobId']} to {deployment.output('GpuJobQueue')}", flush=True)
+    print(
+        f"submitted train job {job['jobId']} to "
+        f"{deployment.output(STACK_OUTPUTS['gpu_job_queue'])}",
+        flush=True,
+    )
     if not args.wait:
         return 0
     final = follow_training(

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from textbatch_contract.stack import STAGE_ENV, stack_name
+
 from textbatch.errors import CloudError
 
 
@@ -15,11 +17,7 @@ class DeploymentError(CloudError):
 
 def default_stage() -> str:
     """TEXTBATCH_STAGE (set by `textbatch local env` to `local`), else dev."""
-    return os.environ.get("TEXTBATCH_STAGE", "dev")
-
-
-def stack_name(stage: str) -> str:
-    return f"Textbatch-{stage}"
+    return os.environ.get(STAGE_ENV, "dev")
 
 
 @dataclass(frozen=True)

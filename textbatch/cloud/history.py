@@ -6,8 +6,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from textbatch_contract import OutputPlan, commands, events
+from textbatch_contract import OutputPlan, events, jobs
+from textbatch_contract import stack as stack_outputs
 from textbatch_contract.revisions import SUPERSEDED
+from textbatch_contract.settings import STACK_OUTPUTS
 
 from textbatch.cloud.deployment import Deployment
 from textbatch.cloud.jobs import log_stream
@@ -38,15 +40,12 @@ class JobRecord:
     @property
     def plan(self) -> OutputPlan | None:
         """Where a predict job writes its result, summary and error report."""
-        parameters = self.raw.get("parameters", {})
-        if self.kind == "predict" and parameters.get("input") and parameters.get("output"):
-            return OutputPlan.for_request(parameters["input"], parameters["output"])
-        return None
+        return _plan(self.raw) if self.kind == "predict" else None
 
     @property
     def parts_prefix(self) -> str | None:
         """Where a large file's jobs keep its parts (their `--parts` option)."""
-        return commands.option_of(self.raw, "parts") if self.step else None
+        return jobs.value_of(self.raw, jobs.PARTS.name) if self.step else None
 
     @property
     def depends_on(self) -> list[str]:
@@ -57,6 +56,12 @@ class JobRecord:
         if self.started is None:
             return None
         return (self.stopped or time.time()) - self.started
+
+
+def _plan(job: dict[str, Any]) -> OutputPlan | None:
+    """Where a described predict job (or one of a file's other jobs) writes the file's results."""
+    uri, output = jobs.value_of(job, jobs.INPUT.name), jobs.value_of(job, jobs.OUTPUT.name)
+    return OutputPlan.for_request(uri, output) if uri and output else None
 
 
 def parse_events(lines: list[str]) -> list[dict[str, Any]]:
@@ -77,30 +82,26 @@ def rows_done(records: list[dict[str, Any]]) -> int | None:
 def record(
     job: dict[str, Any], *, logs: Any, log_group: str, queue_names: dict[str, str]
 ) -> JobRecord:
-
-    parameters = job.get("parameters", {})
     definition = job.get("jobDefinition", "").rsplit("/", 1)[-1].rsplit(":", 1)[0]
     kind = (
         "predict" if "predict" in definition else "train" if "train" in definition else definition
     )
-    step = commands.step_of(job)
-    output = None
-    if kind == "predict" and parameters.get("input") and parameters.get("output"):
-        output = OutputPlan.for_request(parameters["input"], parameters["output"]).csv
+    step = jobs.name_of(job)
+    plan = _plan(job) if kind == "predict" else None
     tail = parse_events(tail_lines(logs, log_group, job))
     return JobRecord(
         job_id=job["jobId"],
         name=job["jobName"],
         kind=kind,
-        step=step if step in commands.STEPS else None,
+        step=step if step in (s.name for s in jobs.STEPS) else None,
         queue=queue_names.get(job.get("jobQueue", ""), job.get("jobQueue", "").rsplit("/", 1)[-1]),
         status=job["status"],
         attempts=len(job.get("attempts", [])),
         created=job["createdAt"] / 1000,
         started=job["startedAt"] / 1000 if job.get("startedAt") else None,
         stopped=job["stoppedAt"] / 1000 if job.get("stoppedAt") else None,
-        input=parameters.get("input") or parameters.get("data"),
-        output=output or parameters.get("out"),
+        input=jobs.value_of(job, jobs.INPUT.name) or jobs.value_of(job, jobs.DATA.name),
+        output=plan.csv if plan else jobs.value_of(job, jobs.OUT.name),
         rows_done=rows_done(tail),
         status_reason=job.get("statusReason"),
         raw=job,
@@ -139,23 +140,29 @@ def recent_jobs(
     """Jobs of both queues created in the last `since_seconds`, newest first."""
     cutoff = (time.time() - since_seconds) * 1000
     queues = [
-        deployment.outputs[k] for k in ("GpuJobQueue", "CpuJobQueue") if deployment.outputs.get(k)
+        deployment.outputs[k]
+        for k in (STACK_OUTPUTS["gpu_job_queue"], STACK_OUTPUTS["cpu_job_queue"])
+        if deployment.outputs.get(k)
     ]
     ids = [
         j["jobId"]
         for j in job_summaries(batch, queues)
         if j.get("createdAt", 0) >= cutoff and ":" not in j["jobId"]
     ]  # array children (<array id>:<index>) are shown through their parent
-    jobs = describe(batch, ids)
-    arn_to_name = {j["jobQueue"]: j["jobQueue"].rsplit("/", 1)[-1] for j in jobs if "jobQueue" in j}
-    log_group = deployment.output("JobLogGroup")
-    records = [record(j, logs=logs, log_group=log_group, queue_names=arn_to_name) for j in jobs]
+    described = describe(batch, ids)
+    arn_to_name = {
+        j["jobQueue"]: j["jobQueue"].rsplit("/", 1)[-1] for j in described if "jobQueue" in j
+    }
+    log_group = deployment.output(stack_outputs.JOB_LOG_GROUP)
+    records = [
+        record(j, logs=logs, log_group=log_group, queue_names=arn_to_name) for j in described
+    ]
     return sorted(records, key=lambda r: r.created, reverse=True)
 
 
 def describe(batch: Any, ids: list[str]) -> list[dict[str, Any]]:
-    jobs = []
+    found = []
     unique = list(dict.fromkeys(ids))
     for start in range(0, len(unique), 100):
-        jobs += batch.describe_jobs(jobs=unique[start : start + 100])["jobs"]
-    return jobs
+        found += batch.describe_jobs(jobs=unique[start : start + 100])["jobs"]
+    return found

@@ -10,14 +10,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from textbatch_contract.commands import MERGE, PART, SPLIT
+from textbatch_contract.jobs import MERGE, PART, SPLIT
+from textbatch_contract.parts import plan_uri
 
 from textbatch.cloud.history import STATUSES, JobRecord, describe, record
 from textbatch.cloud.jobs import child_index, children_ids
-from textbatch.io.storage import Storage, join
-from textbatch.scale.plan import PLAN
+from textbatch.io.storage import Storage
 
-STAGES = {SPLIT: "splitting", PART: "predicting", MERGE: "merging"}
+STAGES = {SPLIT.name: "splitting", PART.name: "predicting", MERGE.name: "merging"}
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class ScaledRun:
 
 def part_rows(storage: Storage, prefix: str | None) -> list[int] | None:
     """Each part's data rows, from the split's plan (None before the split, after the merge)."""
-    plan = storage.read_json_or_none(join(prefix, PLAN)) if prefix else None
+    plan = storage.read_json_or_none(plan_uri(prefix)) if prefix else None
     if not plan:
         return None
     return [part["rows"] for part in plan["parts"]]
@@ -162,7 +162,7 @@ def assemble(
 
 
 def is_array(job: JobRecord) -> bool:
-    return job.step == PART and ":" not in job.job_id
+    return job.step == PART.name and ":" not in job.job_id
 
 
 def runs_of(

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from textbatch_contract import commands, events
+from textbatch_contract import events, jobs
+from textbatch_contract import stack as stack_outputs
 from textbatch_contract.documents import of_revision
+from textbatch_contract.settings import STACK_OUTPUTS
 
 from textbatch.cloud.deployment import Deployment
 from textbatch.cloud.history import JobRecord, describe, record
@@ -55,7 +57,7 @@ def jobs_for_file(deployment: Deployment, uri: str, *, batch: Any, dynamodb: Any
     items = []
     paginator = dynamodb.get_paginator("scan")
     for page in paginator.paginate(
-        TableName=deployment.output("SubmissionsTable"),
+        TableName=deployment.output(STACK_OUTPUTS["idempotency_table"]),
         FilterExpression="begins_with(pk, :prefix)",
         ExpressionAttributeValues={":prefix": {"S": bucket_key + "#"}},
     ):
@@ -67,7 +69,7 @@ def story_of(
     target: str, deployment: Deployment, *, batch: Any, logs: Any, dynamodb: Any, storage: Storage
 ) -> Story:
     """`target` is an s3:// URI of an uploaded file or a job id."""
-    log_group = deployment.output("JobLogGroup")
+    log_group = deployment.output(stack_outputs.JOB_LOG_GROUP)
     if target.startswith("s3://"):
         uri = target
         ids = jobs_for_file(deployment, uri, batch=batch, dynamodb=dynamodb)
@@ -75,11 +77,13 @@ def story_of(
         found = describe(batch, [target])
         if not found:
             raise NotFoundError(f"no job {target}", hint="list recent jobs with `textbatch jobs`")
-        uri = found[0].get("parameters", {}).get("input")
+        uri = jobs.value_of(found[0], jobs.INPUT.name)
         ids = [target]
     story = Story(uri=uri)
     if uri:
-        story.decisions = trigger_decisions(logs, deployment.output("TriggerLogGroup"), uri)
+        story.decisions = trigger_decisions(
+            logs, deployment.output(stack_outputs.TRIGGER_LOG_GROUP), uri
+        )
         for decision in story.decisions:  # a large file's split and merge jobs, too
             scaled = decision.get("split") or {}
             for job_id in (
@@ -89,9 +93,9 @@ def story_of(
             ):
                 if job_id and job_id not in ids:
                     ids.append(job_id)
-    jobs = describe(batch, ids)
+    described = describe(batch, ids)
     story.jobs = sorted(
-        (record(j, logs=logs, log_group=log_group, queue_names={}) for j in jobs),
+        (record(j, logs=logs, log_group=log_group, queue_names={}) for j in described),
         key=lambda r: r.created,
     )
     if not story.jobs and not story.decisions:
@@ -118,7 +122,7 @@ def story_of(
         with_plans[-1] if with_plans else None,
     )
     if latest and latest.plan:
-        version = latest.raw.get("parameters", {}).get(commands.INPUT_VERSION)
+        version = jobs.value_of(latest.raw, jobs.INPUT_VERSION.name)
         summary = storage.read_json_or_none(latest.plan.summary)
         error = storage.read_json_or_none(latest.plan.error)
         story.summary = summary if of_revision(summary, version) else None
@@ -130,7 +134,7 @@ def story_of(
 
 
 def _version(job: JobRecord) -> str | None:
-    return job.raw.get("parameters", {}).get(commands.INPUT_VERSION)
+    return jobs.value_of(job.raw, jobs.INPUT_VERSION.name)
 
 
 def current_revision(storage: Storage, uri: str) -> str | None:

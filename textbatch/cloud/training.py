@@ -6,7 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from textbatch_contract import events
+from textbatch_contract import events, jobs
+from textbatch_contract import stack as stack_outputs
+from textbatch_contract.settings import STACK_OUTPUTS
 
 from textbatch.cloud.deployment import Deployment
 from textbatch.cloud.jobs import JobUpdate, follow
@@ -31,18 +33,17 @@ def submit_training(
     batch: Any,
     storage: Storage,
 ) -> dict[str, Any]:
-    parameters = {
-        "config": stage_input(config, deployment.output("ConfigBucket"), storage),
-        "data": stage_input(data, deployment.output("TrainingBucket"), storage),
-    }
-    if out:
-        parameters["out"] = out
+    parameters = jobs.TRAIN.submit_parameters(  # `out` left out: the definition's default
+        config=stage_input(config, deployment.output(stack_outputs.CONFIG_BUCKET), storage),
+        data=stage_input(data, deployment.output(stack_outputs.TRAINING_BUCKET), storage),
+        out=out or None,
+    )
     return batch.submit_job(
-        jobName=f"tb-train-{basename(parameters['data']).rsplit('.', 1)[0]}"[:100].replace(
+        jobName=f"tb-train-{basename(parameters[jobs.DATA.name]).rsplit('.', 1)[0]}"[:100].replace(
             ".", "-"
         ),
-        jobQueue=deployment.output("GpuJobQueue"),
-        jobDefinition=deployment.output("TrainJobDefinition"),
+        jobQueue=deployment.output(STACK_OUTPUTS["gpu_job_queue"]),
+        jobDefinition=deployment.output(stack_outputs.TRAIN_JOB_DEFINITION),
         parameters=parameters,
     )
 
@@ -86,7 +87,9 @@ def follow_training(
 ) -> dict[str, Any]:
     job: dict[str, Any] = {}
     update: JobUpdate
-    for update in follow(batch, logs, job_id, log_group=deployment.output("JobLogGroup")):
+    for update in follow(
+        batch, logs, job_id, log_group=deployment.output(stack_outputs.JOB_LOG_GROUP)
+    ):
         job = update.job
         if update.status:
             reason = (

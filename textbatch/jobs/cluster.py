@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from textbatch_contract import OutputPlan, events
+from textbatch_contract import OutputPlan, events, jobs
 from textbatch_contract.revisions import Superseded
 
 from textbatch.errors import InputError, TextbatchError
@@ -114,7 +114,7 @@ def run_cluster(
     """The file's clusters, or None when a newer revision of the upload superseded this one
     before its outcome was written (logged as `superseded`; nothing is written)."""
     storage = storage or Storage()
-    log = log or EventLog(job=events.CLUSTER_JOB)
+    log = log or EventLog(job=jobs.CLUSTER.name)
     plan = OutputPlan.for_request(request.input, request.output)
     publisher = storage.publisher(request.input, request.input_version, plan.outcome())
     try:

@@ -16,18 +16,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from textbatch_contract import OutputPlan, events
-from textbatch_contract.commands import NEUTRALISE_FORMULAS_ENV
+from textbatch_contract import OutputPlan, events, jobs
+from textbatch_contract.jobs import NEUTRALISE_FORMULAS_ENV
 from textbatch_contract.revisions import Superseded
 
 from textbatch.errors import InputError, TextbatchError
+from textbatch.families import classifier_for
 from textbatch.io import csv_table
 from textbatch.io.csv_table import TEXT_COLUMNS, CsvRecord, open_table
 from textbatch.io.storage import Publisher, Storage
 from textbatch.jobs.events import EventLog
 from textbatch.model.artifacts import loading, open_model
 from textbatch.model.encoding import default_workers, prepared
-from textbatch.model.inference import classifier_for
 
 # A chunk is at most CHUNK_ROWS rows and, past its first row, CHUNK_CHARS characters of fields:
 # memory follows the bytes in flight, not only the rows (one row of 16 fields of 20 MB is a
@@ -93,7 +93,7 @@ def run_predict(
     """The file's result, or None when a newer revision of the upload superseded this one
     before its result was written (logged as `superseded`; nothing is written)."""
     storage = storage or Storage()
-    log = log or EventLog(job=events.PREDICT_JOB)
+    log = log or EventLog(job=jobs.PREDICT.name)
     plan = OutputPlan.for_request(request.input, request.output)
     publisher = storage.publisher(request.input, request.input_version, plan.outcome())
     published: list[bool] = []  # set once the summary is written: the file has its result

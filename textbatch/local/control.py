@@ -10,6 +10,8 @@ import sys
 import time
 from collections.abc import Callable
 
+from textbatch_contract.stack import STAGE_ENV
+
 from textbatch.errors import TextbatchError
 from textbatch.local import daemon
 from textbatch.local.provision import LocalCloud
@@ -48,7 +50,7 @@ def require_running() -> LocalCloud:
 def environment(cloud: LocalCloud) -> dict[str, str]:
     """What `textbatch local env` exports: endpoints, region, dummy credentials, bucket names."""
     env = dict(cloud.endpoints.environment())
-    env["TEXTBATCH_STAGE"] = "local"
+    env[STAGE_ENV] = "local"
     env.update({variable: cloud.outputs[output] for variable, output in BUCKET_VARIABLES.items()})
     return env
 

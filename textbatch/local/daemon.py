@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from textbatch_contract import stack as stack_outputs
 from textbatch_contract.calls import CALL_LOG_ENV
 
 from textbatch.local import runtime
@@ -73,8 +74,8 @@ def serve(endpoint: str | None, port: int | None, runtime_mode: str = "auto") ->
         sqs=client("sqs"),
         logs=client("logs"),
         dead_letter_url=cloud.dead_letter_queue_url,
-        function_name=cloud.outputs["ReporterFunction"],
-        log_group=cloud.outputs["ReporterLogGroup"],
+        function_name=cloud.outputs[stack_outputs.REPORTER_FUNCTION],
+        log_group=cloud.outputs[stack_outputs.REPORTER_LOG_GROUP],
     )
     job_env = endpoints.environment()
     if os.environ.get(CALL_LOG_ENV):  # the IAM test's record of every AWS call (jobs too)
@@ -94,7 +95,7 @@ def serve(endpoint: str | None, port: int | None, runtime_mode: str = "auto") ->
         dead_letter_url=cloud.dead_letter_queue_url,
         function_name=cloud.trigger_function,
         environment=cloud.trigger_environment,
-        log_group=cloud.outputs["TriggerLogGroup"],
+        log_group=cloud.outputs[stack_outputs.TRIGGER_LOG_GROUP],
     )
     relay_thread = threading.Thread(target=relay.serve, daemon=True)
     relay_thread.start()

@@ -17,12 +17,13 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from textbatch_contract.commands import IMAGE_TAG
+from textbatch_contract.jobs import IMAGE_TAG
+from textbatch_contract.stack import stack_name
 
 from textbatch.local.images import IMAGES
 from textbatch.local.template import STAGE, Resolver
 
-STACK = f"Textbatch-{STAGE}"
+STACK = stack_name(STAGE)
 EVENTS_QUEUE = "PredictEventsQueue"
 VIA_CLOUDFORMATION = (
     "AWS::S3::Bucket",

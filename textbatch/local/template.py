@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from textbatch_contract.stack import stack_name
+
 from textbatch.errors import TextbatchError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,7 +52,7 @@ def synthesized_template(cache_dir: Path) -> dict[str, Any]:
     )
     if result.returncode != 0:
         raise TemplateError(f"cdk synth of the local stage failed:\n{result.stderr[-2000:]}")
-    template = json.loads((outdir / f"Textbatch-{STAGE}.template.json").read_text())
+    template = json.loads((outdir / f"{stack_name(STAGE)}.template.json").read_text())
     cache_dir.mkdir(parents=True, exist_ok=True)
     cached.write_text(json.dumps(template))
     return template
@@ -117,7 +119,7 @@ class Resolver:
             "AWS::Region": self.region,
             "AWS::Partition": "aws",
             "AWS::URLSuffix": "amazonaws.com",
-            "AWS::StackName": f"Textbatch-{STAGE}",
+            "AWS::StackName": stack_name(STAGE),
         }
         if name in pseudo:
             return pseudo[name]

@@ -25,12 +25,12 @@ from textbatch_contract import models
 from textbatch_contract.models import DOCUMENTS, LATEST, MANIFEST, UnsafeName, plain_name
 
 from textbatch import __version__
-from textbatch.config import CPU_ARCHITECTURES, ModelConfig, config_from_dict
+from textbatch.config import ModelConfig, config_from_dict
 from textbatch.errors import ArtifactError, StorageError, TextbatchError
 from textbatch.io.storage import Storage, join
 from textbatch.model import hashing
 from textbatch.model.hashing import HashingFeaturizer
-from textbatch.model.spec import NetworkSpec
+from textbatch.model.spec import ModelSpec
 from textbatch.model.transformer import TextTransformer
 
 Transformer = TextTransformer | HashingFeaturizer
@@ -106,7 +106,7 @@ class Model:
     weights are numpy arrays (torch networks are built from them by the classifier)."""
 
     manifest: Manifest
-    spec: NetworkSpec
+    spec: ModelSpec
     weights: dict[str, np.ndarray]
     transformer: Transformer
     config: ModelConfig
@@ -125,14 +125,16 @@ def write_version(
     directory: Path,
     *,
     weights: dict[str, np.ndarray],
-    spec: NetworkSpec,
+    spec: ModelSpec,
     transformer: Transformer,
     config: ModelConfig,
     labels: list[str],
     metrics: dict[str, Any],
+    wants_gpu: bool,
 ) -> Manifest:
     """Write a complete version into an empty directory and return its manifest. `weights`:
-    a network's state dict as numpy arrays, or a numpy model's tables."""
+    a network's state dict as numpy arrays, or a numpy model's tables; `wants_gpu`: the
+    family's (the trigger routes the version's predict jobs by it)."""
     directory.mkdir(parents=True, exist_ok=True)
     weights_file = config.save_name
     save_file(
@@ -155,7 +157,7 @@ def write_version(
         created_at=created.isoformat(timespec="seconds"),
         textbatch_version=__version__,
         architecture=spec.architecture,
-        wants_gpu=spec.architecture not in CPU_ARCHITECTURES,
+        wants_gpu=wants_gpu,
         weights=weights_file,
         files=files,
     )
@@ -229,7 +231,7 @@ def load_version(directory: Path) -> Model:
             return json.loads((directory / name).read_text("utf-8"))
 
     with loading(manifest.version, "network.json"):
-        spec = NetworkSpec(**document("network.json"))
+        spec = ModelSpec(**document("network.json"))
     with loading(manifest.version, "config.json"):
         config = config_from_dict(document("config.json"), source="config.json")
     with loading(manifest.version, manifest.weights):

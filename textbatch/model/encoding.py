@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
-from textbatch_contract.commands import VCPUS_ENV
+from textbatch_contract.jobs import VCPUS_ENV
 
 T = TypeVar("T")
 _worker_prepare: Callable[[list[str]], Any] | None = None

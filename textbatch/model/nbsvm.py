@@ -10,7 +10,7 @@ class c apart weigh most in its score. Each class has a linear one-vs-rest score
     s_c = sum_f u_f * A_fc / sqrt(sum_f u_f^2 * B_fc) + b_c,
     A_fc = idf_f * |r_fc| * w_fc,   B_fc = (idf_f * r_fc)^2,
 
-with w trained as an L2-regularised squared-hinge classifier (textbatch.jobs.nbsvm_fit), and
+with w trained as an L2-regularised squared-hinge classifier (textbatch.model.nbsvm_fit), and
 probabilities are softmax(s / T), T fitted on the validation rows. A binary model keeps one
 score (the second class's): s_0 = -s_1.
 """

@@ -6,14 +6,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from textbatch.model.spec import NetworkSpec
+from textbatch.model.spec import ModelSpec
 from textbatch.model.transformer import PAD_ID
 
 
 class CnnClassifier(nn.Module):
     """The blog's CNN: embed, one convolution of `kernel_size` tokens, ReLU, max over time."""
 
-    def __init__(self, spec: NetworkSpec) -> None:
+    def __init__(self, spec: ModelSpec) -> None:
         super().__init__()
         self.embedding = nn.Embedding(spec.vocab_rows, spec.embed_size, padding_idx=PAD_ID)
         self.conv = nn.Conv1d(spec.embed_size, spec.embed_size, spec.kernel_size)
@@ -29,7 +29,7 @@ class CnnClassifier(nn.Module):
 class LstmClassifier(nn.Module):
     """The blog's LSTM: embed, (bi)LSTM over the real tokens only, classify the final states."""
 
-    def __init__(self, spec: NetworkSpec) -> None:
+    def __init__(self, spec: ModelSpec) -> None:
         super().__init__()
         self.embedding = nn.Embedding(spec.vocab_rows, spec.embed_size, padding_idx=PAD_ID)
         self.dropout = nn.Dropout(spec.dropout)
@@ -59,7 +59,7 @@ class BagClassifier(nn.Module):
     """fastText-style: the mean of the embeddings of a text's words and hashed word bigrams,
     then one linear layer. Cheap on a CPU, and strong on long texts."""
 
-    def __init__(self, spec: NetworkSpec) -> None:
+    def __init__(self, spec: ModelSpec) -> None:
         super().__init__()
         # EmbeddingBag averages without materialising (batch, ids, embed); padding is left out.
         # Sparse gradients: a batch touches a few thousand of the (many) rows.
@@ -78,7 +78,7 @@ class NbLinearClassifier(nn.Module):
     naive-Bayes log-count ratio (fixed when training starts); see textbatch.model.linear,
     which predicts with the same arithmetic in numpy."""
 
-    def __init__(self, spec: NetworkSpec) -> None:
+    def __init__(self, spec: ModelSpec) -> None:
         super().__init__()
         self.weight = nn.Embedding(spec.vocab_rows, spec.n_classes, sparse=True)
         nn.init.ones_(self.weight.weight)  # start as naive Bayes itself
@@ -102,11 +102,11 @@ ARCHITECTURES: dict[str, type[nn.Module]] = {
 }
 
 
-def build_network(spec: NetworkSpec) -> nn.Module:
+def build_network(spec: ModelSpec) -> nn.Module:
     return ARCHITECTURES[spec.architecture](spec)
 
 
-def load_network(spec: NetworkSpec, weights: dict[str, np.ndarray]) -> nn.Module:
+def load_network(spec: ModelSpec, weights: dict[str, np.ndarray]) -> nn.Module:
     """A network in eval mode with a loaded version's weights."""
     network = build_network(spec)
     network.load_state_dict({name: torch.from_numpy(array) for name, array in weights.items()})

@@ -1,19 +1,21 @@
-"""What a network is, apart from its weights: saved as network.json with every model version."""
+"""What rebuilds a model apart from its weights: saved as network.json with every version.
+
+Every family writes one: its architecture, its feature rows and classes; the networks' own
+hyperparameters follow (a family that has no network keeps its config's values, unused)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from textbatch.config import ModelConfig
+if TYPE_CHECKING:
+    from textbatch.config import ModelConfig
 
 
 @dataclass(frozen=True)
-class NetworkSpec:
-    """Everything needed to rebuild a network before loading its weights."""
-
-    architecture: str  # "cnn", "lstm", "bag" or "nb_linear"
-    vocab_rows: int  # embedding rows, padding and unknown included
+class ModelSpec:
+    architecture: str  # the family's name (textbatch.families)
+    vocab_rows: int  # feature rows: embedding rows (padding and unknown included), or columns
     embed_size: int
     n_classes: int
     dropout: float
@@ -23,7 +25,7 @@ class NetworkSpec:
     bidirectional: bool
 
     @classmethod
-    def from_config(cls, config: ModelConfig, *, vocab_rows: int, embed_size: int) -> NetworkSpec:
+    def from_config(cls, config: ModelConfig, *, vocab_rows: int, embed_size: int) -> ModelSpec:
         return cls(
             architecture=config.network,
             vocab_rows=vocab_rows,

@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from textbatch_contract import OutputPlan, events
+from textbatch_contract.parts import PartsPlan, parts_failed_report
 from textbatch_contract.revisions import Superseded
 
 from textbatch.errors import InputError
 from textbatch.io.csv_table import raw_records
 from textbatch.io.storage import Publisher, S3Uri, Storage, is_s3
 from textbatch.jobs.events import EventLog
-from textbatch.scale.plan import Part, PartsPlan
 
 MIN_COPY_PART = 5 * 1024 * 1024  # S3's smallest multipart part (all but the last)
 MAX_REJECTED_LISTED = 1000
@@ -33,20 +33,12 @@ COPY_THREADS = 8  # UploadPartCopy calls at a time: each waits on S3's copy, not
 def write_failure_report(plan: PartsPlan, output: str, storage: Storage, log: EventLog) -> None:
     """The file's error report, listing every part whose error report exists so far (each
     failing child rewrites it after writing its own)."""
-    failed = []
-    for part in plan.parts:
-        report = storage.read_json_or_none(plan.output_of(part).error)
-        if report is not None:
-            failed.append(_described(part, report))
-    report = {
-        "error": "PartsFailed",
-        "message": f"{len(failed)} of {len(plan.parts)} parts of {plan.input} failed; "
-        "no output was written",
-        "input": plan.input,
-        "input_version": plan.input_version,
-        "parts": failed,
-        "hint": "fix the rows named below and upload the file again",
-    }
+    failed = [
+        (part, report)
+        for part in plan.parts
+        if (report := storage.read_json_or_none(plan.output_of(part).error)) is not None
+    ]
+    report = parts_failed_report(plan, failed)
     final = OutputPlan.for_request(plan.input, output)
     publisher = storage.publisher(plan.input, plan.input_version, final.outcome())
     try:  # over an earlier revision's, if any, but never over a newer revision's outcome
@@ -55,18 +47,7 @@ def write_failure_report(plan: PartsPlan, output: str, storage: Storage, log: Ev
     except Superseded as newer:
         log.superseded(newer)
         return
-    log.emit(events.FAILED_PARTS, parts=[p["index"] for p in failed], report=final.error)
-
-
-def _described(part: Part, report: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "index": part.index,
-        "bytes": [part.start, part.end],
-        "first_row": part.row_offset + 1,
-        "message": report.get("message"),
-        "hint": report.get("hint"),
-        "note": "row and line numbers in the message count from the part's first row",
-    }
+    log.emit(events.FAILED_PARTS, parts=[part.index for part, _ in failed], report=final.error)
 
 
 def run_merge(

@@ -7,11 +7,12 @@ appears.
 
 from __future__ import annotations
 
+from textbatch_contract.parts import PartsPlan
+
 from textbatch.errors import InputError, TextbatchError
 from textbatch.io.storage import Storage
 from textbatch.jobs.events import EventLog
 from textbatch.scale.merge import write_failure_report
-from textbatch.scale.plan import PartsPlan
 
 
 def run_part(

@@ -15,12 +15,12 @@ import time
 from pathlib import Path
 
 from textbatch_contract import OutputPlan, events
+from textbatch_contract.parts import Part, PartsPlan, part_name
 
 from textbatch.errors import InputError, TextbatchError
 from textbatch.io.csv_table import raw_records
 from textbatch.io.storage import Storage, join
 from textbatch.jobs.events import EventLog
-from textbatch.scale.plan import Part, PartsPlan, part_name
 
 
 def run_split(

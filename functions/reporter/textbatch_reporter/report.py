@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from textbatch_contract import OutputPlan, commands, parts_outputs
+from textbatch_contract import OutputPlan, jobs
 from textbatch_contract.documents import STOPPED_ERROR, of_revision, read_json, write_json
 from textbatch_contract.events import IGNORED, REPORTED
+from textbatch_contract.parts import PARTS_FAILED, PartsPlan, parts_failed_report, plan_uri
 from textbatch_contract.revisions import SUPERSEDED, Superseded, publication_for
 
 from textbatch_reporter.log import log
@@ -26,16 +27,16 @@ from textbatch_reporter.log import log
 def report_failure(detail: dict[str, Any], *, batch: Any, s3: Any) -> dict[str, Any]:
     job_id = detail["jobId"]
     [job] = batch.describe_jobs(jobs=[job_id])["jobs"] or [detail]
-    parameters = job.get("parameters") or {}
+    uri = jobs.value_of(job, jobs.INPUT.name)
+    output = jobs.value_of(job, jobs.OUTPUT.name)
     if job.get("status") != "FAILED":
         return log(IGNORED, job_id=job_id, reason=f"the job is {job.get('status')}")
-    if not parameters.get("input") or not parameters.get("output"):
+    if not uri or not output:
         return log(IGNORED, job_id=job_id, reason="not a file's job (no input parameter)")
     if ":" in job_id:
         return log(IGNORED, job_id=job_id, reason="an array child: reported with its array job")
-    uri = parameters["input"]
-    version = parameters.get(commands.INPUT_VERSION)
-    reports = OutputPlan.for_request(uri, parameters["output"])
+    version = jobs.value_of(job, jobs.INPUT_VERSION.name)
+    reports = OutputPlan.for_request(uri, output)
     # an earlier revision's result or report is not this job's: it does not stop the report
     if of_revision(read_json(s3, reports.summary), version):
         return log(IGNORED, job_id=job_id, uri=uri, reason="the file has a result")
@@ -58,7 +59,7 @@ def report_failure(detail: dict[str, Any], *, batch: Any, s3: Any) -> dict[str, 
         return log(IGNORED, job_id=job_id, uri=uri, reason="the job wrote its error report")
     report = {
         "error": "JobFailed",
-        "message": f"{commands.step_of(job)} job {job_id} for {uri} was {_what_batch_did(job)}; "
+        "message": f"{jobs.name_of(job)} job {job_id} for {uri} was {_what_batch_did(job)}; "
         "no output was written",
         "input": uri,
         "input_version": version,
@@ -97,15 +98,15 @@ def _report_parts(
     *,
     s3: Any,
 ) -> dict[str, Any]:
-    prefix = commands.option_of(array, "parts")
-    plan = read_json(s3, prefix.rstrip("/") + "/plan.json") if prefix else None
-    if plan is None:
+    prefix = jobs.value_of(array, jobs.PARTS.name)
+    saved = read_json(s3, plan_uri(prefix)) if prefix else None
+    if saved is None:
         return log(IGNORED, job_id=array["jobId"], uri=uri, reason="the parts' plan is gone")
-    parts = plan["parts"]
+    plan = PartsPlan.from_dict(saved)
     written = []
     for child in failed:
         index = int(child["jobId"].rsplit(":", 1)[1])
-        part_error = _part_error(plan, parts[index])
+        part_error = plan.output_of(plan.parts[index]).error
         own = read_json(s3, part_error)
         # a part stopped by SIGTERM reports only that, as a job does: Batch's account says more
         if own is None or own.get("error") == STOPPED_ERROR:
@@ -117,27 +118,12 @@ def _report_parts(
                 "attempts": _attempts(child),
             })  # fmt: skip
             written.append(index)
-    listed = []
-    for part in parts:
-        part_report = read_json(s3, _part_error(plan, part))
-        if part_report is not None:
-            listed.append({
-                "index": part["index"],
-                "bytes": [part["start"], part["end"]],
-                "first_row": part["row_offset"] + 1,
-                "message": part_report.get("message"),
-                "hint": part_report.get("hint"),
-                "note": "row and line numbers in the message count from the part's first row",
-            })  # fmt: skip
-    newer = _publish(s3, uri, plan.get("input_version"), reports, {
-        "error": "PartsFailed",
-        "message": f"{len(listed)} of {len(parts)} parts of {uri} failed; no output was written",
-        "input": uri,
-        "input_version": plan.get("input_version"),
-        "parts": listed,
-        "hint": "fix the rows named below and upload the file again; for parts stopped by "
-        "AWS Batch, see their hint",
-    })  # fmt: skip
+    listed = [
+        (part, report)
+        for part in plan.parts
+        if (report := read_json(s3, plan.output_of(part).error)) is not None
+    ]
+    newer = _publish(s3, uri, plan.input_version, reports, parts_failed_report(plan, listed))
     if newer is not None:
         return log(IGNORED, job_id=array["jobId"], uri=uri, reason=SUPERSEDED, **newer.fields())
     return log(
@@ -145,8 +131,8 @@ def _report_parts(
         job_id=array["jobId"],
         uri=uri,
         report=reports.error,
-        error="PartsFailed",
-        parts=[p["index"] for p in listed],
+        error=PARTS_FAILED,
+        parts=[part.index for part, _ in listed],
         part_reports_written=written,
     )
 
@@ -155,11 +141,6 @@ def _what_batch_did(job: dict[str, Any]) -> str:
     if never_placed(job):
         return f"cancelled by AWS Batch after waiting RUNNABLE: {job.get('statusReason')}"
     return f"stopped by AWS Batch after {len(job['attempts'])} attempt(s): {_reasons(job)}"
-
-
-def _part_error(plan: dict[str, Any], part: dict[str, Any]) -> str:
-    """The part's own error report, where the part's predict job writes it."""
-    return OutputPlan.for_request(part["uri"], parts_outputs(plan["prefix"])).error
 
 
 def _failed_children(batch: Any, array_id: str) -> list[dict[str, Any]]:

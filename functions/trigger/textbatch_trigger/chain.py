@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from textbatch_contract import commands
+from textbatch_contract import jobs
 from textbatch_contract.events import WITHDRAWN
 
 from textbatch_trigger.log import log
@@ -43,8 +43,8 @@ def submit_scaled(
     count = part_count(obj.size, settings.part_bytes)
     # a prefix of this chain's own: a chain submitted again (a retry after a partial one, a
     # forced resubmission) never shares parts with another, so no merge removes another's
-    parts = commands.parts_prefix(settings.results_location, f"{name}-{uuid.uuid4().hex[:8]}")
-    output = parameters["output"]
+    parts = jobs.parts_prefix(settings.results_location, f"{name}-{uuid.uuid4().hex[:8]}")
+    output = parameters[jobs.OUTPUT.name]
     submitted: list[str] = []
 
     def submit(command: list[str], **job: Any) -> str:
@@ -58,19 +58,19 @@ def submit_scaled(
     split_name, array_name, merge_name = chain_names(name)
     try:
         split = submit(
-            commands.split_command(
-                input_uri=obj.uri, version=obj.version_id, parts=parts, count=count,
-                output=output,
+            jobs.SPLIT.argv(
+                input=obj.uri, input_version=parameters[jobs.INPUT_VERSION.name], parts=parts,
+                count=count, output=output,
             ),
             jobName=split_name, **cpu,
         )  # fmt: skip
         array = submit(
-            commands.part_command(model=route.model, parts=parts, output=output),
+            jobs.PART.argv(model=route.model, parts=parts, output=output),
             jobName=array_name, jobQueue=route.queue, jobDefinition=route.definition,
             arrayProperties={"size": count}, dependsOn=[{"jobId": split}],
         )  # fmt: skip
         merge = submit(
-            commands.merge_command(parts=parts, output=output),
+            jobs.MERGE.argv(parts=parts, output=output),
             jobName=merge_name, dependsOn=[{"jobId": array}], **cpu,
         )  # fmt: skip
     except Exception as exc:

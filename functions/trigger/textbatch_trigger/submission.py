@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from textbatch_contract import commands, results_prefix
+from textbatch_contract import jobs, results_prefix
 from textbatch_contract.events import ADOPTED, CLAIMED, DUPLICATE, IGNORED, SUBMITTED
 from textbatch_contract.events import NOT_SUBMITTED as FAILED
 
@@ -167,13 +167,13 @@ def _submit_predict(
     """The predict job (or a large file's chain) on the queue its model wants: the job id,
     the queue's kind and what the decision's log line adds."""
     route = choose_route(settings, s3)
-    parameters = {
-        "input": obj.uri,
-        "output": output_location(obj, settings),
-        "model": route.model,
+    parameters = jobs.PREDICT.submit_parameters(
+        model=route.model,
+        input=obj.uri,
         # the revision this event is about, not whatever the key holds when the job runs
-        commands.INPUT_VERSION: obj.version_id or commands.LATEST,
-    }
+        input_version=obj.version_id or jobs.LATEST,
+        output=output_location(obj, settings),
+    )
     scale: dict[str, Any] = {}
     if is_scaled(obj, settings):
         scale = submit_scaled(obj, settings, route, name, parameters, batch=batch)
@@ -194,21 +194,17 @@ def _submit_cluster(
 ) -> tuple[str, str, dict[str, Any]]:
     """An upload under the cluster prefix: one cluster job on the CPU queue, whatever its size
     (the job streams the file)."""
-    output = output_location(obj, settings)
+    values = {
+        jobs.INPUT.name: obj.uri,
+        jobs.INPUT_VERSION.name: obj.version_id or jobs.LATEST,
+        jobs.OUTPUT.name: output_location(obj, settings),
+    }
     job_id = batch.submit_job(
         jobName=name,
         jobQueue=settings.cpu_job_queue,
-        jobDefinition=settings.cpu_job_definition,
-        parameters={
-            "input": obj.uri,
-            "output": output,
-            commands.INPUT_VERSION: obj.version_id or commands.LATEST,
-        },
-        containerOverrides={
-            "command": commands.cluster_command(
-                input_uri=obj.uri, version=obj.version_id, output=output
-            )
-        },
+        jobDefinition=settings.cpu_job_definition,  # the predict job definition, for the file
+        parameters=jobs.PREDICT.submit_parameters(**values),
+        containerOverrides={"command": jobs.CLUSTER.argv(**values)},
     )["jobId"]
     reason = f"under the cluster prefix {settings.cluster_prefix!r}: the cluster job"
-    return job_id, "cpu", {"queue_reason": reason, "step": commands.CLUSTER}
+    return job_id, "cpu", {"queue_reason": reason, "step": jobs.CLUSTER.name}

@@ -3,15 +3,17 @@
 import it from here. Standard library only: a Lambda layer from an asset directory, no bundling.
 
 Today: where a file's results, summary and error report go (`outputs`), the path helpers they
-are built with (`paths`), how every boto3 client retries and times out (`clients`), and the
-Batch jobs' command lines, built and read back (`commands`), and the trigger's settings table
-(field, environment variable, stack output: `settings`), and how a file's JSON documents
-are encoded and read (`documents`), and which model version a location means (`models`), and
-the JSON log lines' shape, event names and keys, read back by the operations commands and the
-stack's metric filters (`events`).
+are built with (`paths`), how every boto3 client retries and times out (`clients`), each Batch
+job's name, parameters and command line, built and read back (`jobs`), a large file's plan and
+parts-failed report (`parts`), the stack's name and outputs (`stack`), the trigger's settings
+table (field, environment variable, stack output: `settings`), the idempotency claims
+(`claims`), how a file's JSON documents are encoded and read (`documents`), a model version's
+files and which version a location means (`models`), which revision's outcome may be written
+(`revisions`), the AWS call log (`calls`), and the JSON log lines' shape, event names and
+keys, read back by the operations commands and the stack's metric filters (`events`).
 """
 
-from textbatch_contract import commands, documents, events, models, settings
+from textbatch_contract import documents, events, jobs, models, parts, settings, stack
 from textbatch_contract.clients import CLAIM_LEASE_S, FUNCTION_TIMEOUT_S, client_config
 from textbatch_contract.outputs import PARTS_OUTPUTS, OutputPlan, parts_outputs, results_prefix
 from textbatch_contract.paths import basename, is_s3, join
@@ -23,13 +25,15 @@ __all__ = [
     "OutputPlan",
     "basename",
     "client_config",
-    "commands",
     "documents",
     "events",
     "is_s3",
+    "jobs",
     "join",
     "models",
+    "parts",
     "parts_outputs",
     "results_prefix",
     "settings",
+    "stack",
 ]

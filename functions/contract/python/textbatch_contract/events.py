@@ -3,7 +3,8 @@ metric filters count, its saved Logs Insights queries select, and `textbatch log
 `jobs` and `train --follow` read back.
 
 Two kinds of line, told apart by their first key:
-- a Batch job's event: `{"event": NAME, "job": "predict"|"train"|"split"|"merge", "time": ...}`
+- a Batch job's event: `{"event": NAME, "job": "predict"|"train"|"split"|"merge"|"cluster",
+  "time": ...}`
   then the event's fields (textbatch/jobs/events.py writes them);
 - a Lambda function's decision about a file or a job:
   `{"decision": NAME, "component": "trigger"|"reporter", "time": ...}` then its fields
@@ -26,9 +27,7 @@ from typing import Any
 EVENT, JOB, DECISION, COMPONENT, TIME = "event", "job", "decision", "component", "time"
 HEADER_KEYS = (EVENT, JOB, DECISION, COMPONENT, TIME)
 
-# the jobs that write events (the `job` key)
-PREDICT_JOB, TRAIN_JOB, SPLIT_JOB, MERGE_JOB = "predict", "train", "split", "merge"
-CLUSTER_JOB = "cluster"
+# the `job` key of a Batch job's events: the job's name (textbatch_contract.jobs.EVENTS_JOB)
 
 # a job's events that another process reads
 START, PROGRESS, DONE, FAILED = "start", "progress", "done", "failed"

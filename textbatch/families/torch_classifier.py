@@ -1,13 +1,14 @@
-"""Inference with a torch network: batches on the best device, float16 on CUDA."""
+"""Inference with a torch network: batches on the best device, float16 on CUDA (GPU-only:
+the CUDA branches of textbatch.model.device)."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
+from textbatch.families.base import ProbabilitiesOnly
 from textbatch.model.artifacts import Model
 from textbatch.model.device import autocast, select_device, to_device
-from textbatch.model.inference import ProbabilitiesOnly
 from textbatch.model.networks import load_network
 
 

@@ -1,0 +1,115 @@
+"""What a model family is: the hooks that the train job, the predict job and the trigger call.
+
+A family owns its configuration checks, its `fit` (labelled rows in, a fitted model out, its
+progress logged as events), its classifier (`prepare` in the predict job's workers, `predict`
+in its main process) and the layout of its weights. The train job (textbatch.jobs.train) keeps
+the data, the split and the publishing; it asks the family the rest and knows no family name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from textbatch.errors import ConfigError
+
+if TYPE_CHECKING:  # types only: a family module imports neither torch nor the config's loader
+    from textbatch.config import ModelConfig
+    from textbatch.jobs.events import EventLog
+    from textbatch.model.artifacts import Model, Transformer
+    from textbatch.model.spec import ModelSpec
+    from textbatch.model.splits import Split
+
+# A configuration key's check: (is the value allowed, what is allowed in words)
+Rule = tuple[Any, str]
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """The rows a family fits, after the train job read, labelled and split them."""
+
+    texts: list[str]
+    y: np.ndarray  # each row's label id
+    split: Split
+    rows: np.ndarray  # each row's row number in its file
+    source: str  # the file's name (the knn's neighbours name it)
+    base: Model | None = None  # extending a published model (`--base-model`), if the family can
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A trained model before it is written: its weights, what rebuilds it, how it did."""
+
+    weights: dict[str, np.ndarray]
+    spec: ModelSpec
+    transformer: Transformer
+    best_epoch: int
+    epochs_run: int
+    predicted: np.ndarray  # the best epoch's predicted class ids of the validation rows
+    device: str = "cpu"  # where it was trained
+
+
+class Classifier(Protocol):
+    labels: list[str]
+    device: str  # where inference runs: "cpu" or "cuda"
+    extra_columns: tuple[str, ...]  # output columns after the probabilities (knn: neighbors)
+
+    def prepare(self, texts: list[str]) -> Any:
+        """The part that runs in a worker process (no torch call)."""
+        ...
+
+    def predict(self, prepared: Any) -> np.ndarray:
+        """(rows, n_classes) float32 probabilities from what prepare returned."""
+        ...
+
+    def extras(self, prepared: Any) -> list[list[str]]:
+        """Each row's cells of extra_columns (none for most models)."""
+        ...
+
+
+class ProbabilitiesOnly:
+    """A classifier that writes no column but the prediction and the probabilities."""
+
+    extra_columns: tuple[str, ...] = ()
+
+    def extras(self, prepared: Any) -> list[list[str]]:
+        return []
+
+
+class Family:
+    """One architecture. Subclasses set the traits and implement fit and classifier."""
+
+    name: str
+    wants_gpu: bool = False  # the trigger routes its predict jobs to the GPU queue
+    trains_with_torch: bool = True  # its fit imports torch (the CPU image has none)
+    hashed_features: bool = False  # hashed word n-grams (textbatch.model.hashing): no vocabulary
+    extends_base: bool = False  # `train --base-model` adds rows to a published model of it
+
+    def check(self, config: ModelConfig, source: str) -> None:
+        """Problems between keys that this family reads (each key alone is checked already)."""
+        buckets = config.ngram_buckets
+        if self.hashed_features and (
+            buckets < 1024 or buckets > 1 << 31 or buckets & (buckets - 1)
+        ):
+            raise ConfigError(
+                f"{source}: ngram_buckets = {buckets} does not suit {self.name}; expected a "
+                "power of two from 1024 to 2147483648",
+                hint="4194304 (2**22) is a good start; more columns, fewer hash collisions",
+            )
+
+    def device(self) -> str:
+        """Where fit will run: "cpu" unless the family trains a torch network."""
+        return "cpu"
+
+    def fit(self, config: ModelConfig, data: TrainingData, log: EventLog) -> Fitted:
+        raise NotImplementedError
+
+    def classifier(self, model: Model) -> Classifier:
+        raise NotImplementedError
+
+
+def predict_texts(classifier: Classifier, texts: list[str]) -> np.ndarray:
+    """Both steps of a classifier in this process."""
+    return classifier.predict(classifier.prepare(texts))

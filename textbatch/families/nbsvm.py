@@ -1,0 +1,108 @@
+"""The `nbsvm` family: NB-weighted TF-IDF of hashed word n-grams, one squared-hinge score per
+class (the math: textbatch.model.nbsvm; its fit: textbatch.model.nbsvm_fit). Predicts in numpy
+on every core of a CPU; fits with torch's L-BFGS."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from textbatch.families.base import Family, Fitted, ProbabilitiesOnly, Rule, TrainingData
+from textbatch.model.hashing import HashingFeaturizer
+from textbatch.model.nbsvm import NbsvmScorer, NbsvmTables
+from textbatch.model.spec import ModelSpec
+
+if TYPE_CHECKING:
+    from textbatch.config import ModelConfig
+    from textbatch.jobs.events import EventLog
+    from textbatch.model.artifacts import Model
+
+RULES: dict[str, Rule] = {
+    "svm_c": ((lambda v: isinstance(v, int | float) and not isinstance(v, bool) and v > 0),
+              "a number > 0"),
+    "refit": ((lambda v: isinstance(v, bool)), "true or false"),
+}  # fmt: skip
+
+
+class Nbsvm(Family):
+    name = "nbsvm"
+    hashed_features = True
+
+    def fit(self, config: ModelConfig, data: TrainingData, log: EventLog) -> Fitted:
+        from textbatch.model import nbsvm_fit  # torch: only to train
+
+        featurizer = HashingFeaturizer(ngrams=config.ngrams, buckets=config.ngram_buckets)
+        counts = featurizer.counts(data.texts)
+        y, split = data.y, data.split
+        prepared = nbsvm_fit.prepare(counts, y, split.train, split.validation, config.n_classes)
+        log.emit("features", columns=len(prepared.columns), ngrams=config.ngrams)
+        result = nbsvm_fit.fit(
+            prepared,
+            c=config.svm_c,
+            epochs=config.num_epoch,
+            patience=config.early_stopping_patience,
+            on_epoch=lambda **values: log.emit("validation", **values),
+        )
+        if result.epochs_run < config.num_epoch:
+            log.emit("early_stop", epoch=result.epochs_run, best_epoch=result.best_epoch)
+        tables = result.tables
+        if config.refit and len(split.validation):
+            # the validation rows chose the epoch count and the temperature; now learn from them
+            every = np.arange(len(y))
+            refitted = nbsvm_fit.fit(
+                nbsvm_fit.prepare(counts, y, every, every[:0], config.n_classes),
+                c=config.svm_c,
+                epochs=result.best_epoch,
+                patience=0,
+                on_epoch=lambda **values: log.emit("refit", **values),
+            )
+            tables = dataclasses.replace(refitted.tables, temperature=tables.temperature)
+        spec = ModelSpec.from_config(config, vocab_rows=len(tables.columns), embed_size=0)
+        return Fitted(
+            to_weights(tables),
+            spec,
+            featurizer,
+            result.best_epoch,
+            result.epochs_run,
+            result.predicted,
+        )
+
+    def classifier(self, model: Model) -> NbsvmClassifier:
+        return NbsvmClassifier(model)
+
+
+class NbsvmClassifier(ProbabilitiesOnly):
+    def __init__(self, model: Model) -> None:
+        self.labels = model.labels
+        self.device = "cpu"
+        self.scorer = NbsvmScorer(model.transformer, from_weights(model.weights))  # type: ignore[arg-type]
+
+    def prepare(self, texts: list[str]) -> np.ndarray:
+        return self.scorer.predict_proba(texts)
+
+    def predict(self, prepared: np.ndarray) -> np.ndarray:
+        return prepared
+
+
+def to_weights(tables: NbsvmTables) -> dict[str, np.ndarray]:
+    return {
+        "columns": tables.columns,
+        "numerator": tables.numerator,
+        "denominator": tables.denominator,
+        "bias": tables.bias,
+        "temperature": np.array([tables.temperature], dtype=np.float64),
+        "n_classes": np.array([tables.n_classes], dtype=np.int64),
+    }
+
+
+def from_weights(weights: dict[str, Any]) -> NbsvmTables:
+    return NbsvmTables(
+        columns=weights["columns"],
+        numerator=weights["numerator"],
+        denominator=weights["denominator"],
+        bias=weights["bias"],
+        temperature=float(weights["temperature"][0]),
+        n_classes=int(weights["n_classes"][0]),
+    )
