@@ -15,6 +15,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+from textbatch_contract import claims
 from textbatch_contract import settings as trigger_settings
 
 from infra.functions import thin_function
@@ -43,8 +44,8 @@ class UploadTrigger(Construct):
             self,
             "IdempotencyTable",
             table_name=f"{prefix}-submissions",
-            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-            time_to_live_attribute="expires_at",
+            partition_key=dynamodb.Attribute(name=claims.KEY, type=dynamodb.AttributeType.STRING),
+            time_to_live_attribute=claims.EXPIRES_AT,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),

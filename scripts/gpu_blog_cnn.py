@@ -29,8 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 def prepare(args: argparse.Namespace) -> None:
     from textbatch.bench.run import read_labelled_csv
-    from textbatch.config import parse_config
-    from textbatch.families import family
+    from textbatch.families import family, parse_config
     from textbatch.families.torch_loop import initial_embeddings
     from textbatch.jobs.events import EventLog
     from textbatch.model.splits import group_ids, grouped_split
@@ -94,8 +93,7 @@ def prepare(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> None:
     import torch
 
-    from textbatch.config import config_from_dict
-    from textbatch.families import family
+    from textbatch.families import config_from_dict, family
     from textbatch.families.torch_classifier import NetworkClassifier
     from textbatch.families.torch_loop import train_network
     from textbatch.jobs.events import EventLog

@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BIN=${BIN:-.venv/bin}
-TORCH_VERSION=${TORCH_VERSION:-2.13.0}
+TORCH_VERSION=${TORCH_VERSION:-}  # the Makefile pins it (make images passes it)
 BASE=localhost/textbatch-base:bookworm
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 # runc and ulimits within this sandbox's hard limit (crun cannot use its cgroups); where runc is
@@ -41,6 +41,10 @@ if ! $ENGINE image exists "$BASE" 2>/dev/null && ! $ENGINE image inspect "$BASE"
     tar -C "$root" -c . | $ENGINE import - "$BASE" >/dev/null
 fi
 
+if [ -z "$TORCH_VERSION" ]; then
+    echo "error: TORCH_VERSION is not set; run \`make images\` (the Makefile pins torch)" >&2
+    exit 1
+fi
 echo "downloading the images' wheels into batch_images/wheels/"
 find batch_images/wheels -mindepth 1 ! -name .keep -delete
 pip_download() { "$BIN/pip" download --quiet --disable-pip-version-check --only-binary=:all: \

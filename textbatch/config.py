@@ -14,7 +14,6 @@ from typing import Any
 
 from textbatch_contract.models import UnsafeName, weights_name
 
-from textbatch import families
 from textbatch.errors import ConfigError
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -113,8 +112,9 @@ _BOOL = (lambda v: isinstance(v, bool)), "true or false"
 _LOCATION = _location, "null, an S3 bucket name or an s3://bucket/prefix URI"
 _OPTIONAL_NAME = (lambda v: v is None or (isinstance(v, str) and v != "")), "null or a column name"
 
-# the keys every family reads; those that only some read are theirs (textbatch.families.RULES)
-_COMMON: dict[str, tuple[Any, str]] = {
+# the keys every family reads; `architecture` and the keys that only some families read are
+# checked by the families (textbatch.families.RULES, which holds these too)
+COMMON_RULES: dict[str, tuple[Any, str]] = {
     "n_classes": (
         (lambda v: v is None or (_is_int(v) and v >= 2)),
         "a whole number >= 2, or null for as many as the training data's labels",
@@ -134,10 +134,6 @@ _COMMON: dict[str, tuple[Any, str]] = {
     "label_column": _OPTIONAL_NAME,
     "validation_fraction": ((lambda v: _is_number(v) and 0 < v < 1), "a number between 0 and 1"),
     "predict_batch_size": _int_at_least(1),
-    "architecture": (
-        (lambda v: v is None or v in families.NAMES),
-        f"null or one of {', '.join(families.NAMES)}",
-    ),
     "ngram_buckets": _int_at_least(0),
     "ngrams": ((lambda v: _is_int(v) and 1 <= v <= 4), "a whole number from 1 to 4"),
     "validation_group_column": _OPTIONAL_NAME,
@@ -145,21 +141,23 @@ _COMMON: dict[str, tuple[Any, str]] = {
 }
 
 
-_RULES = {**_COMMON, **families.RULES}
-
-
-def config_from_dict(raw: Any, *, source: str = "config") -> ModelConfig:
-    """Validate a parsed config and build it; every problem names the key and what it accepts."""
+def build_config(raw: Any, *, source: str, rules: dict[str, tuple[Any, str]]) -> ModelConfig:
+    """Check each key of a parsed config with its rule and build it; every problem names the
+    key and what it accepts. Validating a config means every rule and its family's checks:
+    textbatch.families.config_from_dict."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a JSON object of settings, got {type(raw).__name__}")
-    unknown = sorted(set(raw) - set(_RULES))
+    keys = {f.name for f in fields(ModelConfig)}
+    unknown = sorted(set(raw) - keys)
     if unknown:
         raise ConfigError(
             f"{source}: unknown key {unknown[0]!r}",
-            hint=f"allowed keys are: {', '.join(sorted(_RULES))}",
+            hint=f"allowed keys are: {', '.join(sorted(keys))}",
         )
     for key, value in raw.items():
-        check, allowed = _RULES[key]
+        if key not in rules:
+            continue
+        check, allowed = rules[key]
         if not check(value):
             raise ConfigError(
                 f"{source}: {key} = {json.dumps(value)} is invalid; expected {allowed}"
@@ -168,19 +166,16 @@ def config_from_dict(raw: Any, *, source: str = "config") -> ModelConfig:
     for key in ("dropout", "learning_rate", "wd", "validation_fraction", "svm_c"):
         if key in values:
             values[key] = float(values[key])
-    config = ModelConfig(**values)
-    families.family(config.network).check(config, source)
-    return config
+    return ModelConfig(**values)
 
 
-def parse_config(text: str, *, source: str) -> ModelConfig:
+def read_json(text: str, *, source: str) -> Any:
     try:
-        raw = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         ) from exc
-    return config_from_dict(raw, source=source)
 
 
 def check_labels(config: ModelConfig, labels: list[str], *, source: str) -> None:

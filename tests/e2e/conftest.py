@@ -143,7 +143,7 @@ class LocalCloud:
         raise TimeoutError(f"job {job_id} not working after {timeout} s")
 
     def job_log(self, job: dict[str, Any]) -> list[str]:
-        from textbatch.cloud.jobs import job_lines
+        from textbatch.cloud.follow import job_lines
 
         return job_lines(self.client("logs"), job, log_group="/aws/batch/textbatch-local-jobs")
 

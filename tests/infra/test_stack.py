@@ -163,7 +163,7 @@ def test_job_definitions(synth, spec) -> None:
     requirements = {r["Type"]: r["Value"] for r in container["ResourceRequirements"]}
     assert requirements.get("GPU") == (str(spec.gpus) if spec.gpus else None)
     assert requirements["VCPU"] == str(spec.vcpus)
-    # the job's workers follow its vCPUs, not the host's cores (textbatch.model.encoding)
+    # the job's workers follow its vCPUs, not the host's cores (textbatch.model.workers)
     environment = {e["Name"]: e["Value"] for e in container["Environment"]}
     assert environment[VCPUS_ENV] == requirements["VCPU"]
     # spreadsheet-safe cells only where the stage asks (off by default: it changes cells)

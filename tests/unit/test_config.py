@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from textbatch.config import ModelConfig, check_labels, config_from_dict, parse_config
+from textbatch.config import ModelConfig, check_labels
 from textbatch.errors import ConfigError
+from textbatch.families import config_from_dict, parse_config
 
 BLOG_KEYS = {
     "n_classes", "num_epoch", "optimizer", "seq_len", "vocab_size", "batch_size", "hidden_size",
@@ -122,3 +123,16 @@ def test_n_classes_null_takes_the_labels_of_the_data() -> None:
     check_labels(config, ["a", "b", "c", "d", "e"], source="d.csv")  # no error
     with pytest.raises(ConfigError, match="or null"):
         config_from_dict({"n_classes": 1})
+
+
+def test_every_config_key_has_one_check_in_the_config_or_in_a_family() -> None:
+    """A family's own keys are checked by its rules (textbatch.families), the shared ones by
+    the config's; no key is checked twice and none is left unchecked."""
+    from dataclasses import fields
+
+    from textbatch import config, families
+    from textbatch.families import knn, nbsvm, networks
+
+    own = [networks.RULES, nbsvm.RULES, knn.RULES, config.COMMON_RULES]
+    assert sum(len(rules) for rules in own) + 1 == len(families.RULES)  # + architecture
+    assert set(families.RULES) == {f.name for f in fields(ModelConfig)}

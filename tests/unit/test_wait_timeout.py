@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from textbatch.cli import main as cli
-from textbatch.cloud.jobs import follow
+from textbatch.cloud.follow import follow
 from textbatch.errors import CloudError, WaitTimeout
 
 

@@ -44,7 +44,7 @@ class KnnPeer:
     def __init__(self, config: Path, texts: list[str], labels: list[str]) -> None:
         from sklearn.neighbors import KNeighborsClassifier
 
-        from textbatch.config import parse_config
+        from textbatch.families import parse_config
         from textbatch.model import knn
         from textbatch.model.hashing import HashingFeaturizer
 

@@ -211,7 +211,7 @@ def run_bench(
     rows = []
     peer_config = None
     if peer == "knn":
-        from textbatch.config import parse_config
+        from textbatch.families import parse_config
 
         knn_configs = [
             c for c in configs if parse_config(c.read_text(), source=str(c)).network == "knn"

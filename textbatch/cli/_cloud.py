@@ -1,4 +1,5 @@
-"""Options and clients shared by the commands that look at a deployed (or the local) stage."""
+"""The clients of the commands that look at a deployed (or the local) stage (their options:
+textbatch.cli.options.add_cloud_options)."""
 
 from __future__ import annotations
 
@@ -10,19 +11,10 @@ from typing import Any
 
 from textbatch_contract import client_config
 
-from textbatch.cloud.deployment import Deployment, default_stage
+from textbatch.cloud.deployment import Deployment
 from textbatch.cloud.story import Story, story_of
 from textbatch.io.storage import Storage
 from textbatch.local.runtime import RUNTIME_OUTPUT
-
-
-def add_cloud_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--stage", default=default_stage(), help="the stage (default: $TEXTBATCH_STAGE or dev)"
-    )
-    parser.add_argument("--endpoint", help="an AWS endpoint URL, e.g. a LocalStack")
-    parser.add_argument("--region", help="AWS region (default: the AWS configuration's)")
-    parser.add_argument("--profile", help="AWS profile (default: the AWS configuration's)")
 
 
 @dataclass(frozen=True)

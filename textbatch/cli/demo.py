@@ -64,7 +64,7 @@ def _journey(config: str, outputs: dict[str, str]) -> None:
     import boto3
 
     from textbatch.cloud.deployment import Deployment
-    from textbatch.cloud.jobs import follow
+    from textbatch.cloud.follow import follow
     from textbatch.cloud.training import follow_training, submit_training
     from textbatch.io.storage import Storage
 

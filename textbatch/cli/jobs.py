@@ -9,7 +9,8 @@ import re
 
 from textbatch_contract import stack as stack_outputs
 
-from textbatch.cli._cloud import add_cloud_options, connect, key_of, span
+from textbatch.cli._cloud import connect, key_of, span
+from textbatch.cli.options import add_cloud_options
 from textbatch.cloud.history import JobRecord, recent_jobs
 from textbatch.cloud.scaled import ScaledRun, runs_of
 from textbatch.errors import TextbatchError

@@ -15,9 +15,9 @@ import time
 from textbatch_contract import events
 from textbatch_contract import stack as stack_outputs
 
-from textbatch.cli._cloud import Connection, add_cloud_options, connect
-from textbatch.cloud.history import JobRecord, describe
-from textbatch.cloud.jobs import (
+from textbatch.cli._cloud import Connection, connect
+from textbatch.cli.options import add_cloud_options
+from textbatch.cloud.follow import (
     STARTED,
     JobUpdate,
     child_index,
@@ -26,6 +26,7 @@ from textbatch.cloud.jobs import (
     follow_parts,
     job_lines,
 )
+from textbatch.cloud.history import JobRecord, describe
 from textbatch.cloud.scaled import ScaledRun, part_rows
 from textbatch.cloud.story import NotFoundError, Story
 

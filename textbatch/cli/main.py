@@ -19,9 +19,9 @@ from textbatch.cli import (
     cluster,
     demo,
     jobs,
+    large_files,
     local,
     logs,
-    parts,
     predict,
     results,
     sample_data,
@@ -35,7 +35,7 @@ COMMANDS = (
     train,
     predict,
     cluster,
-    parts,
+    large_files,
     submit,
     jobs,
     status,
@@ -67,7 +67,7 @@ BATCH_JOBS = tuple(JOBS)  # the commands Batch runs (textbatch_contract.jobs)
 def stop_on_sigterm() -> None:
     """Batch stops a job with SIGTERM, then SIGKILL 30 s later: the process raises Stopped where
     it is, so that the job logs it and writes its file's error report in that time. (The workers
-    it forks put SIGTERM back to its default: textbatch.model.encoding.)"""
+    it forks put SIGTERM back to its default: textbatch.model.workers.)"""
 
     def stop(_signum: int, _frame: object) -> None:
         raise Stopped(

@@ -8,7 +8,8 @@ import json
 import sys
 from pathlib import Path
 
-from textbatch.cli._cloud import add_cloud_options, connect
+from textbatch.cli._cloud import connect
+from textbatch.cli.options import add_cloud_options
 from textbatch.errors import TextbatchError
 
 

@@ -8,9 +8,10 @@ import time
 
 from textbatch_contract import events
 
-from textbatch.cli._cloud import add_cloud_options, clock, connect, span
+from textbatch.cli._cloud import clock, connect, span
+from textbatch.cli.options import add_cloud_options
+from textbatch.cloud.follow import child_index
 from textbatch.cloud.history import JobRecord
-from textbatch.cloud.jobs import child_index
 from textbatch.cloud.scaled import ScaledRun
 
 

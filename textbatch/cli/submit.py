@@ -10,7 +10,8 @@ import argparse
 import contextlib
 import sys
 
-from textbatch.cli._cloud import add_cloud_options, connect
+from textbatch.cli._cloud import connect
+from textbatch.cli.options import add_cloud_options
 from textbatch.cloud.deployment import DeploymentError
 from textbatch.errors import TextbatchError
 from textbatch.io.storage import S3Uri

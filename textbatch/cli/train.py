@@ -15,7 +15,8 @@ from pathlib import Path
 from textbatch_contract.jobs import TRAIN
 from textbatch_contract.settings import STACK_OUTPUTS
 
-from textbatch.cli._cloud import add_cloud_options, connect
+from textbatch.cli._cloud import connect
+from textbatch.cli.options import add_cloud_options
 from textbatch.errors import TextbatchError
 
 

@@ -12,7 +12,7 @@ from textbatch_contract.revisions import SUPERSEDED
 from textbatch_contract.settings import STACK_OUTPUTS
 
 from textbatch.cloud.deployment import Deployment
-from textbatch.cloud.jobs import log_stream
+from textbatch.cloud.follow import log_stream
 
 STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
 

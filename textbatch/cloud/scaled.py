@@ -13,8 +13,8 @@ from typing import Any
 from textbatch_contract.jobs import MERGE, PART, SPLIT
 from textbatch_contract.parts import plan_uri
 
+from textbatch.cloud.follow import child_index, children_ids
 from textbatch.cloud.history import STATUSES, JobRecord, describe, record
-from textbatch.cloud.jobs import child_index, children_ids
 from textbatch.io.storage import Storage
 
 STAGES = {SPLIT.name: "splitting", PART.name: "predicting", MERGE.name: "merging"}

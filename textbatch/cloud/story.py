@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from textbatch_contract import events, jobs
+from textbatch_contract import claims, events, jobs
 from textbatch_contract import stack as stack_outputs
 from textbatch_contract.documents import of_revision
 from textbatch_contract.settings import STACK_OUTPUTS
@@ -53,16 +53,16 @@ def trigger_decisions(logs: Any, log_group: str, uri: str) -> list[dict[str, Any
 
 def jobs_for_file(deployment: Deployment, uri: str, *, batch: Any, dynamodb: Any) -> list[str]:
     """Job ids the trigger recorded for any revision of `uri` (the idempotency table)."""
-    bucket_key = uri.removeprefix("s3://")
     items = []
     paginator = dynamodb.get_paginator("scan")
     for page in paginator.paginate(
         TableName=deployment.output(STACK_OUTPUTS["idempotency_table"]),
-        FilterExpression="begins_with(pk, :prefix)",
-        ExpressionAttributeValues={":prefix": {"S": bucket_key + "#"}},
+        FilterExpression="begins_with(#key, :prefix)",
+        ExpressionAttributeNames={"#key": claims.KEY},
+        ExpressionAttributeValues={":prefix": {"S": claims.file_prefix(uri)}},
     ):
         items += page["Items"]
-    return [item["job_id"]["S"] for item in items if "job_id" in item]
+    return [item[claims.JOB_ID]["S"] for item in items if claims.JOB_ID in item]
 
 
 def story_of(

@@ -11,7 +11,7 @@ from textbatch_contract import stack as stack_outputs
 from textbatch_contract.settings import STACK_OUTPUTS
 
 from textbatch.cloud.deployment import Deployment
-from textbatch.cloud.jobs import JobUpdate, follow
+from textbatch.cloud.follow import JobUpdate, follow
 from textbatch.io.storage import Storage, basename, is_s3
 
 
@@ -54,13 +54,15 @@ def describe_training_line(line: str) -> str | None:
     if event is None:
         return line
     kind = event.get(events.EVENT)
-    if kind == events.VALIDATION:  # networks log loss and lr too, the nbsvm model does not
+    if kind == events.VALIDATION:  # networks log loss and lr too; knn no train accuracy
         loss = f", loss {event['loss']:.4f}" if "loss" in event else ""
         lr = f", lr {event['lr']:g}" if "lr" in event else ""
+        train = (
+            f" (train accuracy {event['train_accuracy']:.3f})" if "train_accuracy" in event else ""
+        )
         return (
-            f"epoch {event['epoch']}: validation accuracy {event['accuracy']:.3f}{loss} "
-            f"(train accuracy {event['train_accuracy']:.3f}){lr}"
-            + (" *best" if event.get("best") else "")
+            f"epoch {event['epoch']}: validation accuracy {event['accuracy']:.3f}{loss}"
+            f"{train}{lr}" + (" *best" if event.get("best") else "")
         )
     if kind == events.SPLIT:
         groups = (

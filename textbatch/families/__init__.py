@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from textbatch.config import COMMON_RULES, ModelConfig, build_config, read_json
 from textbatch.errors import ConfigError
 from textbatch.families import knn, nbsvm, networks
 from textbatch.families.base import Classifier, Family, Fitted, Rule, TrainingData, predict_texts
@@ -32,8 +33,14 @@ FAMILIES: dict[str, Family] = {
     )
 }
 NAMES = tuple(FAMILIES)
-# the configuration keys that only some families read, with their checks
-RULES: dict[str, Rule] = {**networks.RULES, **nbsvm.RULES, **knn.RULES}
+# every configuration key's check: the shared keys', the architecture's, each family's own
+RULES: dict[str, Rule] = {
+    **COMMON_RULES,
+    "architecture": ((lambda v: v is None or v in NAMES), f"null or one of {', '.join(NAMES)}"),
+    **networks.RULES,
+    **nbsvm.RULES,
+    **knn.RULES,
+}
 
 
 def family(name: str) -> Family:
@@ -44,6 +51,17 @@ def family(name: str) -> Family:
         raise ConfigError(
             f"unknown architecture {name!r}", hint=f"use one of {', '.join(NAMES)}"
         ) from None
+
+
+def config_from_dict(raw: object, *, source: str = "config") -> ModelConfig:
+    """A config validated: each key by its rule, then by its family's checks across keys."""
+    config = build_config(raw, source=source, rules=RULES)
+    family(config.network).check(config, source)
+    return config
+
+
+def parse_config(text: str, *, source: str) -> ModelConfig:
+    return config_from_dict(read_json(text, source=source), source=source)
 
 
 def classifier_for(model: Model) -> Classifier:
@@ -60,6 +78,8 @@ __all__ = [
     "Fitted",
     "TrainingData",
     "classifier_for",
+    "config_from_dict",
     "family",
+    "parse_config",
     "predict_texts",
 ]

@@ -17,13 +17,18 @@ from textbatch.errors import ConfigError
 
 if TYPE_CHECKING:  # types only: a family module imports neither torch nor the config's loader
     from textbatch.config import ModelConfig
-    from textbatch.jobs.events import EventLog
     from textbatch.model.artifacts import Model, Transformer
     from textbatch.model.spec import ModelSpec
     from textbatch.model.splits import Split
 
 # A configuration key's check: (is the value allowed, what is allowed in words)
 Rule = tuple[Any, str]
+
+
+class Log(Protocol):
+    """Where a fit logs its events (the train job's textbatch.jobs.events.EventLog)."""
+
+    def emit(self, event: str, **fields: Any) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,7 @@ class Family:
         """Where fit will run: "cpu" unless the family trains a torch network."""
         return "cpu"
 
-    def fit(self, config: ModelConfig, data: TrainingData, log: EventLog) -> Fitted:
+    def fit(self, config: ModelConfig, data: TrainingData, log: Log) -> Fitted:
         raise NotImplementedError
 
     def classifier(self, model: Model) -> Classifier:

@@ -8,15 +8,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from textbatch_contract import events
 
-from textbatch.families.base import Family, Fitted, Rule, TrainingData
+from textbatch.families.base import Family, Fitted, Log, Rule, TrainingData
 from textbatch.model import knn
 from textbatch.model.hashing import Counts, HashingFeaturizer
 from textbatch.model.spec import ModelSpec
 
 if TYPE_CHECKING:
     from textbatch.config import ModelConfig
-    from textbatch.jobs.events import EventLog
     from textbatch.model.artifacts import Model
 
 
@@ -36,7 +36,7 @@ class Knn(Family):
     hashed_features = True
     extends_base = True
 
-    def fit(self, config: ModelConfig, data: TrainingData, log: EventLog) -> Fitted:
+    def fit(self, config: ModelConfig, data: TrainingData, log: Log) -> Fitted:
         """The index of every labelled row. Validation: the rows held out, against an index of
         the others (or, extending a base model, every new row against the base's index)."""
         y, split = data.y, data.split
@@ -69,7 +69,7 @@ class Knn(Family):
         )
         predicted = knn.vote(held_out, found, config.n_classes).argmax(axis=1)
         accuracy = float((predicted == y[split.validation]).mean()) if len(predicted) else 0.0
-        log.emit("validation", epoch=1, accuracy=accuracy, n_neighbors=config.n_neighbors)
+        log.emit(events.VALIDATION, epoch=1, accuracy=accuracy, n_neighbors=config.n_neighbors)
         index = knn.build_index(parts, columns, idf, sources)
         log.emit(
             "index",

@@ -8,15 +8,15 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from textbatch_contract import events
 
-from textbatch.families.base import Family, Fitted, ProbabilitiesOnly, Rule, TrainingData
+from textbatch.families.base import Family, Fitted, Log, ProbabilitiesOnly, Rule, TrainingData
 from textbatch.model.hashing import HashingFeaturizer
 from textbatch.model.nbsvm import NbsvmScorer, NbsvmTables
 from textbatch.model.spec import ModelSpec
 
 if TYPE_CHECKING:
     from textbatch.config import ModelConfig
-    from textbatch.jobs.events import EventLog
     from textbatch.model.artifacts import Model
 
 RULES: dict[str, Rule] = {
@@ -30,7 +30,7 @@ class Nbsvm(Family):
     name = "nbsvm"
     hashed_features = True
 
-    def fit(self, config: ModelConfig, data: TrainingData, log: EventLog) -> Fitted:
+    def fit(self, config: ModelConfig, data: TrainingData, log: Log) -> Fitted:
         from textbatch.model import nbsvm_fit  # torch: only to train
 
         featurizer = HashingFeaturizer(ngrams=config.ngrams, buckets=config.ngram_buckets)
@@ -43,10 +43,10 @@ class Nbsvm(Family):
             c=config.svm_c,
             epochs=config.num_epoch,
             patience=config.early_stopping_patience,
-            on_epoch=lambda **values: log.emit("validation", **values),
+            on_epoch=lambda **values: log.emit(events.VALIDATION, **values),
         )
         if result.epochs_run < config.num_epoch:
-            log.emit("early_stop", epoch=result.epochs_run, best_epoch=result.best_epoch)
+            log.emit(events.EARLY_STOP, epoch=result.epochs_run, best_epoch=result.best_epoch)
         tables = result.tables
         if config.refit and len(split.validation):
             # the validation rows chose the epoch count and the temperature; now learn from them

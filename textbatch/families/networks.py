@@ -9,11 +9,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from textbatch.errors import ConfigError
-from textbatch.families.base import Classifier, Family, Fitted, Rule, TrainingData
+from textbatch.families.base import Classifier, Family, Fitted, Log, Rule, TrainingData
 
 if TYPE_CHECKING:
     from textbatch.config import ModelConfig
-    from textbatch.jobs.events import EventLog
     from textbatch.model.artifacts import Model
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
@@ -79,7 +78,7 @@ class Network(Family):
 
         return select_device().type
 
-    def fit(self, config: ModelConfig, data: TrainingData, log: EventLog) -> Fitted:
+    def fit(self, config: ModelConfig, data: TrainingData, log: Log) -> Fitted:
         from textbatch.families import torch_loop
 
         return torch_loop.fit_network(self, config, data, log)

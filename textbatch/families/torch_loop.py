@@ -9,23 +9,34 @@ import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from textbatch_contract import events
 
-from textbatch.families.base import Fitted, TrainingData
+from textbatch.families.base import Fitted, Log, TrainingData
 from textbatch.model.device import autocast, grad_scaler, select_device, to_device
 from textbatch.model.networks import build_network
 from textbatch.model.spec import ModelSpec
 from textbatch.model.transformer import FastTokenizer, TextTransformer, Tokenizer
 from textbatch.model.vectors import embedding_matrix, load_vectors
 
+
+class Traits(Protocol):
+    """What the loop asks of a network family (textbatch.families.networks.Network)."""
+
+    name: str
+    bigram_buckets: bool  # hashed word-bigram ids after the vocabulary's
+    has_embeddings: bool  # an embedding that spaCy's vectors may start
+    clip_gradients: bool  # the gradient norm clipped to 5 (the LSTM's)
+
+    def start(self, network: Any, spec: ModelSpec, x_train: Any, y_train: Any) -> None: ...
+
+
 if TYPE_CHECKING:
     from textbatch.config import ModelConfig
-    from textbatch.families.networks import Network
-    from textbatch.jobs.events import EventLog
 
 
 def get_lr(epoch: int, config: ModelConfig) -> float:
@@ -92,16 +103,16 @@ def evaluate(
 
 
 def initial_embeddings(
-    config: ModelConfig, transformer: TextTransformer, log: EventLog, family: Network
+    config: ModelConfig, transformer: TextTransformer, log: Log, family: Traits
 ) -> np.ndarray | None:
     """Embedding rows from spaCy vectors when asked for and installed; None means random init.
     Says which, once, in the log."""
     if not config.use_spacy_pretrained:
-        log.emit("embeddings", source="random", reason="use_spacy_pretrained is false")
+        log.emit(events.EMBEDDINGS, source="random", reason="use_spacy_pretrained is false")
         return None
     if not family.has_embeddings:
         reason = f"{family.name} has no embeddings to initialise"
-        log.emit("embeddings", source="none", reason=reason)
+        log.emit(events.EMBEDDINGS, source="none", reason=reason)
         return None
     loaded = load_vectors(config.spacy_model)
     if loaded is None:
@@ -113,11 +124,11 @@ def initial_embeddings(
         return None
     vocab, name = loaded
     matrix, found = embedding_matrix(vocab, transformer.tokens, seed=config.seed)
-    log.emit("embeddings", source=name, tokens_with_vectors=found, size=int(matrix.shape[1]))
+    log.emit(events.EMBEDDINGS, source=name, tokens_with_vectors=found, size=int(matrix.shape[1]))
     return matrix
 
 
-def fit_network(family: Network, config: ModelConfig, data: TrainingData, log: EventLog) -> Fitted:
+def fit_network(family: Traits, config: ModelConfig, data: TrainingData, log: Log) -> Fitted:
     """Tokenize, fit the vocabulary on the training rows, build the network (spaCy vectors as
     its start when asked for), run the loop; the best epoch's weights."""
     torch.manual_seed(config.seed)
@@ -175,7 +186,7 @@ def train_network(
     x_val: torch.Tensor,
     y_val: torch.Tensor,
     device: torch.device,
-    log: EventLog,
+    log: Log,
     *,
     clip_gradients: bool = False,
 ) -> Trained:
@@ -242,7 +253,7 @@ def train_network(
             best_accuracy, best_epoch = val_accuracy, epoch + 1
             best_state = copy.deepcopy({k: v.cpu() for k, v in network.state_dict().items()})
         log.emit(
-            "validation",
+            events.VALIDATION,
             epoch=epoch + 1,
             loss=val_loss,
             accuracy=val_accuracy,
@@ -255,7 +266,7 @@ def train_network(
         )
         patience = config.early_stopping_patience
         if patience and epoch + 1 - best_epoch >= patience:
-            log.emit("early_stop", epoch=epoch + 1, best_epoch=best_epoch, patience=patience)
+            log.emit(events.EARLY_STOP, epoch=epoch + 1, best_epoch=best_epoch, patience=patience)
             break
 
     assert best_state is not None

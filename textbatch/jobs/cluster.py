@@ -33,13 +33,12 @@ from typing import Any
 
 import numpy as np
 from textbatch_contract import OutputPlan, events, jobs
-from textbatch_contract.revisions import Superseded
 
-from textbatch.errors import InputError, TextbatchError
+from textbatch.errors import InputError
 from textbatch.io import csv_table
 from textbatch.io.csv_table import TEXT_COLUMNS, CsvRecord, open_table
 from textbatch.io.storage import Publisher, Storage
-from textbatch.jobs.events import EventLog
+from textbatch.jobs.events import EventLog, run_for_file
 from textbatch.jobs.predict import CHUNK_CHARS, MODEL_CHARS, record_chunks, usable_row
 from textbatch.model import kmeans, knn
 from textbatch.model.hashing import HashingFeaturizer
@@ -117,15 +116,13 @@ def run_cluster(
     log = log or EventLog(job=jobs.CLUSTER.name)
     plan = OutputPlan.for_request(request.input, request.output)
     publisher = storage.publisher(request.input, request.input_version, plan.outcome())
-    try:
-        return _cluster(request, plan, storage, publisher, log)
-    except Superseded as newer:
-        log.superseded(newer)
-        return None
-    except TextbatchError as exc:
-        report = {**exc.as_report(), "input": request.input, "input_version": request.input_version}
-        log.report_failure(publisher, plan.error, report)
-        raise
+    return run_for_file(
+        lambda: _cluster(request, plan, storage, publisher, log),
+        log=log,
+        publisher=publisher,
+        error_uri=plan.error,
+        report={"input": request.input, "input_version": request.input_version},
+    )
 
 
 def _cluster(

@@ -5,12 +5,15 @@ The line's shape and the names other processes read back are the contract's
 from __future__ import annotations
 
 import sys
-from typing import Any, TextIO
+from collections.abc import Callable
+from typing import Any, TextIO, TypeVar
 
 from textbatch_contract import events
 from textbatch_contract.revisions import SUPERSEDED, Superseded
 
-from textbatch.errors import StorageError
+from textbatch.errors import StorageError, TextbatchError
+
+T = TypeVar("T")
 
 
 class EventLog:
@@ -41,3 +44,27 @@ class EventLog:
     def superseded(self, newer: Superseded) -> None:
         """The job's outcome is not written: a newer revision of its upload exists."""
         self.emit(SUPERSEDED, **newer.fields(), message=str(newer))
+
+
+def run_for_file(
+    work: Callable[[], T],
+    *,
+    log: EventLog,
+    publisher: Any,
+    error_uri: str,
+    report: dict[str, Any],
+    has_result: Callable[[], bool] = lambda: False,
+) -> T | None:
+    """A job about one uploaded file (predict, cluster, split): `work`'s outcome; None when a
+    newer revision of the upload superseded this one (logged, nothing written); on one of our
+    errors, the file's error report (the error's own fields, then `report`'s), then the error
+    again, unless `has_result()` says the file's result was already written (it stands)."""
+    try:
+        return work()
+    except Superseded as newer:
+        log.superseded(newer)
+        return None
+    except TextbatchError as exc:
+        if not has_result():
+            log.report_failure(publisher, error_uri, {**exc.as_report(), **report})
+        raise

@@ -18,16 +18,15 @@ from typing import Any, Protocol
 
 from textbatch_contract import OutputPlan, events, jobs
 from textbatch_contract.jobs import NEUTRALISE_FORMULAS_ENV
-from textbatch_contract.revisions import Superseded
 
-from textbatch.errors import InputError, TextbatchError
+from textbatch.errors import InputError
 from textbatch.families import classifier_for
 from textbatch.io import csv_table
 from textbatch.io.csv_table import TEXT_COLUMNS, CsvRecord, open_table
 from textbatch.io.storage import Publisher, Storage
-from textbatch.jobs.events import EventLog
+from textbatch.jobs.events import EventLog, run_for_file
 from textbatch.model.artifacts import loading, open_model
-from textbatch.model.encoding import default_workers, prepared
+from textbatch.model.workers import default_workers, prepared
 
 # A chunk is at most CHUNK_ROWS rows and, past its first row, CHUNK_CHARS characters of fields:
 # memory follows the bytes in flight, not only the rows (one row of 16 fields of 20 MB is a
@@ -97,22 +96,19 @@ def run_predict(
     plan = OutputPlan.for_request(request.input, request.output)
     publisher = storage.publisher(request.input, request.input_version, plan.outcome())
     published: list[bool] = []  # set once the summary is written: the file has its result
-    try:
-        return _predict(request, plan, storage, publisher, log, published)
-    except Superseded as newer:
-        log.superseded(newer)
-        return None
-    except TextbatchError as exc:
-        if published:  # stopped (SIGTERM) after the result was written: the result stands
-            raise
-        report = {
-            **exc.as_report(),
+    return run_for_file(
+        lambda: _predict(request, plan, storage, publisher, log, published),
+        log=log,
+        publisher=publisher,
+        error_uri=plan.error,
+        report={
             "input": request.input,
             "input_version": request.input_version,
             "model": request.model,
-        }
-        log.report_failure(publisher, plan.error, report)
-        raise
+        },
+        # stopped (SIGTERM) after the result was written: the result stands
+        has_result=lambda: bool(published),
+    )
 
 
 def _predict(

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from textbatch_contract import events, jobs
+from textbatch_contract import events, jobs, models
 
 from textbatch import families
-from textbatch.config import ModelConfig, check_labels, parse_config
+from textbatch.config import ModelConfig, check_labels
 from textbatch.errors import ConfigError, InputError
 from textbatch.families import Family, TrainingData
 from textbatch.io.csv_table import FORMULA_STARTS, LABEL_COLUMNS, TEXT_COLUMNS, open_table
@@ -157,7 +157,7 @@ def run_train(
     storage = storage or Storage()
     log = log or EventLog(job=jobs.TRAIN.name)
     started = time.perf_counter()
-    config = parse_config(storage.read_text(request.config), source=request.config)
+    config = families.parse_config(storage.read_text(request.config), source=request.config)
     out = request.out or _location(config.MODELPARAMSURL)
     if out is None:
         raise ConfigError(
@@ -195,7 +195,7 @@ def run_train(
         split = Split(train=every, validation=every, by="base-model")
     if data.skipped_count:
         log.emit("rows_skipped", count=data.skipped_count, rows=data.skipped)
-    log.emit("split", **split.describe())
+    log.emit(events.SPLIT, **split.describe())
 
     assert data.rows is not None
     fitted = family.fit(
@@ -211,7 +211,7 @@ def run_train(
         log,
     )
     log.emit(
-        "data",
+        events.DATA,
         train_rows=len(split.train),
         validation_rows=len(split.validation),
         labels=labels,
@@ -289,7 +289,7 @@ def _location(value: str | None) -> str | None:
 def _publish_copies(directory: Path, config: ModelConfig, storage: Storage) -> None:
     """The blog kept the transformer and the config in their own buckets; when those keys are
     set, a copy of each goes there too (the version under --out stays complete on its own)."""
-    for key, name in (("TRANSFORMERURL", "transformer.json"), ("MODELCONFIGURL", "config.json")):
+    for key, name in (("TRANSFORMERURL", models.TRANSFORMER), ("MODELCONFIGURL", models.CONFIG)):
         location = _location(getattr(config, key))
         if location is not None:
             storage.upload(directory / name, join(location, name))

@@ -22,10 +22,23 @@ from typing import Any
 import numpy as np
 from safetensors.numpy import load_file, save_file
 from textbatch_contract import models
-from textbatch_contract.models import DOCUMENTS, LATEST, MANIFEST, UnsafeName, plain_name
+from textbatch_contract.models import (
+    ARCHITECTURE,
+    CONFIG,
+    DOCUMENTS,
+    LABELS,
+    LATEST,
+    MANIFEST,
+    METRICS,
+    SPEC,
+    TRANSFORMER,
+    WANTS_GPU,
+    UnsafeName,
+    plain_name,
+)
 
 from textbatch import __version__
-from textbatch.config import ModelConfig, config_from_dict
+from textbatch.config import COMMON_RULES, ModelConfig, build_config
 from textbatch.errors import ArtifactError, StorageError, TextbatchError
 from textbatch.io.storage import Storage, join
 from textbatch.model import hashing
@@ -39,7 +52,7 @@ FORMAT = "textbatch.model/1"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 # the manifest's fields and the JSON types each must have
 _FIELD_TYPES = {"format": str, "version": str, "created_at": str, "textbatch_version": str,
-                "architecture": str, "wants_gpu": bool, "weights": str, "files": dict}  # fmt: skip
+                ARCHITECTURE: str, WANTS_GPU: bool, "weights": str, "files": dict}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -141,11 +154,11 @@ def write_version(
         {k: np.ascontiguousarray(v) for k, v in weights.items()}, str(directory / weights_file)
     )
     documents = {
-        "network.json": json.dumps(spec.to_dict(), indent=2),
-        "transformer.json": transformer.to_json(),
-        "config.json": json.dumps(config.to_dict(), indent=2),
-        "labels.json": json.dumps(labels, ensure_ascii=False),
-        "metrics.json": json.dumps(metrics, indent=2, ensure_ascii=False),
+        SPEC: json.dumps(spec.to_dict(), indent=2),
+        TRANSFORMER: transformer.to_json(),
+        CONFIG: json.dumps(config.to_dict(), indent=2),
+        LABELS: json.dumps(labels, ensure_ascii=False),
+        METRICS: json.dumps(metrics, indent=2, ensure_ascii=False),
     }
     for name, text in documents.items():
         (directory / name).write_text(text, encoding="utf-8")
@@ -230,16 +243,17 @@ def load_version(directory: Path) -> Model:
         with loading(manifest.version, name):
             return json.loads((directory / name).read_text("utf-8"))
 
-    with loading(manifest.version, "network.json"):
-        spec = ModelSpec(**document("network.json"))
-    with loading(manifest.version, "config.json"):
-        config = config_from_dict(document("config.json"), source="config.json")
+    with loading(manifest.version, SPEC):
+        spec = ModelSpec(**document(SPEC))
+    with loading(manifest.version, CONFIG):
+        # its checksum matched: the config the train job validated (the shared keys again)
+        config = build_config(document(CONFIG), source=CONFIG, rules=COMMON_RULES)
     with loading(manifest.version, manifest.weights):
         weights = load_file(str(directory / manifest.weights))
-    with loading(manifest.version, "transformer.json"):
-        transformer = load_transformer((directory / "transformer.json").read_text("utf-8"))
-    with loading(manifest.version, "labels.json"):
-        labels = document("labels.json")
+    with loading(manifest.version, TRANSFORMER):
+        transformer = load_transformer((directory / TRANSFORMER).read_text("utf-8"))
+    with loading(manifest.version, LABELS):
+        labels = document(LABELS)
         if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
             raise ValueError("not a list of label names")
     return Model(
@@ -267,7 +281,7 @@ def loading(version: str, name: str) -> Iterator[None]:
         ) from exc
 
 
-def load_transformer(text: str, *, source: str = "transformer.json") -> Transformer:
+def load_transformer(text: str, *, source: str = TRANSFORMER) -> Transformer:
     """A vocabulary transformer or a hashing featurizer, by the format the file names."""
     try:
         raw = json.loads(text)

@@ -17,10 +17,10 @@ from pathlib import Path
 from textbatch_contract import OutputPlan, events
 from textbatch_contract.parts import Part, PartsPlan, part_name
 
-from textbatch.errors import InputError, TextbatchError
+from textbatch.errors import InputError
 from textbatch.io.csv_table import raw_records
 from textbatch.io.storage import Storage, join
-from textbatch.jobs.events import EventLog
+from textbatch.jobs.events import EventLog, run_for_file
 
 
 def run_split(
@@ -35,15 +35,16 @@ def run_split(
 ) -> PartsPlan:
     """Split revision `version` of the input (None: the latest), or write the file's error
     report (as a single predict job would) and raise."""
-    try:
-        return _split(input_uri, prefix, count, storage=storage, log=log, version=version)
-    except TextbatchError as exc:
-        report = {**exc.as_report(), "input": input_uri, "input_version": version}
-        plan = OutputPlan.for_request(input_uri, output)
-        log.report_failure(
-            storage.publisher(input_uri, version, plan.outcome()), plan.error, report
-        )
-        raise
+    plan = OutputPlan.for_request(input_uri, output)
+    split = run_for_file(
+        lambda: _split(input_uri, prefix, count, storage=storage, log=log, version=version),
+        log=log,
+        publisher=storage.publisher(input_uri, version, plan.outcome()),
+        error_uri=plan.error,
+        report={"input": input_uri, "input_version": version},
+    )
+    assert split is not None  # splitting writes no outcome: nothing supersedes it
+    return split
 
 
 def _split(

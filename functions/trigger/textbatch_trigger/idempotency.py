@@ -17,8 +17,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from textbatch_contract import CLAIM_LEASE_S
-
-IN_PROGRESS, SUBMITTED = "IN_PROGRESS", "SUBMITTED"
+from textbatch_contract.claims import (
+    EXPIRES_AT,
+    IN_PROGRESS,
+    JOB_ID,
+    JOB_NAME,
+    KEY,
+    LEASE_UNTIL,
+    STATUS,
+    SUBMITTED,
+    URI,
+)
 
 
 @dataclass(frozen=True)
@@ -49,18 +58,22 @@ class IdempotencyStore:
     def claim(self, key: str, *, uri: str, force: bool = False) -> Claim:
         now = int(time.time())
         item = {
-            "pk": {"S": key},
-            "status": {"S": IN_PROGRESS},
-            "uri": {"S": uri},
-            "lease_until": {"N": str(now + self.lease_seconds)},
-            "expires_at": {"N": str(now + self.retention_seconds)},
+            KEY: {"S": key},
+            STATUS: {"S": IN_PROGRESS},
+            URI: {"S": uri},
+            LEASE_UNTIL: {"N": str(now + self.lease_seconds)},
+            EXPIRES_AT: {"N": str(now + self.retention_seconds)},
         }
         condition = {}
         if not force:
             condition = {
-                "ConditionExpression": "attribute_not_exists(pk) OR "
-                "(#status = :in_progress AND lease_until < :now)",
-                "ExpressionAttributeNames": {"#status": "status"},
+                "ConditionExpression": "attribute_not_exists(#key) OR "
+                "(#status = :in_progress AND #lease_until < :now)",
+                "ExpressionAttributeNames": {
+                    "#key": KEY,
+                    "#status": STATUS,
+                    "#lease_until": LEASE_UNTIL,
+                },
                 "ExpressionAttributeValues": {
                     ":in_progress": {"S": IN_PROGRESS},
                     ":now": {"N": str(now)},
@@ -72,17 +85,17 @@ class IdempotencyStore:
             )
         except self.client.exceptions.ConditionalCheckFailedException:
             existing = self.client.get_item(
-                TableName=self.table, Key={"pk": {"S": key}}, ConsistentRead=True
+                TableName=self.table, Key={KEY: {"S": key}}, ConsistentRead=True
             )
             found = existing.get("Item", {})
             return Claim(
                 acquired=False,
-                status=found.get("status", {}).get("S"),
-                job_id=found.get("job_id", {}).get("S"),
-                lease_until=int(found["lease_until"]["N"]) if "lease_until" in found else None,
+                status=found.get(STATUS, {}).get("S"),
+                job_id=found.get(JOB_ID, {}).get("S"),
+                lease_until=int(found[LEASE_UNTIL]["N"]) if LEASE_UNTIL in found else None,
             )
         old = reply.get("Attributes") or {}
-        return Claim(acquired=True, taken_over=old.get("status", {}).get("S") == IN_PROGRESS)
+        return Claim(acquired=True, taken_over=old.get(STATUS, {}).get("S") == IN_PROGRESS)
 
     def complete(self, key: str, *, job_id: str, job_name: str, attempts: int = 4) -> None:
         """Record the submitted job. Retried (0.5, 1, 2 s apart): a failure here leaves the
@@ -100,9 +113,9 @@ class IdempotencyStore:
     def _complete(self, key: str, *, job_id: str, job_name: str) -> None:
         self.client.update_item(
             TableName=self.table,
-            Key={"pk": {"S": key}},
-            UpdateExpression="SET #status = :submitted, job_id = :job_id, job_name = :job_name",
-            ExpressionAttributeNames={"#status": "status"},
+            Key={KEY: {"S": key}},
+            UpdateExpression="SET #status = :submitted, #job_id = :job_id, #job_name = :job_name",
+            ExpressionAttributeNames={"#status": STATUS, "#job_id": JOB_ID, "#job_name": JOB_NAME},
             ExpressionAttributeValues={
                 ":submitted": {"S": SUBMITTED},
                 ":job_id": {"S": job_id},
@@ -112,4 +125,4 @@ class IdempotencyStore:
 
     def release(self, key: str) -> None:
         """Forget a claim whose submission failed, so that a retry may submit."""
-        self.client.delete_item(TableName=self.table, Key={"pk": {"S": key}})
+        self.client.delete_item(TableName=self.table, Key={KEY: {"S": key}})

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from textbatch_contract.documents import read_json
-from textbatch_contract.models import UnsafeName, resolve_version
+from textbatch_contract.models import ARCHITECTURE, WANTS_GPU, UnsafeName, resolve_version
 
 
 @dataclass(frozen=True)
@@ -40,10 +40,10 @@ def choose_route(settings: Any, s3: Any) -> Route:
         kind, reason = "cpu", "no model at the model location yet: the job will report it"
     else:
         manifest = found[1]
-        wants_gpu = bool(manifest.get("wants_gpu", True))
+        wants_gpu = bool(manifest.get(WANTS_GPU, True))
         kind = "gpu" if wants_gpu else "cpu"
         reason = (
-            f"model {manifest.get('version')} ({manifest.get('architecture')}) "
+            f"model {manifest.get('version')} ({manifest.get(ARCHITECTURE)}) "
             f"{'wants' if wants_gpu else 'does not want'} a GPU"
         )
     return Route(

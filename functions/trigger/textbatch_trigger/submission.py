@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from textbatch_contract import jobs, results_prefix
+from textbatch_contract.claims import claim_key
 from textbatch_contract.events import ADOPTED, CLAIMED, DUPLICATE, IGNORED, SUBMITTED
 from textbatch_contract.events import NOT_SUBMITTED as FAILED
 
@@ -64,7 +65,8 @@ def job_name_for(obj: UploadedObject) -> str:
     of bucket, key and revision, so that it is unique."""
     stem = posixpath.basename(obj.key)[: -len(".csv")]
     readable = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-")[:100] or "file"
-    digest = hashlib.sha256(f"{obj.bucket}/{obj.key}#{obj.revision}".encode()).hexdigest()[:12]
+    digest = hashlib.sha256(claim_key(obj.bucket, obj.key, obj.revision).encode()).hexdigest()
+    digest = digest[:12]
     return f"tb-{readable}-{digest}"
 
 
@@ -90,8 +92,8 @@ def submit_object(
         log(IGNORED, reason=reason, **fields)
         return Outcome(IGNORED, obj.uri, reason=reason)
     store = IdempotencyStore(settings.idempotency_table, dynamodb)
-    claim_key = f"{obj.bucket}/{obj.key}#{obj.revision}"
-    claim = store.claim(claim_key, uri=obj.uri, force=force)
+    key = claim_key(obj.bucket, obj.key, obj.revision)
+    claim = store.claim(key, uri=obj.uri, force=force)
     if not claim.acquired and claim.status == IN_PROGRESS:
         # its holder may be submitting, or may have died: fail, so that Lambda retries after
         # the lease (just above the function's timeout) and a dead holder's claim is taken over
@@ -108,7 +110,7 @@ def submit_object(
         # the claim's holder died: it may have submitted the job and not recorded it
         adopted = _adopt(obj, settings, name, batch)
         if adopted is not None:
-            store.complete(claim_key, job_id=adopted, job_name=name)
+            store.complete(key, job_id=adopted, job_name=name)
             log(ADOPTED, job_id=adopted, job_name=name, **fields)
             return Outcome(ADOPTED, obj.uri, job_id=adopted, job_name=name)
     try:
@@ -117,11 +119,11 @@ def submit_object(
         else:
             job_id, queue, details = _submit_predict(obj, settings, name, batch, s3)
     except Exception as exc:
-        store.release(claim_key)
+        store.release(key)
         log(FAILED, reason=f"{type(exc).__name__}: {exc}", job_name=name, **fields)
         raise
     try:
-        store.complete(claim_key, job_id=job_id, job_name=name)
+        store.complete(key, job_id=job_id, job_name=name)
     except Exception as exc:
         # the job is submitted: the claim stays, and the retry after its lease adopts the job
         reason = f"submitted job {job_id} but could not record it ({type(exc).__name__}: {exc})"

@@ -42,6 +42,17 @@ VALIDATION, SPLIT, EARLY_STOP, DATA, EMBEDDINGS = (
 # their fields that another process reads
 ROWS_IN, ROWS_DONE, ROWS_REJECTED, SECONDS = "rows_in", "rows_done", "rows_rejected", "seconds"
 VALIDATION_ACCURACY = "validation_accuracy"
+# The train job's events that `textbatch train --wait` shows (textbatch.cloud.training), and
+# the fields every family gives each of them; the others a line may have are optional (a
+# network's `loss` and `lr`, `train_accuracy`, `best`, a grouped split's `groups`).
+TRAIN_FIELDS: dict[str, tuple[str, ...]] = {
+    SPLIT: ("by",),
+    VALIDATION: ("epoch", "accuracy"),
+    EARLY_STOP: ("epoch", "best_epoch"),
+    DATA: ("train_rows", "validation_rows"),
+    EMBEDDINGS: ("source",),
+    DONE: ("version", "location", VALIDATION_ACCURACY),
+}
 
 # the Lambda functions and their decisions
 TRIGGER, REPORTER = "trigger", "reporter"

@@ -12,7 +12,11 @@ from textbatch_contract.paths import join
 MANIFEST = "manifest.json"
 LATEST = "latest.json"  # {"version": ..., "path": "models/<version>/"}, moved last on publish
 # what every version holds besides its weights and its manifest (`textbatch train` writes them)
-DOCUMENTS = ("network.json", "transformer.json", "config.json", "labels.json", "metrics.json")
+SPEC, TRANSFORMER, CONFIG = "network.json", "transformer.json", "config.json"
+LABELS, METRICS = "labels.json", "metrics.json"
+DOCUMENTS = (SPEC, TRANSFORMER, CONFIG, LABELS, METRICS)
+# the manifest's keys that the trigger reads to route a version's predict jobs
+ARCHITECTURE, WANTS_GPU = "architecture", "wants_gpu"
 # A version's name and its files' names in the manifest are joined to paths: plain names only
 # (no `/`, no `..`, no leading dot), so a changed pointer or manifest cannot reach outside.
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")

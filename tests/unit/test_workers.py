@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from textbatch.model.encoding import prepared
 from textbatch.model.transformer import FastTokenizer, TextTransformer
+from textbatch.model.workers import prepared
 
 
 def test_workers_prepare_like_the_caller_and_keep_the_order() -> None:
@@ -29,7 +29,7 @@ def test_workers_prepare_like_the_caller_and_keep_the_order() -> None:
 def test_workers_follow_the_jobs_vcpus_not_the_hosts_cores(monkeypatch) -> None:
     import os
 
-    from textbatch.model.encoding import VCPUS_ENV, default_workers
+    from textbatch.model.workers import VCPUS_ENV, default_workers
 
     cores = len(os.sched_getaffinity(0))
     monkeypatch.setenv(VCPUS_ENV, "1")
@@ -43,9 +43,9 @@ def test_workers_follow_the_jobs_vcpus_not_the_hosts_cores(monkeypatch) -> None:
 def test_texts_in_flight_are_bounded_by_weight_as_well_as_by_count(monkeypatch) -> None:
     """Big chunks wait for the workers: the queued weight stays at most IN_FLIGHT_WEIGHT (or
     one chunk), so memory follows the bytes, not the row count."""
-    from textbatch.model import encoding
+    from textbatch.model import workers
 
-    monkeypatch.setattr(encoding, "IN_FLIGHT_WEIGHT", 10)
+    monkeypatch.setattr(workers, "IN_FLIGHT_WEIGHT", 10)
     pulled = []
 
     def items():

@@ -1,0 +1,61 @@
+"""Every registered model family, through the train job and a classifier: what the registry
+promises the trigger (wants_gpu in the manifest) and what `train --wait` reads (each train
+event's fields, textbatch_contract.events.TRAIN_FIELDS)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from textbatch_contract import events
+
+from tests.conftest import write_config
+from textbatch import families
+from textbatch.cloud.training import describe_training_line
+from textbatch.io.storage import Storage
+from textbatch.jobs.events import EventLog
+from textbatch.jobs.train import TrainRequest, run_train
+from textbatch.model.artifacts import open_model
+
+# each family's smallest config that trains on the sample claims in seconds
+SETTINGS = {
+    "nbsvm": {"ngram_buckets": 1 << 16},
+    "knn": {"ngram_buckets": 1 << 16},
+    "bag": {"tokenizer": "fast", "ngram_buckets": 5000},
+    "nb_linear": {"tokenizer": "fast", "ngram_buckets": 5000},
+}
+
+
+@pytest.mark.parametrize("name", families.NAMES)
+def test_every_family_trains_publishes_its_traits_and_logs_what_train_wait_reads(
+    name, tmp_path, sample_train
+) -> None:
+    config = write_config(
+        tmp_path, architecture=name, n_classes=None, num_epoch=2, use_spacy_pretrained=False,
+        **SETTINGS.get(name, {"tokenizer": "fast", "seq_len": 60, "kernel_size": 3}),
+    )  # fmt: skip
+    log = io.StringIO()
+    run_train(
+        TrainRequest(config=str(config), data=str(sample_train), out=str(tmp_path / "store")),
+        log=EventLog(log, job="train"),
+    )
+    lines = log.getvalue().splitlines()
+    logged = [json.loads(line) for line in lines]
+    for event in logged:
+        wanted = events.TRAIN_FIELDS.get(event["event"], ())
+        assert set(wanted) <= set(event), (
+            f"{name}: {event['event']} lacks {set(wanted) - set(event)}"
+        )
+    assert {events.SPLIT, events.VALIDATION, events.DATA, events.DONE} <= {
+        e["event"] for e in logged
+    }
+    shown = [describe_training_line(line) for line in lines]  # none raises
+    assert any(s and s.startswith("epoch 1: validation accuracy") for s in shown)
+    model = open_model(str(tmp_path / "store"), Storage())
+    family = families.family(name)
+    assert (model.manifest.architecture, model.manifest.wants_gpu) == (name, family.wants_gpu)
+    probabilities = families.predict_texts(
+        families.classifier_for(model), ["the screen cracked", "late delivery"]
+    )
+    assert probabilities.shape == (2, len(model.labels))
