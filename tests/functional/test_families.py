@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 
 import pytest
 from textbatch_contract import events
@@ -59,3 +61,34 @@ def test_every_family_trains_publishes_its_traits_and_logs_what_train_wait_reads
         families.classifier_for(model), ["the screen cracked", "late delivery"]
     )
     assert probabilities.shape == (2, len(model.labels))
+
+
+def test_a_family_that_trains_without_torch_trains_where_torch_is_missing(
+    tmp_path, sample_train
+) -> None:
+    """knn in a process that cannot import torch (as in the CPU image); a torch family there
+    is refused before its data is read, naming what to install."""
+    code = (
+        "import sys, io; sys.modules['torch'] = None;"
+        "from textbatch.jobs.events import EventLog;"
+        "from textbatch.jobs.train import TrainRequest, run_train;"
+        "from textbatch.errors import ConfigError\n"
+        "try:\n"
+        "    r = run_train(TrainRequest(config=sys.argv[1], data=sys.argv[2], out=sys.argv[3]),"
+        " log=EventLog(io.StringIO(), job='train')); print('trained', r.train_rows)\n"
+        "except ConfigError as e: print('refused', e)"
+    )
+    for name in ("knn", "cnn"):
+        (tmp_path / name).mkdir()
+        config = write_config(
+            tmp_path / name, architecture=name, n_classes=None, ngram_buckets=1 << 16
+        )
+        args = [str(config), str(sample_train), str(tmp_path / name / "model")]
+        done = subprocess.run(
+            [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
+        )
+        if name == "knn":
+            assert done.stdout.startswith("trained "), done.stderr
+        else:
+            assert "cnn trains with torch, which this installation lacks" in done.stdout
+            assert "knn trains without torch" in done.stdout

@@ -8,6 +8,7 @@ publish the version. Nothing here knows a family by name: what differs is the fa
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import re
 import tempfile
 import time
@@ -44,7 +45,7 @@ class TrainRequest:
     text_column: str | None = None
     label_column: str | None = None
     group_column: str | None = None
-    base_model: str | None = None  # knn: a published version whose index the rows extend
+    base_model: str | None = None  # a published version whose rows these extend (knn)
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class LabelledTexts:
     skipped: list[dict[str, Any]]  # row, line and reason of each unusable row
     skipped_count: int
     groups: list[str] | None = None  # each row's value of the group column, when one is named
-    rows: list[int] | None = None  # each row's row number in the file (the knn's neighbours)
+    rows: list[int] | None = None  # each row's row number in the file (neighbours name it)
 
 
 def read_labelled(
@@ -164,6 +165,14 @@ def run_train(
             "no place to publish the model", hint="pass --out DIR_OR_S3_URI or set MODELPARAMSURL"
         )
     family = families.family(config.network)
+    if family.trains_with_torch and importlib.util.find_spec("torch") is None:
+        # said before the data is read: the CPU image and a plain install have no torch
+        raise ConfigError(
+            f"{request.config}: {family.name} trains with torch, which this installation lacks",
+            hint="pip install 'textbatch[networks]', or run it in the GPU image; "
+            + ", ".join(f.name for f in families.FAMILIES.values() if not f.trains_with_torch)
+            + " trains without torch",
+        )
     log.emit(
         events.START, config=request.config, data=request.data, out=out, device=family.device()
     )
