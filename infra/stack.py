@@ -87,6 +87,7 @@ class TextbatchStack(Stack):
                 "train": {
                     jobs.CONFIG.name: f"s3://{storage.config.bucket_name}/config.json",
                     jobs.OUT.name: models,
+                    jobs.PROMOTE.name: "auto",
                 },
             },
             log_retention=retention,

@@ -66,6 +66,11 @@ class ModelConfig:
     # textbatch: the knn model (the nearest labelled rows by cosine over hashed tf-idf n-grams)
     n_neighbors: int = 10  # knn: how many of the most similar training rows vote
     knn_max_features: int = 128  # knn: the strongest features each training row keeps
+    # textbatch: the promotion gate (a new version serves only if it scores at least the
+    # current one's minus the tolerance, on the same held-out rows)
+    promotion_metric: str = "macro_f1"  # or "accuracy"
+    promotion_tolerance: float = 0.005
+    promotion_min_rows: int = 50  # fewer held-out rows cannot tell two versions apart
 
     @property
     def network(self) -> str:
@@ -138,6 +143,9 @@ COMMON_RULES: dict[str, tuple[Any, str]] = {
     "ngrams": ((lambda v: _is_int(v) and 1 <= v <= 4), "a whole number from 1 to 4"),
     "validation_group_column": _OPTIONAL_NAME,
     "early_stopping_patience": _int_at_least(0),
+    "promotion_metric": ((lambda v: v in ("accuracy", "macro_f1")), "accuracy or macro_f1"),
+    "promotion_tolerance": ((lambda v: _is_number(v) and 0 <= v < 1), "a number from 0 to 1"),
+    "promotion_min_rows": _int_at_least(1),
 }
 
 
@@ -163,7 +171,8 @@ def build_config(raw: Any, *, source: str, rules: dict[str, tuple[Any, str]]) ->
                 f"{source}: {key} = {json.dumps(value)} is invalid; expected {allowed}"
             )
     values = {f.name: raw[f.name] for f in fields(ModelConfig) if f.name in raw}
-    for key in ("dropout", "learning_rate", "wd", "validation_fraction", "svm_c"):
+    for key in ("dropout", "learning_rate", "wd", "validation_fraction", "svm_c",
+                "promotion_tolerance"):  # fmt: skip
         if key in values:
             values[key] = float(values[key])
     return ModelConfig(**values)

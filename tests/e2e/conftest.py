@@ -75,12 +75,13 @@ class LocalCloud:
             timeout=timeout,
         )
 
-    def train(self, config: Path) -> subprocess.CompletedProcess:
+    def train(
+        self, config: Path, *options: str, data: Path = BUNDLED_DIR / "warranty_train.csv"
+    ) -> subprocess.CompletedProcess:
         """`textbatch train --submit --wait` on the bundled claims: a Batch train job here."""
         return self.textbatch(
-            "train", "--submit", "--wait", "--config", str(config),
-            "--data", str(BUNDLED_DIR / "warranty_train.csv"),
-        )  # fmt: skip
+            "train", "--submit", "--wait", "--config", str(config), "--data", str(data), *options
+        )
 
     def wait_for_result(
         self, key: str, timeout: float = 120, *, version: str | None = None

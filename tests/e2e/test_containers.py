@@ -145,7 +145,7 @@ def test_a_labelled_upload_with_a_knn_model_goes_to_the_cpu_queue_and_names_neig
         trained = cloud.textbatch(
             "train", "--config", str(REPO / "config" / "knn.json"),
             "--data", str(BUNDLED_DIR / "warranty_train.csv"),
-            "--out", f"s3://{cloud.bucket('models')}/",
+            "--out", f"s3://{cloud.bucket('models')}/", "--promote", "always",
         )  # fmt: skip
         assert trained.returncode == 0, trained.stderr[-2000:]
         upload(cloud, "knn/labelled.csv", BUNDLED_DIR / "warranty_train.csv")  # labels kept

@@ -171,7 +171,7 @@ def test_a_new_training_run_is_used_by_the_next_prediction(cloud, model_version,
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"n_classes": 5, "num_epoch": 1, "seq_len": 40, "embed_size": 16,
                                   "kernel_size": 3, "use_spacy_pretrained": False}))  # fmt: skip
-    result = cloud.train(config)
+    result = cloud.train(config, "--promote", "always")  # the gate: tests/e2e/test_lifecycle.py
     assert result.returncode == 0, result.stderr
     latest = json.loads(
         cloud.client("s3")

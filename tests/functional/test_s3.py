@@ -51,7 +51,12 @@ def test_train_publishes_a_version_then_the_latest_pointer(s3, bucket, storage, 
         )
     }  # fmt: skip
     latest = json.loads(s3.get_object(Bucket=bucket, Key="models/latest.json")["Body"].read())
-    assert latest == {"version": result.version, "path": prefix}
+    assert {k: latest[k] for k in ("version", "path")} == {
+        "version": result.version,
+        "path": prefix,
+    }
+    assert latest["reason"] == "the location's first version"  # the promotion gate's
+    assert latest["previous"] == []
 
 
 def test_predict_from_s3_to_an_s3_prefix_via_latest(s3, bucket, storage, s3_inputs) -> None:

@@ -92,7 +92,10 @@ def test_every_jobs_command_line_parses_in_the_cli_with_each_parameter_as_its_op
     from textbatch.cli.main import build_parser
 
     job = jobs.JOBS[name]
-    values = {p.name: (3 if p.type is int else f"value-of-{p.name}") for p in job.parameters}
+    values = {
+        p.name: 3 if p.type is int else p.choices[-1] if p.choices else f"value-of-{p.name}"
+        for p in job.parameters
+    }
     args = build_parser().parse_args(job.argv(**values))
     assert {key: getattr(args, key) for key in values} == values
     ref = job.definition_command()

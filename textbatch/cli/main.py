@@ -22,6 +22,7 @@ from textbatch.cli import (
     large_files,
     local,
     logs,
+    models,
     predict,
     results,
     sample_data,
@@ -43,6 +44,7 @@ COMMANDS = (
     results,
     local,
     bench,
+    models,
     demo,
     sample_data,
 )

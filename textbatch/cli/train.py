@@ -42,6 +42,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="knn: a published version (or a location with models/latest.json) whose index "
         "the rows of --data extend; nothing else is refitted",
     )
+    parser.add_argument(
+        "--eval-data",
+        help="labelled CSV the promotion gate scores the new and the current version on "
+        "(default: the run's validation rows)",
+    )
     parser.add_argument("--submit", action="store_true", help="run as a Batch job on the stage")
     parser.add_argument(
         "--wait", action="store_true", help="with --submit: follow the job to its end"
@@ -71,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
             label_column=args.label_column,
             group_column=args.group_column,
             base_model=args.base_model,
+            promote=args.promote or "auto",
+            eval_data=args.eval_data,
         )
     )
     return 0
@@ -106,10 +113,16 @@ def _sagemaker() -> int:
 def _submit(args: argparse.Namespace) -> int:
     from textbatch.cloud.training import follow_training, submit_training
 
-    if args.text_column or args.label_column or args.group_column or args.base_model:
+    if (
+        args.text_column
+        or args.label_column
+        or args.group_column
+        or args.base_model
+        or args.eval_data
+    ):
         raise TextbatchError(
-            "--text-column, --label-column, --group-column and --base-model do not apply to a "
-            "submitted job",
+            "--text-column, --label-column, --group-column, --base-model and --eval-data do "
+            "not apply to a submitted job",
             hint="set text_column / label_column / validation_group_column in the config file",
         )
     connection = connect(args)
@@ -119,6 +132,7 @@ def _submit(args: argparse.Namespace) -> int:
         config=args.config,
         data=args.data,
         out=args.out,
+        promote=args.promote,
         batch=batch,
         storage=connection.storage,
     )

@@ -31,12 +31,14 @@ def submit_training(
     data: str,
     out: str | None,
     batch: Any,
+    promote: str | None = None,
     storage: Storage,
 ) -> dict[str, Any]:
     parameters = jobs.TRAIN.submit_parameters(  # `out` left out: the definition's default
         config=stage_input(config, deployment.output(stack_outputs.CONFIG_BUCKET), storage),
         data=stage_input(data, deployment.output(stack_outputs.TRAINING_BUCKET), storage),
         out=out or None,
+        promote=promote,
     )
     return batch.submit_job(
         jobName=f"tb-train-{basename(parameters[jobs.DATA.name]).rsplit('.', 1)[0]}"[:100].replace(
@@ -77,6 +79,8 @@ def describe_training_line(line: str) -> str | None:
         return (
             f"data: {event['train_rows']} training rows, {event['validation_rows']} validation rows"
         )
+    if kind == events.PROMOTION:
+        return f"{'promoted' if event['promoted'] else 'not promoted'}: {event['reason']}"
     if kind == events.DONE:
         return f"model {event['version']} published to {event['location']}"
     if kind in (events.FAILED, events.EMBEDDINGS):

@@ -6,6 +6,7 @@ AWS_ENDPOINT_URL...), so the same code runs against AWS, LocalStack or moto.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -123,6 +124,58 @@ class Storage:
             tmp.write(data)
         os.chmod(tmp.name, FILE_MODE)  # as open() would create it, not tempfile's 0600
         os.replace(tmp.name, path)
+
+    def read_tagged(self, uri: str) -> tuple[bytes | None, str | None]:
+        """An object's bytes and the tag a conditional write names it by (S3: its ETag; a
+        local file: the sha256 of its bytes); (None, None) when there is none."""
+        if is_s3(uri):
+            obj = S3Uri.parse(uri)
+            try:
+                with _s3_errors(uri, "read"):
+                    reply = self.s3.get_object(Bucket=obj.bucket, Key=obj.key)
+            except StorageError as exc:
+                if exc.status == 404:
+                    return None, None
+                raise
+            return reply["Body"].read(), reply["ETag"]
+        path = Path(uri)
+        if not path.is_file():
+            return None, None
+        data = path.read_bytes()
+        return data, hashlib.sha256(data).hexdigest()
+
+    def write_bytes_if(self, uri: str, data: bytes, *, tag: str | None, content_type: str) -> None:
+        """Write only over the object read with `tag` (None: only where there is none yet):
+        S3's conditional PutObject (If-Match, If-None-Match); a local file under a lock.
+        Another writer in between is a Conflict, and nothing is written."""
+        if is_s3(uri):
+            obj = S3Uri.parse(uri)
+            condition = {"IfMatch": tag} if tag else {"IfNoneMatch": "*"}
+            try:
+                with _s3_errors(uri, "write"):
+                    self.s3.put_object(
+                        Bucket=obj.bucket, Key=obj.key, Body=data, ContentType=content_type,
+                        **condition,
+                    )  # fmt: skip
+            except StorageError as exc:
+                if exc.status in (409, 412):
+                    raise Conflict(f"{uri} changed while this wrote it") from exc
+                raise
+            return
+        path = Path(uri)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = path.with_name(f".{path.name}.lock")
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError as exc:
+            raise Conflict(f"{uri} is being written by another process ({lock})") from exc
+        try:
+            if self.read_tagged(uri)[1] != tag:
+                raise Conflict(f"{uri} changed while this wrote it")
+            self.write_bytes(uri, data)
+        finally:
+            os.close(fd)
+            lock.unlink()
 
     def download(self, uri: str, path: Path, *, version: str | None = None) -> None:
         """`version`: an S3 object's version id (the one uploaded revision); None: the latest."""
@@ -253,6 +306,13 @@ class Storage:
                 return False
             raise
         return True
+
+
+class Conflict(StorageError):
+    """A conditional write lost to another writer: read again and decide again."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, hint="another process changed it first: run the command again")
 
 
 class Publisher:

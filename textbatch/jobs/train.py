@@ -24,9 +24,9 @@ from textbatch.config import ModelConfig, check_labels
 from textbatch.errors import ConfigError, InputError
 from textbatch.families import Family, TrainingData
 from textbatch.io.csv_table import FORMULA_STARTS, LABEL_COLUMNS, TEXT_COLUMNS, open_table
-from textbatch.io.storage import Storage, is_s3, join
+from textbatch.io.storage import Conflict, Storage, is_s3, join
 from textbatch.jobs.events import EventLog
-from textbatch.model import artifacts
+from textbatch.model import artifacts, versions
 from textbatch.model.artifacts import Model
 from textbatch.model.metrics import classification_report
 from textbatch.model.splits import Split, group_ids, grouped_split, stratified_split
@@ -46,6 +46,8 @@ class TrainRequest:
     label_column: str | None = None
     group_column: str | None = None
     base_model: str | None = None  # a published version whose rows these extend (knn)
+    promote: str = "auto"  # auto: the promotion gate decides; always; never
+    eval_data: str | None = None  # labelled rows the gate compares on (default: validation)
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class TrainResult:
     train_rows: int
     validation_rows: int
     seconds: float
+    promoted: bool = False  # models/latest.json points at it now
 
 
 @dataclass(frozen=True)
@@ -168,7 +171,7 @@ def run_train(
     if family.trains_with_torch and importlib.util.find_spec("torch") is None:
         # said before the data is read: the CPU image and a plain install have no torch
         raise ConfigError(
-            f"{request.config}: {family.name} trains with torch, which this installation lacks",
+            f"{request.config}: training {family.name} needs torch, which this installation lacks",
             hint="pip install 'textbatch[networks]', or run it in the GPU image; "
             + ", ".join(f.name for f in families.FAMILIES.values() if not f.trains_with_torch)
             + " trains without torch",
@@ -178,14 +181,7 @@ def run_train(
     )
 
     group_column = request.group_column or config.validation_group_column
-    with storage.local_copy(request.data) as path:
-        data = read_labelled(
-            path,
-            name=request.data,
-            text_column=request.text_column or config.text_column,
-            label_column=request.label_column or config.label_column,
-            group_column=group_column,
-        )
+    data = _read(request.data, request, config, storage, group_column=group_column)
     base = _base_model(request, config, family, storage) if request.base_model else None
     labels = sorted_labels(data.labels)
     if base is not None:  # the base's label ids stay; new labels come after them
@@ -236,7 +232,11 @@ def run_train(
         "skipped_rows": data.skipped_count,
         "train_seconds": round(time.perf_counter() - started, 2),
         "device": fitted.device,
+        "data": request.data,
     }
+    seen = versions.read_pointer(out, storage)
+    gate = _gate(request, config, family, labels, data, split, fitted, out, seen, base, storage)
+    metrics["promotion"] = gate.to_dict()
     with tempfile.TemporaryDirectory(prefix="textbatch-train-") as tmp:
         manifest = artifacts.write_version(
             Path(tmp),
@@ -247,9 +247,29 @@ def run_train(
             labels=labels,
             metrics=metrics,
             wants_gpu=family.wants_gpu,
+            promotion=gate.to_dict(),
         )
         location = artifacts.publish(Path(tmp), manifest, out, storage)
         _publish_copies(Path(tmp), config, storage)
+    promoted = gate.promoted
+    if promoted:
+        try:
+            versions.move_pointer(out, manifest.version, storage, seen=seen, reason=gate.reason)
+        except Conflict as exc:  # another run or an operator moved it meanwhile: theirs stands
+            promoted = False
+            log.emit(events.PROMOTION, promoted=False, reason=exc.message, version=manifest.version)
+    log.emit(
+        events.PROMOTION,
+        promoted=promoted,
+        reason=gate.reason,
+        version=manifest.version,
+        metric=gate.metric,
+        new=gate.new,
+        current=gate.current,
+        current_version=gate.current_version,
+        rows=gate.rows,
+        on=gate.on,
+    )
     seconds = time.perf_counter() - started
     log.emit(
         events.DONE,
@@ -259,10 +279,96 @@ def run_train(
         macro_f1=metrics["validation"]["macro_f1"],
         split=split.by,
         seconds=seconds,
+        promoted=promoted,
     )
     return TrainResult(
-        manifest.version, location, metrics, len(split.train), len(split.validation), seconds
+        manifest.version,
+        location,
+        metrics,
+        len(split.train),
+        len(split.validation),
+        seconds,
+        promoted,
     )
+
+
+def _read(
+    uri: str,
+    request: TrainRequest,
+    config: ModelConfig,
+    storage: Storage,
+    *,
+    group_column: str | None = None,
+) -> LabelledTexts:
+    """A labelled file's rows, its columns as the request or else the config names them."""
+    with storage.local_copy(uri) as path:
+        return read_labelled(
+            path,
+            name=uri,
+            text_column=request.text_column or config.text_column,
+            label_column=request.label_column or config.label_column,
+            group_column=group_column,
+        )
+
+
+def _gate(
+    request: TrainRequest,
+    config: ModelConfig,
+    family: Family,
+    labels: list[str],
+    data: LabelledTexts,
+    split: Split,
+    fitted: families.Fitted,
+    out: str,
+    seen: versions.Pointer,
+    base: Model | None,
+    storage: Storage,
+) -> versions.Gate:
+    """Score the new version and the one serving now on the same held-out rows: the run's
+    validation rows (the new version's predictions of them from before it saw them), or the
+    rows of --eval-data (both versions as published). The gate decides on the scores."""
+    if request.eval_data:
+        held = _read(request.eval_data, request, config, storage)
+        texts, truth, on = held.texts, held.labels, request.eval_data
+        # the new version as it will be published (no manifest yet: the gate goes in it)
+        new_model = Model(None, fitted.spec, fitted.weights, fitted.transformer, config, labels)  # type: ignore[arg-type]
+        new_predicted = _predicted(family.classifier(new_model), texts)
+    else:
+        texts = [data.texts[i] for i in split.validation]
+        truth = [data.labels[i] for i in split.validation]
+        new_predicted = [labels[i] for i in fitted.predicted]
+        on = f"validation ({split.by})"
+    metric, tolerance = config.promotion_metric, config.promotion_tolerance
+    new = versions.score(truth, new_predicted, metric)
+    if base is not None and base.manifest.version == seen.version and request.promote == "auto":
+        # the serving version with rows added, its own rows and features unchanged
+        reason = f"it extends the serving version {seen.version} with {len(data.texts)} rows"
+        return versions.Gate(True, reason, request.promote, metric, tolerance, new,
+                             current_version=seen.version, rows=len(texts), on=on)  # fmt: skip
+    current = None
+    if seen.version is not None and request.promote == "auto" and texts:
+        model = artifacts.open_model(versions.version_uri(out, seen.version), storage)
+        current = versions.score(truth, _predicted(families.classifier_for(model), texts), metric)
+    return versions.decide(
+        mode=request.promote,
+        metric=metric,
+        tolerance=tolerance,
+        new=new,
+        current=current,
+        current_version=seen.version,
+        rows=len(texts),
+        on=on,
+        min_rows=config.promotion_min_rows,
+    )
+
+
+def _predicted(classifier: families.Classifier, texts: list[str], chunk: int = 2048) -> list[str]:
+    """Each text's predicted label, in chunks (as the predict job reads a file)."""
+    found: list[str] = []
+    for start in range(0, len(texts), chunk):
+        ids = families.predict_texts(classifier, texts[start : start + chunk]).argmax(axis=1)
+        found += [classifier.labels[i] for i in ids]
+    return found
 
 
 def _base_model(

@@ -52,7 +52,8 @@ FORMAT = "textbatch.model/1"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 # the manifest's fields and the JSON types each must have
 _FIELD_TYPES = {"format": str, "version": str, "created_at": str, "textbatch_version": str,
-                ARCHITECTURE: str, WANTS_GPU: bool, "weights": str, "files": dict}  # fmt: skip
+                ARCHITECTURE: str, WANTS_GPU: bool, "weights": str, "files": dict,
+                "promotion": dict}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -65,9 +66,11 @@ class Manifest:
     wants_gpu: bool
     weights: str
     files: dict[str, str]  # file name -> sha256
+    promotion: dict[str, Any] | None = None  # the promotion gate's decision (versions.Gate)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=True)
+        fields = {k: v for k, v in asdict(self).items() if v is not None}  # promotion: optional
+        return json.dumps(fields, indent=2, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str, *, source: str) -> Manifest:
@@ -144,6 +147,7 @@ def write_version(
     labels: list[str],
     metrics: dict[str, Any],
     wants_gpu: bool,
+    promotion: dict[str, Any] | None = None,
 ) -> Manifest:
     """Write a complete version into an empty directory and return its manifest. `weights`:
     a network's state dict as numpy arrays, or a numpy model's tables; `wants_gpu`: the
@@ -173,22 +177,18 @@ def write_version(
         wants_gpu=wants_gpu,
         weights=weights_file,
         files=files,
+        promotion=promotion,
     )
     (directory / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
     return manifest
 
 
 def publish(directory: Path, manifest: Manifest, location: str, storage: Storage) -> str:
-    """Copy a version under `location/models/<version>/`, then move `models/latest.json` to it."""
+    """Copy a version under `location/models/<version>/`, its manifest last. Which version
+    serves (`models/latest.json`) is the promotion's to move: textbatch.model.versions."""
     prefix = join(join(location, "models"), manifest.version)
     for name in [*manifest.files, MANIFEST]:
         storage.upload(directory / name, join(prefix, name))
-    pointer = {"version": manifest.version, "path": f"models/{manifest.version}/"}
-    storage.write_bytes(
-        join(join(location, "models"), LATEST),
-        json.dumps(pointer, indent=2).encode(),
-        content_type="application/json",
-    )
     return prefix
 
 

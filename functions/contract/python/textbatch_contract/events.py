@@ -32,6 +32,7 @@ HEADER_KEYS = (EVENT, JOB, DECISION, COMPONENT, TIME)
 # a job's events that another process reads
 START, PROGRESS, DONE, FAILED = "start", "progress", "done", "failed"
 SPLIT_DONE, MERGE_DONE, FAILED_PARTS = "split_done", "merge_done", "failed_parts"
+PROMOTION = "promotion"  # the train job's promotion gate, and `textbatch models` moves
 VALIDATION, SPLIT, EARLY_STOP, DATA, EMBEDDINGS = (
     "validation",
     "split",
@@ -51,6 +52,7 @@ TRAIN_FIELDS: dict[str, tuple[str, ...]] = {
     EARLY_STOP: ("epoch", "best_epoch"),
     DATA: ("train_rows", "validation_rows"),
     EMBEDDINGS: ("source",),
+    PROMOTION: ("promoted", "reason", "version"),
     DONE: ("version", "location", VALIDATION_ACCURACY),
 }
 

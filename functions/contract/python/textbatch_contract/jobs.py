@@ -44,6 +44,8 @@ class Parameter:
     name: str
     help: str
     type: type = str
+    optional: bool = False  # the CLI option may be left out (the job takes its default)
+    choices: tuple[str, ...] | None = None
 
     @property
     def flag(self) -> str:
@@ -85,8 +87,9 @@ class BatchJob:
             parser.add_argument(
                 p.flag,
                 dest=p.name,
-                required=required and p.name != INPUT_VERSION.name,
+                required=required and not p.optional,
                 type=p.type,
+                choices=p.choices,
                 help=helps.get(p.name, p.help),
             )
 
@@ -100,7 +103,9 @@ class BatchJob:
 
 INPUT = Parameter("input", "the CSV: a path or s3:// URI")
 INPUT_VERSION = Parameter(
-    "input_version", "the S3 version id of the input to read (default or 'latest': the latest)"
+    "input_version",
+    "the S3 version id of the input to read (default or 'latest': the latest)",
+    optional=True,
 )
 OUTPUT = Parameter("output", "a .csv path/key, or a directory or s3:// prefix for the results")
 MODEL = Parameter("model", "a model version, or a location holding models/latest.json")
@@ -112,8 +117,16 @@ PREDICT = BatchJob(
 CONFIG = Parameter("config", "config JSON: a path or s3:// URI")
 DATA = Parameter("data", "labelled CSV: a path or s3:// URI")
 OUT = Parameter("out", "where to publish: a directory or s3://bucket[/prefix]")
+PROMOTE_MODES = ("auto", "always", "never")
+PROMOTE = Parameter(
+    "promote",
+    "auto: models/latest.json moves to the new version only if it scores at least the current "
+    "one's (the promotion gate); always; never (default auto)",
+    optional=True,
+    choices=PROMOTE_MODES,
+)
 
-TRAIN = BatchJob("train", (CONFIG, DATA, OUT), "train a model (the train job)")
+TRAIN = BatchJob("train", (CONFIG, DATA, OUT, PROMOTE), "train a model (the train job)")
 SPLIT = BatchJob(
     "split",
     (INPUT, INPUT_VERSION, PARTS, Parameter("count", "number of parts", int), OUTPUT),
