@@ -41,6 +41,9 @@ JOB_SPECS = (
             timeout_setting="predict_timeout_minutes"),
     JobSpec("train", "gpu", TRAIN, gpus=1, vcpus=4, memory_mib=14336,
             timeout_setting="train_timeout_minutes"),
+    # the families that train without torch (nbsvm, knn), in the CPU image on the CPU queue
+    JobSpec("train-cpu", "cpu", TRAIN, gpus=0, vcpus=4, memory_mib=7168,
+            timeout_setting="train_timeout_minutes"),
 )  # fmt: skip
 
 # The jobs' temporary files (tempfile's default directory): a scratch volume on a read-only root

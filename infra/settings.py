@@ -34,6 +34,9 @@ class StageSettings:
     job_attempts: int
     model_version: str | None  # None: predict jobs use models/latest.json
     predict_queue: str  # "auto": the model's manifest decides (wants_gpu); or "gpu" / "cpu"
+    # "auto": `train --submit` picks by the config's family (one that trains with torch: the
+    # GPU queue and image; nbsvm, knn: the CPU queue and image); or "gpu" / "cpu"
+    train_queue: str
     split_threshold_mb: float  # larger uploads run as split -> array of parts -> merge
     part_size_mb: float  # one part per this many MB (one array child each)
     # uploads under this prefix of the predict bucket are clustered (the cluster job), not
@@ -93,6 +96,8 @@ def _validate(s: StageSettings, path: Path) -> None:
         problems.append("cluster_prefix: a key prefix ending in '/', e.g. 'cluster/'")
     if s.predict_queue not in ("auto", "gpu", "cpu"):
         problems.append("predict_queue: 'auto', 'gpu' or 'cpu'")
+    if s.train_queue not in ("auto", "gpu", "cpu"):
+        problems.append("train_queue: 'auto', 'gpu' or 'cpu'")
     if not 10 <= s.runnable_timeout_minutes <= 1440:
         problems.append("runnable_timeout_minutes: 10 to 1440 (AWS Batch's limits)")
     if not 1 <= s.job_attempts <= 10:

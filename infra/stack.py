@@ -75,20 +75,27 @@ class TextbatchStack(Stack):
             jobs.OUTPUT.name: results,
             jobs.INPUT_VERSION.name: jobs.LATEST,  # a job submitted by hand reads the latest
         }
+        train_defaults = {
+            jobs.CONFIG.name: f"s3://{storage.config.bucket_name}/config.json",
+            jobs.OUT.name: models,
+            jobs.PROMOTE.name: "auto",
+        }
         compute = BatchCompute(
             self,
             "Batch",
             settings=settings,
             network=network,
-            job_roles={"predict": predict_role, "predict-cpu": predict_role, "train": train_role},
+            job_roles={
+                "predict": predict_role,
+                "predict-cpu": predict_role,
+                "train": train_role,
+                "train-cpu": train_role,
+            },
             parameter_defaults={
                 "predict": predict_defaults,
                 "predict-cpu": predict_defaults,
-                "train": {
-                    jobs.CONFIG.name: f"s3://{storage.config.bucket_name}/config.json",
-                    jobs.OUT.name: models,
-                    jobs.PROMOTE.name: "auto",
-                },
+                "train": train_defaults,
+                "train-cpu": train_defaults,
             },
             log_retention=retention,
             removal_policy=removal,
@@ -192,6 +199,8 @@ class TextbatchStack(Stack):
             stack_outputs.MODELS_BUCKET: storage.models.bucket_name,
             stack_outputs.CONFIG_BUCKET: storage.config.bucket_name,
             stack_outputs.TRAIN_JOB_DEFINITION: compute.job_definition_names["train"],
+            stack_outputs.TRAIN_CPU_JOB_DEFINITION: compute.job_definition_names["train-cpu"],
+            stack_outputs.TRAIN_QUEUE: settings.train_queue,
             stack_outputs.JOB_LOG_GROUP: compute.log_group.log_group_name,
             stack_outputs.TRIGGER_LOG_GROUP: trigger.log_group.log_group_name,
             stack_outputs.TRIGGER_FUNCTION: trigger.function.function_name,

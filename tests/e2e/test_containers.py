@@ -163,3 +163,22 @@ def test_a_labelled_upload_with_a_knn_model_goes_to_the_cpu_queue_and_names_neig
     # each training row is its own nearest neighbour, and votes for its own label
     assert sum(r["neighbors"].split()[0] == str(i) for i, r in enumerate(rows, 1)) > 0.9 * 500
     assert sum(r["prediction"] == r["category"] for r in rows) > 0.9 * 500
+
+
+def test_a_cpu_family_trains_on_the_cpu_queue_in_the_cpu_image(cloud: LocalCloud, model_version):
+    """config/fast.json (nbsvm: scipy, no torch) as a Batch job: the CPU queue and the CPU
+    image, which has no torch; the session's model keeps serving (--promote never)."""
+    trained = cloud.train(REPO / "config" / "fast.json", "--promote", "never")
+    assert trained.returncode == 0, trained.stdout + trained.stderr
+    assert "to textbatch-local-cpu" in trained.stdout.splitlines()[0]
+    assert "not promoted: --promote never" in trained.stdout
+    [job] = [
+        j
+        for j in cloud.jobs("")
+        if j["container"]["command"][0] == "train" and "cpu" in j["jobQueue"]
+    ]
+    [definition] = cloud.client("batch").describe_job_definitions(
+        jobDefinitions=[job["jobDefinition"]]
+    )["jobDefinitions"]
+    if in_containers(cloud):
+        assert definition["containerProperties"]["image"] == IMAGES["cpu"]

@@ -8,6 +8,7 @@ import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from textbatch_contract import events
@@ -66,8 +67,9 @@ def test_every_family_trains_publishes_its_traits_and_logs_what_train_wait_reads
 def test_a_family_that_trains_without_torch_trains_where_torch_is_missing(
     tmp_path, sample_train
 ) -> None:
-    """knn in a process that cannot import torch (as in the CPU image); a torch family there
-    is refused before its data is read, naming what to install."""
+    """knn and the shipped config/fast.json (nbsvm) in a process that cannot import torch (as
+    in the CPU image); a torch family there is refused before its data is read, naming what to
+    install."""
     code = (
         "import sys, io; sys.modules['torch'] = None;"
         "from textbatch.jobs.events import EventLog;"
@@ -78,17 +80,22 @@ def test_a_family_that_trains_without_torch_trains_where_torch_is_missing(
         " log=EventLog(io.StringIO(), job='train')); print('trained', r.train_rows)\n"
         "except ConfigError as e: print('refused', e)"
     )
-    for name in ("knn", "cnn"):
+    shipped = Path(__file__).parents[2] / "config" / "fast.json"  # nbsvm, as shipped
+    for name in ("knn", "nbsvm", "cnn"):
         (tmp_path / name).mkdir()
-        config = write_config(
-            tmp_path / name, architecture=name, n_classes=None, ngram_buckets=1 << 16
+        config = (
+            shipped
+            if name == "nbsvm"
+            else write_config(
+                tmp_path / name, architecture=name, n_classes=None, ngram_buckets=1 << 16
+            )
         )
         args = [str(config), str(sample_train), str(tmp_path / name / "model")]
         done = subprocess.run(
             [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
         )
-        if name == "knn":
-            assert done.stdout.startswith("trained "), done.stderr
-        else:
+        if name == "cnn":
             assert "training cnn needs torch, which this installation lacks" in done.stdout
-            assert "knn trains without torch" in done.stdout
+            assert "nbsvm and knn train without torch" in done.stdout
+        else:
+            assert done.stdout.startswith("trained "), done.stdout + done.stderr

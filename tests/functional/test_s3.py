@@ -47,7 +47,7 @@ def test_train_publishes_a_version_then_the_latest_pointer(s3, bucket, storage, 
         prefix + name
         for name in (
             "model.params", "network.json", "transformer.json", "config.json", "labels.json",
-            "metrics.json", "manifest.json",
+            "metrics.json", "manifest.json", "report.html",
         )
     }  # fmt: skip
     latest = json.loads(s3.get_object(Bucket=bucket, Key="models/latest.json")["Body"].read())

@@ -57,7 +57,7 @@ def test_version_directory_is_complete_and_checksummed(trained) -> None:
     assert manifest["version"] == result.version
     assert set(manifest["files"]) == {
         "model.params", "network.json", "transformer.json", "config.json", "labels.json",
-        "metrics.json",
+        "metrics.json", "report.html",
     }  # fmt: skip
     for name, digest in manifest["files"].items():
         assert hashlib.sha256((version_dir / name).read_bytes()).hexdigest() == digest

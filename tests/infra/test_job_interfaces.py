@@ -10,6 +10,7 @@ reach the job as the literal `Ref::name`. Both fail here.
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -86,30 +87,45 @@ def test_the_trigger_fills_exactly_the_parameters_the_predict_definitions_name(
         assert_agree(job, {"predict": predict, "predict-cpu": predict_cpu}[role])
 
 
+@pytest.mark.parametrize(("architecture", "role"), [("cnn", "train"), ("knn", "train-cpu")])
 def test_train_submit_fills_exactly_the_parameters_the_train_definition_names(
-    synths, trigger_cloud
+    synths, trigger_cloud, tmp_path, architecture, role
 ) -> None:
+    """On the definition its config's family wants: a torch family's on the GPU queue, the
+    others' (the CPU image's) on the CPU queue."""
     settings, batch, _, s3 = trigger_cloud
-    train = definition(synths["dev"], "train")
-    register(batch, "tb-train", train)
+    train = definition(synths["dev"], role)
+    register(batch, f"tb-{role}", train)
+    for bucket in ("config", "training"):
+        s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket="training", Key="claims.csv", Body=b"label,text\na,b\n")
     deployment = Deployment(
         "Textbatch-test",
         {
             STACK_OUTPUTS["gpu_job_queue"]: settings.gpu_job_queue,
+            STACK_OUTPUTS["cpu_job_queue"]: settings.cpu_job_queue,
             stack_outputs.TRAIN_JOB_DEFINITION: "tb-train",
+            stack_outputs.TRAIN_CPU_JOB_DEFINITION: "tb-train-cpu",
+            stack_outputs.TRAIN_QUEUE: "auto",
             stack_outputs.CONFIG_BUCKET: "config",
             stack_outputs.TRAINING_BUCKET: "training",
         },
     )
-    for out in (None, "s3://models/elsewhere/"):
-        job_id = submit_training(
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"architecture": architecture, "ngram_buckets": 1 << 16}))
+    for out, promote in ((None, None), ("s3://models/elsewhere/", "never")):
+        reply = submit_training(
             deployment,
-            config="s3://config/config.json",
+            config=str(config),
             data="s3://training/claims.csv",
             out=out,
+            promote=promote,
             batch=batch,
             storage=Storage(s3),
-        )["jobId"]
-        [job] = describe(batch, [job_id])
+        )
+        [job] = describe(batch, [reply["jobId"]])
         assert_agree(job, train)
+        assert job["jobQueue"] == reply["queue"]
+        wanted = settings.gpu_job_queue if role == "train" else settings.cpu_job_queue
+        assert reply["queue"] == wanted
         assert re.fullmatch(r"tb-train-claims", job["jobName"])

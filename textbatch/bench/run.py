@@ -177,7 +177,9 @@ def _commands(config: Path | None, group_column: str | None, peer_config: Path |
     grouped = ["--group-column", group_column] if group_column else []
 
     def train(data: Path, model: Path) -> list[str]:
-        args = ["--config", str(config), "--data", str(data), "--out", str(model), *grouped]
+        # the version just trained is the one measured, whatever a run before left there
+        args = ["--config", str(config), "--data", str(data), "--out", str(model), *grouped,
+                "--promote", "always"]  # fmt: skip
         return [*TEXTBATCH, "train", *args]
 
     def predict(model: Path, data: Path, out: Path) -> list[str]:

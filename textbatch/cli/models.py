@@ -128,7 +128,7 @@ def _print_show(location: str, info: Any, latest: str | None, *, as_json: bool) 
             f"    {label}: precision {scores['precision']:.3f}, recall {scores['recall']:.3f}, "
             f"F1 {scores['f1']:.3f} ({scores['support']} rows)"
         )
+    print(f"  report: {info.report or '(none: trained before the reports)'}")
     if info.gate:
-        print(
-            f"  gate: {'promoted' if info.gate['promoted'] else 'held back'}: {info.gate['reason']}"
-        )
+        decided = "promoted" if info.gate["promoted"] else "held back"
+        print(f"  gate: {decided}: {info.gate['reason']}")

@@ -13,7 +13,6 @@ import tempfile
 from pathlib import Path
 
 from textbatch_contract.jobs import TRAIN
-from textbatch_contract.settings import STACK_OUTPUTS
 
 from textbatch.cli._cloud import connect
 from textbatch.cli.options import add_cloud_options
@@ -136,11 +135,7 @@ def _submit(args: argparse.Namespace) -> int:
         batch=batch,
         storage=connection.storage,
     )
-    print(
-        f"submitted train job {job['jobId']} to "
-        f"{deployment.output(STACK_OUTPUTS['gpu_job_queue'])}",
-        flush=True,
-    )
+    print(f"submitted train job {job['jobId']} to {job['queue']}", flush=True)
     if not args.wait:
         return 0
     final = follow_training(

@@ -24,6 +24,24 @@ def stage_input(path: str, bucket: str, storage: Storage) -> str:
     return uri
 
 
+def train_queue(deployment: Deployment, config_text: str, *, source: str) -> tuple[str, str, str]:
+    """(kind, queue, job definition) for a config: the stage's train_queue, or by its family
+    where that is `auto` (a family that trains with torch: the GPU queue and image)."""
+    from textbatch.families import family, parse_config
+
+    setting = deployment.outputs.get(stack_outputs.TRAIN_QUEUE, "auto")
+    kind = setting
+    if setting == "auto":
+        torch = family(parse_config(config_text, source=source).network).trains_with_torch
+        kind = "gpu" if torch else "cpu"
+    definition = {
+        "gpu": stack_outputs.TRAIN_JOB_DEFINITION,
+        "cpu": stack_outputs.TRAIN_CPU_JOB_DEFINITION,
+    }[kind]
+    queue = deployment.output(STACK_OUTPUTS[f"{kind}_job_queue"])
+    return kind, queue, deployment.output(definition)
+
+
 def submit_training(
     deployment: Deployment,
     *,
@@ -34,20 +52,24 @@ def submit_training(
     promote: str | None = None,
     storage: Storage,
 ) -> dict[str, Any]:
+    """The train job on the queue its config's family wants (train_queue); returns SubmitJob's
+    reply with `queue` (gpu or cpu) added."""
+    _, queue, definition = train_queue(deployment, storage.read_text(config), source=config)
     parameters = jobs.TRAIN.submit_parameters(  # `out` left out: the definition's default
         config=stage_input(config, deployment.output(stack_outputs.CONFIG_BUCKET), storage),
         data=stage_input(data, deployment.output(stack_outputs.TRAINING_BUCKET), storage),
         out=out or None,
         promote=promote,
     )
-    return batch.submit_job(
+    reply = batch.submit_job(
         jobName=f"tb-train-{basename(parameters[jobs.DATA.name]).rsplit('.', 1)[0]}"[:100].replace(
             ".", "-"
         ),
-        jobQueue=deployment.output(STACK_OUTPUTS["gpu_job_queue"]),
-        jobDefinition=deployment.output(stack_outputs.TRAIN_JOB_DEFINITION),
+        jobQueue=queue,
+        jobDefinition=definition,
         parameters=parameters,
     )
+    return {**reply, "queue": queue}
 
 
 def describe_training_line(line: str) -> str | None:

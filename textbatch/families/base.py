@@ -54,6 +54,7 @@ class Fitted:
     epochs_run: int
     predicted: np.ndarray  # the best epoch's predicted class ids of the validation rows
     device: str = "cpu"  # where it was trained
+    confidence: np.ndarray | None = None  # each validation row's predicted probability
 
 
 class Classifier(Protocol):

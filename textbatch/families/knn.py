@@ -67,7 +67,8 @@ class Knn(Family):
         found = knn.nearest(
             held_out, knn.vectors(validation, held_out.columns, held_out.idf), config.n_neighbors
         )
-        predicted = knn.vote(held_out, found, config.n_classes).argmax(axis=1)
+        probabilities = knn.vote(held_out, found, config.n_classes)
+        predicted = probabilities.argmax(axis=1)
         accuracy = float((predicted == y[split.validation]).mean()) if len(predicted) else 0.0
         log.emit(events.VALIDATION, epoch=1, accuracy=accuracy, n_neighbors=config.n_neighbors)
         index = knn.build_index(parts, columns, idf, sources)
@@ -81,7 +82,8 @@ class Knn(Family):
             sources=list(sources),
         )
         spec = ModelSpec.from_config(config, vocab_rows=len(index.columns), embed_size=0)
-        return Fitted(index.to_weights(), spec, featurizer, 1, 1, predicted)
+        confidence = probabilities.max(axis=1) if len(predicted) else np.zeros(0)
+        return Fitted(index.to_weights(), spec, featurizer, 1, 1, predicted, confidence=confidence)
 
     def classifier(self, model: Model) -> KnnClassifier:
         return KnnClassifier(model)

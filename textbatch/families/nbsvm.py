@@ -1,6 +1,6 @@
 """The `nbsvm` family: NB-weighted TF-IDF of hashed word n-grams, one squared-hinge score per
 class (the math: textbatch.model.nbsvm; its fit: textbatch.model.nbsvm_fit). Predicts in numpy
-on every core of a CPU; fits with torch's L-BFGS."""
+on every core of a CPU; fits with L-BFGS in numpy (no torch)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from textbatch_contract import events
 
 from textbatch.families.base import Family, Fitted, Log, ProbabilitiesOnly, Rule, TrainingData
 from textbatch.model.hashing import HashingFeaturizer
-from textbatch.model.nbsvm import NbsvmScorer, NbsvmTables
+from textbatch.model.nbsvm import NbsvmScorer, NbsvmTables, class_logits, softmax
 from textbatch.model.spec import ModelSpec
 
 if TYPE_CHECKING:
@@ -28,10 +28,11 @@ RULES: dict[str, Rule] = {
 
 class Nbsvm(Family):
     name = "nbsvm"
+    trains_with_torch = False  # L-BFGS in numpy (textbatch.model.lbfgs)
     hashed_features = True
 
     def fit(self, config: ModelConfig, data: TrainingData, log: Log) -> Fitted:
-        from textbatch.model import nbsvm_fit  # torch: only to train
+        from textbatch.model import nbsvm_fit  # scipy.sparse: only to train
 
         featurizer = HashingFeaturizer(ngrams=config.ngrams, buckets=config.ngram_buckets)
         counts = featurizer.counts(data.texts)
@@ -60,6 +61,8 @@ class Nbsvm(Family):
             )
             tables = dataclasses.replace(refitted.tables, temperature=tables.temperature)
         spec = ModelSpec.from_config(config, vocab_rows=len(tables.columns), embed_size=0)
+        logits = class_logits(result.validation_scores, config.n_classes)
+        probabilities = softmax(logits / result.tables.temperature) if len(logits) else logits
         return Fitted(
             to_weights(tables),
             spec,
@@ -67,6 +70,7 @@ class Nbsvm(Family):
             result.best_epoch,
             result.epochs_run,
             result.predicted,
+            confidence=probabilities.max(axis=1) if len(logits) else np.zeros(0),
         )
 
     def classifier(self, model: Model) -> NbsvmClassifier:

@@ -85,21 +85,24 @@ def evaluate(
     batch_size: int,
     device: torch.device,
     on_batch: Any = None,
-) -> tuple[float, float, np.ndarray]:
-    """Mean loss, accuracy and predicted class ids over a data set, in eval mode."""
+) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """Mean loss, accuracy, predicted class ids and their probabilities over a data set, in
+    eval mode."""
     network.eval()
-    total_loss, predictions = 0.0, []
+    total_loss, predictions, confidences = 0.0, [], []
     for i, idx in enumerate(batches(len(x), batch_size)):
         with autocast(device):
             logits = network(to_device(x[idx], device))
         target = to_device(y[idx], device)
         total_loss += float(F.cross_entropy(logits.float(), target, reduction="sum"))
         predictions.append(logits.argmax(dim=1).cpu())
+        confidences.append(torch.softmax(logits.float(), dim=1).max(dim=1).values.cpu())
         if on_batch:
             on_batch(i + 1)
     predicted = torch.cat(predictions).numpy() if predictions else np.zeros(0, dtype=np.int64)
+    confidence = torch.cat(confidences).numpy() if confidences else np.zeros(0)
     accuracy = float((predicted == y.numpy()).mean()) if len(y) else 0.0
-    return total_loss / max(1, len(x)), accuracy, predicted
+    return total_loss / max(1, len(x)), accuracy, predicted, confidence
 
 
 def initial_embeddings(
@@ -167,6 +170,7 @@ def fit_network(family: Traits, config: ModelConfig, data: TrainingData, log: Lo
         trained.epochs_run,
         trained.predicted,
         device=device.type,
+        confidence=trained.confidence,
     )
 
 
@@ -176,6 +180,7 @@ class Trained:
     best_epoch: int
     epochs_run: int
     predicted: np.ndarray
+    confidence: np.ndarray  # the predicted class's probability, per validation row
 
 
 def train_network(
@@ -240,7 +245,7 @@ def train_network(
             if b % config.val_log_interval == 0:
                 log.emit("validation_progress", epoch=epoch + 1, batch=b)
 
-        val_loss, val_accuracy, _ = evaluate(
+        val_loss, val_accuracy, _, _ = evaluate(
             network,
             x_val,
             y_val,
@@ -271,7 +276,7 @@ def train_network(
 
     assert best_state is not None
     network.load_state_dict(best_state)
-    _, _, predicted = evaluate(
+    _, _, predicted, confidence = evaluate(
         network, x_val, y_val, batch_size=config.predict_batch_size, device=device
     )
-    return Trained(best_state, best_epoch, epochs_run, predicted)
+    return Trained(best_state, best_epoch, epochs_run, predicted, confidence)

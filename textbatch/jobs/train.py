@@ -26,7 +26,7 @@ from textbatch.families import Family, TrainingData
 from textbatch.io.csv_table import FORMULA_STARTS, LABEL_COLUMNS, TEXT_COLUMNS, open_table
 from textbatch.io.storage import Conflict, Storage, is_s3, join
 from textbatch.jobs.events import EventLog
-from textbatch.model import artifacts, versions
+from textbatch.model import artifacts, report, versions
 from textbatch.model.artifacts import Model
 from textbatch.model.metrics import classification_report
 from textbatch.model.splits import Split, group_ids, grouped_split, stratified_split
@@ -173,8 +173,8 @@ def run_train(
         raise ConfigError(
             f"{request.config}: training {family.name} needs torch, which this installation lacks",
             hint="pip install 'textbatch[networks]', or run it in the GPU image; "
-            + ", ".join(f.name for f in families.FAMILIES.values() if not f.trains_with_torch)
-            + " trains without torch",
+            + " and ".join(f.name for f in families.FAMILIES.values() if not f.trains_with_torch)
+            + " train without torch",
         )
     log.emit(
         events.START, config=request.config, data=request.data, out=out, device=family.device()
@@ -203,6 +203,7 @@ def run_train(
     log.emit(events.SPLIT, **split.describe())
 
     assert data.rows is not None
+    recording = _Recording(log)  # the per-epoch validation lines, for metrics and the report
     fitted = family.fit(
         config,
         TrainingData(
@@ -213,7 +214,7 @@ def run_train(
             source=request.data,
             base=base,
         ),
-        log,
+        recording,
     )
     log.emit(
         events.DATA,
@@ -233,7 +234,11 @@ def run_train(
         "train_seconds": round(time.perf_counter() - started, 2),
         "device": fitted.device,
         "data": request.data,
+        "history": recording.validation,
     }
+    if fitted.confidence is not None and len(split.validation):
+        correct = fitted.predicted == y_all[split.validation]
+        metrics["calibration"] = report.calibration(fitted.confidence, correct)
     seen = versions.read_pointer(out, storage)
     gate = _gate(request, config, family, labels, data, split, fitted, out, seen, base, storage)
     metrics["promotion"] = gate.to_dict()
@@ -248,7 +253,11 @@ def run_train(
             metrics=metrics,
             wants_gpu=family.wants_gpu,
             promotion=gate.to_dict(),
-        )
+            report=lambda version: report.render(
+                version=version, architecture=family.name, metrics=metrics,
+                history=recording.validation,
+            ),
+        )  # fmt: skip
         location = artifacts.publish(Path(tmp), manifest, out, storage)
         _publish_copies(Path(tmp), config, storage)
     promoted = gate.promoted
@@ -290,6 +299,20 @@ def run_train(
         seconds,
         promoted,
     )
+
+
+class _Recording:
+    """The train job's log, keeping each validation line's fields as it passes them on."""
+
+    def __init__(self, log: EventLog) -> None:
+        self.log = log
+        self.validation: list[dict[str, Any]] = []
+
+    def emit(self, event: str, **fields: Any) -> dict[str, Any]:
+        record = self.log.emit(event, **fields)
+        if event == events.VALIDATION:
+            self.validation.append(events.fields_of(record))
+        return record
 
 
 def _read(

@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -30,6 +30,7 @@ from textbatch_contract.models import (
     LATEST,
     MANIFEST,
     METRICS,
+    REPORT,
     SPEC,
     TRANSFORMER,
     WANTS_GPU,
@@ -148,29 +149,33 @@ def write_version(
     metrics: dict[str, Any],
     wants_gpu: bool,
     promotion: dict[str, Any] | None = None,
+    report: Callable[[str], str] | None = None,
 ) -> Manifest:
     """Write a complete version into an empty directory and return its manifest. `weights`:
     a network's state dict as numpy arrays, or a numpy model's tables; `wants_gpu`: the
-    family's (the trigger routes the version's predict jobs by it)."""
+    family's (the trigger routes the version's predict jobs by it); `report`: the version's
+    report.html from its name."""
     directory.mkdir(parents=True, exist_ok=True)
     weights_file = config.save_name
     save_file(
         {k: np.ascontiguousarray(v) for k, v in weights.items()}, str(directory / weights_file)
     )
+    created = datetime.now(UTC)
+    version = f"{created:%Y%m%dT%H%M%SZ}-{sha256(directory / weights_file)[:8]}"
     documents = {
         SPEC: json.dumps(spec.to_dict(), indent=2),
         TRANSFORMER: transformer.to_json(),
         CONFIG: json.dumps(config.to_dict(), indent=2),
         LABELS: json.dumps(labels, ensure_ascii=False),
         METRICS: json.dumps(metrics, indent=2, ensure_ascii=False),
+        **({REPORT: report(version)} if report else {}),
     }
     for name, text in documents.items():
         (directory / name).write_text(text, encoding="utf-8")
     files = {name: sha256(directory / name) for name in [weights_file, *documents]}
-    created = datetime.now(UTC)
     manifest = Manifest(
         format=FORMAT,
-        version=f"{created:%Y%m%dT%H%M%SZ}-{files[weights_file][:8]}",
+        version=version,
         created_at=created.isoformat(timespec="seconds"),
         textbatch_version=__version__,
         architecture=spec.architecture,

@@ -1,7 +1,8 @@
-"""Training the `nbsvm` model (see textbatch.model.nbsvm for what it computes).
+"""Training the `nbsvm` model (see textbatch.model.nbsvm for what it computes), in numpy and
+scipy's sparse matrices: no torch, so that it trains in the CPU image.
 
 Data preparation turns the hashed n-gram counts of every row into, for each score column, the
-NB-weighted, re-normalised TF-IDF rows as torch sparse CSR matrices. The loop then reads like
+NB-weighted, re-normalised TF-IDF rows as scipy sparse CSR matrices. The loop then reads like
 the networks' loop: each epoch runs `LBFGS_ITERATIONS` more L-BFGS steps of every column's
 L2-regularised squared-hinge problem (convex: the order of the columns does not matter),
 evaluates the validation rows, keeps the best epoch's weights and stops early when
@@ -11,15 +12,15 @@ evaluates the validation rows, keeps the best epoch's weights and stops early wh
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import torch
+from scipy import sparse
 
 from textbatch.errors import InputError
 from textbatch.model.hashing import Counts
+from textbatch.model.lbfgs import LBFGS
 from textbatch.model.nbsvm import (
     NbsvmTables,
     class_logits,
@@ -38,8 +39,8 @@ class Rows:
     """Rows as X (n, n_features) CSR of TF-IDF values, and per score column c the norm of the
     row once scaled by |r_c|: the row's features for column c are X_i * |r_c| / norm_ic."""
 
-    x: torch.Tensor
-    norms: torch.Tensor  # (n, n_scores)
+    x: sparse.csr_matrix
+    norms: np.ndarray  # (n, n_scores)
     y: np.ndarray
 
 
@@ -98,17 +99,10 @@ def prepare(
             ],
             axis=1,
         )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # torch: "sparse CSR support is in beta"
-            x = torch.sparse_csr_tensor(
-                torch.from_numpy(crow),
-                torch.from_numpy(cols),
-                torch.from_numpy(values.astype(np.float32)),
-                size=(len(rows_idx), n_features),
-            )
-        return Rows(
-            x, torch.from_numpy(np.sqrt(norms).astype(np.float32)).clamp(min=1e-12), y[rows_idx]
+        x = sparse.csr_matrix(
+            (values.astype(np.float32), cols, crow), shape=(len(rows_idx), n_features)
         )
+        return Rows(x, np.maximum(np.sqrt(norms), 1e-12).astype(np.float32), y[rows_idx])
 
     return NbsvmData(
         columns=columns,
@@ -120,52 +114,56 @@ def prepare(
     )
 
 
-def signs(y: np.ndarray, n_classes: int) -> torch.Tensor:
+def signs(y: np.ndarray, n_classes: int) -> np.ndarray:
     """(rows, n_scores): +1 where the row is of the column's class, else -1."""
     classes = [1] if n_classes == 2 else range(n_classes)
-    return torch.from_numpy(
-        np.stack([np.where(y == c, 1.0, -1.0) for c in classes], axis=1)
-    ).float()
+    return np.stack([np.where(y == c, 1.0, -1.0) for c in classes], axis=1)
 
 
 class _Problem:
     """Every score column's L2-regularised squared-hinge problem at once (they are separate:
     min sum_c 1/2 (|w_c|^2 + b_c^2) + C sum_i max(0, 1 - y_ic s_ic)^2). With M = |R| * W,
-    s = (X @ M) / norms + b, so one sparse-dense product serves every column."""
+    s = (X @ M) / norms + b, so one sparse-dense product serves every column. Solved by
+    L-BFGS (textbatch.model.lbfgs, torch's algorithm in numpy), LBFGS_ITERATIONS more steps per
+    epoch, its curvature history carried over."""
 
     def __init__(self, data: NbsvmData, c: float) -> None:
-        self.data, self.c = data, c
-        self.scale = torch.from_numpy(np.abs(data.ratios))
-        self.xt = data.train.x.t().to_sparse_csr()
-        self.signs = signs(data.train.y, data.n_classes)
-        self.w = torch.zeros(len(data.columns), data.n_scores, requires_grad=True)
-        self.b = torch.zeros(data.n_scores, requires_grad=True)
-        # one optimizer for every epoch: its curvature history carries over
-        self.optimizer = torch.optim.LBFGS(
-            [self.w, self.b],
-            max_iter=LBFGS_ITERATIONS,
-            history_size=LBFGS_HISTORY,
-            line_search_fn="strong_wolfe",
-        )
+        self.data, self.c = data, np.float32(c)
+        self.scale = np.abs(data.ratios).astype(np.float32)
+        self.xt = data.train.x.T.tocsr()
+        self.signs = signs(data.train.y, data.n_classes).astype(np.float32)
+        self.shape = (len(data.columns), data.n_scores)
+        start = np.zeros(self.shape[0] * self.shape[1] + self.shape[1], dtype=np.float32)
+        self.optimizer = LBFGS(start, max_iter=LBFGS_ITERATIONS, history_size=LBFGS_HISTORY)
 
-    @torch.no_grad()
-    def scores(self, rows: Rows) -> torch.Tensor:
-        return (rows.x @ (self.scale * self.w)) / rows.norms + self.b
+    def _split(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return x[: -self.shape[1]].reshape(self.shape), x[-self.shape[1] :]
+
+    @property
+    def w(self) -> np.ndarray:
+        return self._split(self.optimizer.x)[0]
+
+    @property
+    def b(self) -> np.ndarray:
+        return self._split(self.optimizer.x)[1]
+
+    def scores(self, rows: Rows, x: np.ndarray | None = None) -> np.ndarray:
+        w, b = self._split(self.optimizer.x if x is None else x)
+        return np.asarray(rows.x @ (self.scale * w)) / rows.norms + b
+
+    def _loss_and_gradient(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        rows = self.data.train
+        w, b = self._split(x)
+        active = np.maximum(1 - self.signs * self.scores(rows, x), 0)
+        loss = 0.5 * (float(np.square(w).sum()) + float(np.square(b).sum()))
+        loss += float(self.c) * float(np.square(active).sum())
+        g = -2 * self.c * self.signs * active
+        grad_w = w + self.scale * np.asarray(self.xt @ (g / rows.norms))
+        return loss, np.concatenate([grad_w.ravel(), g.sum(axis=0) + b]).astype(np.float32)
 
     def step(self) -> None:
         """LBFGS_ITERATIONS more steps (fewer once converged)."""
-        rows, w, b = self.data.train, self.w, self.b
-
-        def closure() -> torch.Tensor:
-            active = (1 - self.signs * self.scores(rows)).clamp(min=0)
-            with torch.no_grad():
-                loss = 0.5 * (w.square().sum() + b.square().sum()) + self.c * active.square().sum()
-                g = -2 * self.c * self.signs * active
-                w.grad = w + self.scale * (self.xt @ (g / rows.norms))
-                b.grad = b + g.sum(dim=0)
-            return loss
-
-        self.optimizer.step(closure)
+        self.optimizer.step(self._loss_and_gradient)
 
 
 @dataclass(frozen=True)
@@ -173,7 +171,7 @@ class FitResult:
     tables: NbsvmTables  # the best epoch's
     best_epoch: int
     epochs_run: int
-    validation_scores: np.ndarray  # the best epoch's, computed in torch
+    validation_scores: np.ndarray  # the best epoch's
     predicted: np.ndarray  # the best epoch's predicted class ids of the validation rows
 
 
@@ -195,15 +193,14 @@ def fit(
         epochs_run = epoch
         tick = time.perf_counter()
         problem.step()
-        with torch.no_grad():
-            val_scores = problem.scores(data.validation).double().numpy()
-            train_scores = problem.scores(data.train).double().numpy()
+        val_scores = problem.scores(data.validation).astype(np.float64)
+        train_scores = problem.scores(data.train).astype(np.float64)
         predicted = class_logits(val_scores, data.n_classes).argmax(axis=1)
         accuracy = float((predicted == y_val).mean()) if len(predicted) else None
         improved = accuracy is None or accuracy > best_accuracy
         if improved:
             best_accuracy, best_epoch = accuracy or 0.0, epoch
-            best = (problem.w.detach().clone(), problem.b.detach().clone(), val_scores, predicted)
+            best = (problem.w.copy(), problem.b.copy(), val_scores, predicted)
         train_predicted = class_logits(train_scores, data.n_classes).argmax(axis=1)
         on_epoch(
             epoch=epoch,
@@ -219,9 +216,9 @@ def fit(
     scaled = data.idf[:, None] * data.ratios
     tables = NbsvmTables(
         columns=data.columns,
-        numerator=(np.abs(scaled) * w.numpy()).astype(np.float32),
+        numerator=(np.abs(scaled) * w).astype(np.float32),
         denominator=np.square(scaled).astype(np.float32),
-        bias=bias.numpy().astype(np.float32),
+        bias=bias.astype(np.float32),
         temperature=fit_temperature(val_scores, y_val, data.n_classes) if len(y_val) else 1.0,
         n_classes=data.n_classes,
     )

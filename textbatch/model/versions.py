@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from textbatch_contract.models import LATEST, MANIFEST, METRICS, UnsafeName, plain_name
+from textbatch_contract.models import LATEST, MANIFEST, METRICS, REPORT, UnsafeName, plain_name
 
 from textbatch.errors import ArtifactError
 from textbatch.io.storage import Storage, join
@@ -194,6 +194,7 @@ class VersionInfo:
     validation: dict[str, Any]
     gate: dict[str, Any] | None
     files: list[str]
+    report: str | None  # where its report.html is (versions before the reports have none)
 
 
 def versions(location: str, storage: Storage) -> list[VersionInfo]:
@@ -228,4 +229,5 @@ def describe(location: str, version: str, storage: Storage) -> VersionInfo:
         validation=metrics.get("validation", {}),
         gate=metrics.get("promotion"),
         files=sorted(manifest.get("files", {})),
+        report=join(uri, REPORT) if REPORT in manifest.get("files", {}) else None,
     )

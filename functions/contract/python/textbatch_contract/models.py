@@ -15,6 +15,7 @@ LATEST = "latest.json"  # {"version": ..., "path": "models/<version>/"}, moved l
 SPEC, TRANSFORMER, CONFIG = "network.json", "transformer.json", "config.json"
 LABELS, METRICS = "labels.json", "metrics.json"
 DOCUMENTS = (SPEC, TRANSFORMER, CONFIG, LABELS, METRICS)
+REPORT = "report.html"  # a person's view of the version (versions before it have none)
 # the manifest's keys that the trigger reads to route a version's predict jobs
 ARCHITECTURE, WANTS_GPU = "architecture", "wants_gpu"
 # A version's name and its files' names in the manifest are joined to paths: plain names only
@@ -38,7 +39,7 @@ def weights_name(name: Any) -> str:
     """A weights file name (the config's `save_name`) that the loader will accept: a plain
     name, and none of the version's other files."""
     plain_name(name, what="the weights file name")
-    if name in (MANIFEST, *DOCUMENTS):
+    if name in (MANIFEST, *DOCUMENTS, REPORT):
         raise UnsafeName(f"the weights file name {name!r} is the name of another file of a version")
     return name
 
