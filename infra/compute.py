@@ -13,7 +13,8 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from textbatch_contract.jobs import IMAGE_TAG, NEUTRALISE_FORMULAS_ENV, VCPUS_ENV
+from textbatch_contract.jobs import IMAGE_TAG, NEUTRALISE_FORMULAS_ENV, VCPUS_ENV, WHY_ENV
+from textbatch_contract.review import COMPARE_COLUMN_ENV
 from textbatch_contract.stack import STAGE_ENV
 
 from infra.job_specs import (
@@ -174,6 +175,16 @@ class BatchCompute(Construct):
         )
         return environment
 
+    def _predict_environment(self) -> dict[str, str]:
+        """The stage settings that the predict job definitions pass to the job (the split,
+        part, merge and cluster jobs run on them too)."""
+        s = self._settings
+        return {
+            **({NEUTRALISE_FORMULAS_ENV: "1"} if s.neutralise_formulas else {}),
+            **({COMPARE_COLUMN_ENV: s.compare_column} if s.compare_column else {}),
+            **({} if s.why_column else {WHY_ENV: "0"}),
+        }
+
     def _job_definition(
         self,
         spec: JobSpec,
@@ -205,11 +216,7 @@ class BatchCompute(Construct):
             environment={
                 STAGE_ENV: self._settings.stage,
                 VCPUS_ENV: str(spec.vcpus),
-                **(
-                    {NEUTRALISE_FORMULAS_ENV: "1"}
-                    if self._settings.neutralise_formulas and spec.role.startswith("predict")
-                    else {}
-                ),
+                **(self._predict_environment() if spec.role.startswith("predict") else {}),
             },
         )
         acknowledge(

@@ -19,7 +19,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from textbatch_contract import events as log_events
-from textbatch_contract import jobs
+from textbatch_contract import jobs, review
 
 
 class Observability(Construct):
@@ -106,6 +106,20 @@ class Observability(Construct):
                     "None",
                 ),
                 ("JobErrors", log_events.metric_filter(log_events.FAILED), "1", "Count"),
+                # one per file whose shift warning is high (textbatch.model.shift)
+                (
+                    "FilesShiftHigh",
+                    log_events.metric_filter(review.SHIFT_EVENT)
+                    + f' && $.{review.LEVEL} = "{review.HIGH}"',
+                    "1",
+                    "Count",
+                ),
+                (
+                    "RowsToReview",
+                    log_events.metric_filter(review.REVIEW_EVENT),
+                    f"$.{review.ROWS_TO_REVIEW}",
+                    "Count",
+                ),
             ]
         }
         # Saved Logs Insights queries; operators replace BUCKET/KEY with the uploaded file.
@@ -155,6 +169,8 @@ class Observability(Construct):
                 period=Duration.minutes(5),
             ),
             "RejectedRowsAlarm": self.metrics["RowsRejected"],
+            # a file unlike the model's training data: its confidences mean less
+            "ShiftHighAlarm": self.metrics["FilesShiftHigh"],
         }
         self.alarms = {}
         for construct_id_, metric in alarms.items():
@@ -182,6 +198,11 @@ class Observability(Construct):
             ),
             cloudwatch.GraphWidget(
                 title="Validation accuracy of trained models", left=[m["ValidationAccuracy"]]
+            ),
+            cloudwatch.GraphWidget(
+                title="Rows to review / files shifted (high)",
+                left=[m["RowsToReview"]],
+                right=[m["FilesShiftHigh"]],
             ),
         )
         self.dashboard.add_widgets(

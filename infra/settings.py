@@ -48,6 +48,13 @@ class StageSettings:
     # output cells starting with = + - @ (tab, CR) get a leading ' so that a spreadsheet shows
     # them as text rather than running them as formulas; changes such cells (e.g. -1.5)
     neutralise_formulas: bool
+    # the column of an upload with the submitter's category, for review routing (rows where
+    # it differs from a confident prediction are `disagrees`); a file without it is classified
+    # without comparison, and an upload's metadata compare-column names its own; null: none
+    compare_column: str | None
+    # the linear families' `why` column (their strongest n-grams per row; see the speed
+    # benchmark for its price)
+    why_column: bool
 
     @property
     def split_threshold_bytes(self) -> int:
@@ -102,5 +109,9 @@ def _validate(s: StageSettings, path: Path) -> None:
         problems.append("runnable_timeout_minutes: 10 to 1440 (AWS Batch's limits)")
     if not 1 <= s.job_attempts <= 10:
         problems.append("job_attempts: 1 to 10 (AWS Batch's limit)")
+    if s.compare_column is not None and not (
+        isinstance(s.compare_column, str) and s.compare_column.strip()
+    ):
+        problems.append("compare_column: a column name, or null")
     if problems:
         raise SettingsError(f"{path}: " + "; ".join(problems))

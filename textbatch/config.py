@@ -71,6 +71,8 @@ class ModelConfig:
     promotion_metric: str = "macro_f1"  # or "accuracy"
     promotion_tolerance: float = 0.005
     promotion_min_rows: int = 50  # fewer held-out rows cannot tell two versions apart
+    # review routing: the confidence thresholds reach this precision on the validation rows
+    review_target_precision: float = 0.99
 
     @property
     def network(self) -> str:
@@ -146,6 +148,10 @@ COMMON_RULES: dict[str, tuple[Any, str]] = {
     "promotion_metric": ((lambda v: v in ("accuracy", "macro_f1")), "accuracy or macro_f1"),
     "promotion_tolerance": ((lambda v: _is_number(v) and 0 <= v < 1), "a number from 0 to 1"),
     "promotion_min_rows": _int_at_least(1),
+    "review_target_precision": (
+        (lambda v: _is_number(v) and 0 < v <= 1),
+        "a number above 0, at most 1",
+    ),
 }
 
 
@@ -172,7 +178,7 @@ def build_config(raw: Any, *, source: str, rules: dict[str, tuple[Any, str]]) ->
             )
     values = {f.name: raw[f.name] for f in fields(ModelConfig) if f.name in raw}
     for key in ("dropout", "learning_rate", "wd", "validation_fraction", "svm_c",
-                "promotion_tolerance"):  # fmt: skip
+                "promotion_tolerance", "review_target_precision"):  # fmt: skip
         if key in values:
             values[key] = float(values[key])
     return ModelConfig(**values)

@@ -165,8 +165,25 @@ def generate(rows: int, *, seed: int) -> list[dict[str, str]]:
     ]
 
 
-def write_csv(path: Path, rows: list[dict[str, str]], *, labelled: bool = True) -> None:
+def with_submitted(rows: list[dict[str, str]], slips: float, *, seed: int) -> list[dict[str, str]]:
+    """The rows with a `submitted` category: their own, or in a `slips` share of them (chosen
+    at random, seeded) another one, as a submitter's slip."""
+    rng = random.Random(seed + 1)
+    names = list(CATEGORIES)
+    out = []
+    for row in rows:
+        submitted = row["category"]
+        if rng.random() < slips:
+            submitted = rng.choice([n for n in names if n != submitted])
+        out.append({**row, "submitted": submitted})
+    return out
+
+
+def write_csv(
+    path: Path, rows: list[dict[str, str]], *, labelled: bool = True, submitted: bool = False
+) -> None:
     columns = ["claim_id", "customer", "text"] + (["category"] if labelled else [])
+    columns += ["submitted"] if submitted else []
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8", newline="") as f:
         writer = csv_table.writer(f)

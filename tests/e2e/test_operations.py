@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -52,6 +53,8 @@ def test_jobs_status_and_results_for_a_success_and_a_failure(
     assert "attempt 1: started" in status.stdout
     assert "exit code 0" in status.stdout
     assert f"60 rows in, 60 predicted, 0 rejected, model {model_version}" in status.stdout
+    assert re.search(r"review: \d+ rows to review.*ops/good_review\.csv", status.stdout)
+    assert re.search(r"shift: (low|medium|high)", status.stdout)
 
     bad = cloud.textbatch("status", f"s3://{cloud.bucket('predict')}/ops/bad.csv")
     assert "FAILED" in bad.stdout
@@ -187,4 +190,5 @@ def test_a_fixed_upload_of_a_bad_file_ends_in_one_consistent_result(
     assert sorted(o["Key"] for o in listed["Contents"]) == [
         "fix/claims_output.csv",
         "fix/claims_output.json",
+        "fix/claims_review.csv",
     ]

@@ -9,7 +9,7 @@ import time
 
 from tests.e2e.conftest import LocalCloud, upload
 from textbatch.local.executor import reclaim_marker
-from textbatch.sample_data import BUNDLED_DIR, generate, write_csv
+from textbatch.sample_data import BUNDLED_DIR, generate, with_submitted, write_csv
 
 
 def output_rows(cloud: LocalCloud, key: str) -> list[list[str]]:
@@ -30,7 +30,9 @@ def test_an_upload_gets_every_row_classified_by_the_latest_model(cloud, model_ve
     assert summary["rows_in"] == summary["rows_out"] == 60
     rows = output_rows(cloud, "claims/march_output.csv")
     assert len(rows) == 61
-    assert rows[0][-7:-5] == ["prediction", "confidence"]
+    at = rows[0].index("prediction")
+    assert rows[0][at + 1] == "confidence"
+    assert rows[0][rows[0].index("review") + 1] == "review_reason"
     job = cloud.wait_for_job(cloud.job_for("claims/march.csv")["jobId"])
     assert job["status"] == "SUCCEEDED"
     log = [json.loads(line) for line in cloud.job_log(job)]
@@ -55,6 +57,42 @@ def test_two_files_uploaded_together(cloud, model_version) -> None:
     assert cloud.wait_for_result("together/b.csv")["rows_in"] == 1
 
 
+def test_an_upload_names_its_compare_column_in_its_metadata(cloud, model_version, tmp_path) -> None:
+    """The job reads the user metadata of the revision it classifies (HeadObject with its
+    version id): rows against the submitter's category go to the review file."""
+    rows = with_submitted(generate(80, seed=4), 0.2, seed=4)
+    path = tmp_path / "submitted.csv"
+    write_csv(path, rows, labelled=False, submitted=True)
+    cloud.client("s3").put_object(
+        Bucket=cloud.bucket("predict"),
+        Key="review/submitted.csv",
+        Body=path.read_bytes(),
+        Metadata={"compare-column": "submitted"},
+    )
+    summary = cloud.wait_for_result("review/submitted.csv")
+    block = summary["review"]
+    assert block["compare_column"] == "submitted"
+    assert block["rows_compared"] == 80
+    # every slipped category is reviewed, unless the model is sure of the slip itself
+    output = output_rows(cloud, "review/submitted_output.csv")
+    header = output[0]
+    at = {name: header.index(name) for name in ("prediction", "review", "submitted")}
+    for row, truth in zip(output[1:], rows, strict=True):
+        if (
+            truth["submitted"] != truth["category"]
+            and row[at["prediction"]] != row[at["submitted"]]
+        ):
+            assert row[at["review"]] == "yes"
+    review = output_rows(cloud, "review/submitted_review.csv")
+    assert len(review) == 1 + block["rows_to_review"]
+    assert review[0][:4] == ["row", "review_reason", "prediction", "confidence"]
+    assert summary["shift"]["level"] in ("low", "medium", "high")
+    job = cloud.wait_for_job(cloud.job_for("review/submitted.csv")["jobId"])
+    events = [json.loads(line)["event"] for line in cloud.job_log(job)]
+    assert "review" in events
+    assert "shift" in events
+
+
 def test_keys_with_spaces_and_unicode(cloud, model_version) -> None:
     key = "équipe ventes/claims + notes 2026.csv"
     upload(cloud, key, b"text\nThe kettle burst into flames\n")
@@ -63,6 +101,7 @@ def test_keys_with_spaces_and_unicode(cloud, model_version) -> None:
     assert result_keys(cloud, "équipe ventes/") == [
         "équipe ventes/claims + notes 2026_output.csv",
         "équipe ventes/claims + notes 2026_output.json",
+        "équipe ventes/claims + notes 2026_review.csv",
     ]
 
 
@@ -141,7 +180,11 @@ def test_a_lost_host_is_retried_and_leaves_one_complete_output(
     assert final["attempts"][0]["statusReason"].startswith("Host EC2")
     summary = cloud.wait_for_result(key)
     assert summary["rows_in"] == summary["rows_out"] == 10_000
-    assert result_keys(cloud, "big/") == ["big/reclaimed_output.csv", "big/reclaimed_output.json"]
+    assert result_keys(cloud, "big/") == [
+        "big/reclaimed_output.csv",
+        "big/reclaimed_output.json",
+        "big/reclaimed_review.csv",
+    ]
     assert len(output_rows(cloud, "big/reclaimed_output.csv")) == 10_001
 
 

@@ -68,7 +68,9 @@ def test_names_that_differ_in_case_and_a_250_byte_name_get_results_of_their_own(
     for key in keys:
         s3.put_object(Bucket=bucket, Key=key, Body=body)
     expected = {
-        f"case/{stem}_output.{ext}" for stem in ("x", "x.CSV", "n" * 246) for ext in ("csv", "json")
+        f"case/{stem}{suffix}"
+        for stem in ("x", "x.CSV", "n" * 246)
+        for suffix in ("_output.csv", "_output.json", "_review.csv")
     }
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:

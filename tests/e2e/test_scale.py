@@ -82,6 +82,13 @@ def test_a_large_file_with_quoted_newlines_merges_to_the_single_job_output(
     assert jobs["predict-part"]["arrayProperties"]["size"] == 5
     merged = read_result(cloud, "scale/multiline_output.csv")
     assert merged == single_job_output(cloud, key, tmp_path)
+    # the review file too, and the summary's blocks (review rows numbered as in the whole file)
+    single_review = (tmp_path / "single" / "multiline_review.csv").read_bytes()
+    assert read_result(cloud, "scale/multiline_review.csv") == single_review
+    single_summary = json.loads((tmp_path / "single" / "multiline_output.json").read_text())
+    for block in ("review", "shift"):
+        single_summary[block].pop("file", None), summary[block].pop("file", None)
+        assert summary[block] == single_summary[block]
     with open(tmp_path / "in.csv", encoding="utf-8", newline="") as f:
         assert len(list(csv.reader(f))) == ROWS + 1
     assert results(cloud, "_parts/") == []  # the parts are removed after the merge

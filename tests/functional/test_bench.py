@@ -71,3 +71,29 @@ def test_a_group_column_the_file_lacks_is_refused(tmp_path) -> None:
     write_csv(tmp_path / "all.csv", generate(20, seed=1))
     with pytest.raises(InputError, match="no column 'movie' to group by"):
         make_splits(tmp_path / "all.csv", tmp_path / "a", group_column="movie")
+
+
+def test_the_review_bench_measures_routing_shift_and_the_why_price(tmp_path) -> None:
+    from textbatch.bench.review import review_table, run_review_bench
+
+    write_csv(tmp_path / "claims.csv", generate(1200, seed=12))
+    splits = make_splits(tmp_path / "claims.csv", tmp_path / "data", group_column="customer")
+    config = write_config(tmp_path, architecture="nbsvm", ngram_buckets=1 << 16, n_classes=None)
+    other = tmp_path / "other.csv"
+    other.write_text(
+        "label,text\n"
+        + "".join(f"x,quantum orbit telescope galaxy nebula {i}\n" for i in range(300))
+    )
+    row = run_review_bench(
+        splits, config, tmp_path / "out", group_column="customer", slips=0.2, shift_against=other
+    )
+    with open(splits.folds[0].test, encoding="utf-8", newline="") as f:
+        assert row.rows == len(list(csv.DictReader(f)))
+    assert 0.1 < row.slipped / row.rows < 0.3
+    assert row.slips_caught > 0.8  # a confident model against a slipped category: disagrees
+    assert row.review_share >= row.slipped / row.rows * row.slips_caught - 1e-9
+    assert row.auto_accepted_accuracy > 0.9
+    assert (row.shift_level, row.other_level) == ("low", "high")
+    assert row.why_seconds > 0
+    assert row.no_why_seconds > 0
+    assert "holds" in review_table(row)

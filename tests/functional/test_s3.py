@@ -72,7 +72,10 @@ def test_predict_from_s3_to_an_s3_prefix_via_latest(s3, bucket, storage, s3_inpu
     body = s3.get_object(Bucket=bucket, Key="results/my claims é_output.csv")["Body"].read()
     rows = list(csv.reader(io.StringIO(body.decode("utf-8"), newline="")))
     assert len(rows) == 61
-    assert rows[0][-7:-5] == ["prediction", "confidence"]
+    header = rows[0]
+    at = header.index("prediction")
+    assert header[at + 1] == "confidence"
+    assert header[header.index("review") + 1] == "review_reason"
     saved = json.loads(
         s3.get_object(Bucket=bucket, Key="results/my claims é_output.json")["Body"].read()
     )
@@ -204,5 +207,7 @@ def test_a_250_byte_file_name_and_names_that_differ_only_in_case_get_their_own_r
         assert summary.rows_predicted == 60
     results = [k for k in keys(s3, bucket) if k.startswith("out/")]
     assert sorted(results) == sorted(
-        f"out/{stem}_output.{ext}" for stem in ("c" * 246, "x", "x.CSV") for ext in ("csv", "json")
+        f"out/{stem}{suffix}"
+        for stem in ("c" * 246, "x", "x.CSV")
+        for suffix in ("_output.csv", "_output.json", "_review.csv")
     )

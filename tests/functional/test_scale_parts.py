@@ -9,8 +9,10 @@ from pathlib import Path
 from textbatch_contract.parts import Part, PartsPlan, part_name
 
 from textbatch.io.storage import Storage
+from textbatch.jobs import routing
 from textbatch.jobs.events import EventLog
 from textbatch.jobs.predict import PredictRequest, run_predict
+from textbatch.model import shift
 from textbatch.scale.merge import run_merge
 from textbatch.scale.part import run_part
 from textbatch.scale.split import run_split
@@ -75,11 +77,19 @@ def test_parts_of_5_mib_and_more_are_merged_by_upload_part_copy(s3, bucket, stor
             f"and the seal failed too,{n % 5}\n".encode()
             for n in range(part.rows)
         )
+        counts = {**shift.new_counts(), "rows": part.rows}
         summary = {
             "model_version": "v1", "text_column": "text", "rows_in": part.rows,
             "rows_out": part.rows, "rows_predicted": part.rows, "rows_rejected": 0,
             "rejected": [], "predictions": {"0": part.rows},
+            "review": routing.review_block(
+                accepted=part.rows, by_reason={},
+                compare={"compare_column": None, "rows_compared": 0, "compare_unknown_labels": []},
+                file="", target=0.99, validated=0.995,
+            ),
+            "shift": shift.assess(counts, {"0": part.rows}, None),
         }  # fmt: skip
+        storage.write_bytes(plan.output_of(part).review, b"row,review_reason\r\n")
         storage.write_bytes(plan.output_of(part).csv, body)
         storage.write_bytes(plan.output_of(part).summary, json.dumps(summary).encode())
         bodies.append(body)
@@ -93,4 +103,6 @@ def test_parts_of_5_mib_and_more_are_merged_by_upload_part_copy(s3, bucket, stor
     merged = storage.read_bytes(f"s3://{bucket}/out/big_output.csv")
     assert merged == bodies[0] + b"".join(b[len(header) :] for b in bodies[1:])
     assert summary["rows_in"] == sum(rows)
+    assert summary["review"]["rows_auto_accepted"] == sum(rows)
+    assert storage.read_bytes(f"s3://{bucket}/out/big_review.csv") == b"row,review_reason\r\n"
     assert storage.list(prefix) == []

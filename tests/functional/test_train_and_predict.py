@@ -138,11 +138,15 @@ def test_predict_keeps_every_row_and_column_in_order(trained, sample_predict, tm
     assert summary.output == str(out_path)
     source, output = read_rows(sample_predict), read_rows(out_path)
     labels = sorted(["cosmetic", "electrical", "fire", "mechanical", "water_damage"])
-    assert output[0] == source[0] + ["prediction", "confidence"] + [f"prob_{x}" for x in labels]
+    assert output[0] == source[0] + ["prediction", "confidence"] + [f"prob_{x}" for x in labels] + [
+        "review",
+        "review_reason",
+    ]
     assert len(output) == len(source)
     for src, out in zip(source[1:], output[1:], strict=True):
         assert out[: len(src)] == src
-        probs = [float(v) for v in out[len(src) + 2 :]]
+        probs = [float(v) for v in out[len(src) + 2 : -2]]
+        assert out[-2:] in (["no", ""], ["yes", "low_confidence"])
         assert sum(probs) == pytest.approx(1.0, abs=1e-4)
         assert out[len(src)] == labels[int(np.argmax(probs))]
         assert float(out[len(src) + 1]) == max(probs)

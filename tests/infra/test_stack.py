@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from textbatch_contract import FUNCTION_TIMEOUT_S
 from textbatch_contract import settings as trigger_settings
-from textbatch_contract.jobs import IMAGE_TAG, NEUTRALISE_FORMULAS_ENV, VCPUS_ENV
+from textbatch_contract.jobs import IMAGE_TAG, NEUTRALISE_FORMULAS_ENV, VCPUS_ENV, WHY_ENV
+from textbatch_contract.review import COMPARE_COLUMN_ENV
 
 from infra.job_specs import JOB_SPECS, SCRATCH_PATH
 from infra.settings import SettingsError, load_stage
@@ -169,6 +170,10 @@ def test_job_definitions(synth, spec) -> None:
     # spreadsheet-safe cells only where the stage asks (off by default: it changes cells)
     wanted = settings.neutralise_formulas and spec.role.startswith("predict")
     assert (environment.get(NEUTRALISE_FORMULAS_ENV) == "1") == wanted
+    # review routing's stage settings reach the predict definitions (which split and merge too)
+    predicting = spec.role.startswith("predict")
+    assert environment.get(COMPARE_COLUMN_ENV) == (settings.compare_column if predicting else None)
+    assert (environment.get(WHY_ENV) == "0") == (predicting and not settings.why_column)
     timeout = getattr(settings, spec.timeout_setting) * 60
     assert props["Timeout"] == {"AttemptDurationSeconds": timeout}
     retry = props["RetryStrategy"]
@@ -327,7 +332,7 @@ def test_failed_jobs_notify_the_alerts_topic_and_alarms_are_wired(synth) -> None
     [topic_id] = synth.resources("AWS::SNS::Topic")
     assert rule["Properties"]["Targets"][0]["Arn"] == {"Ref": topic_id}
     alarms = synth.resources("AWS::CloudWatch::Alarm")
-    assert len(alarms) == 4
+    assert len(alarms) == 5
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
 
@@ -420,6 +425,9 @@ def test_stage_settings_are_validated(tmp_path) -> None:
     (tmp_path / "bad.json").write_text(json.dumps({**raw, "gpu_instance_types": ["m5.large"]}))
     with pytest.raises(SettingsError, match="gpu_instance_types"):
         load_stage("bad", tmp_path)
+    (tmp_path / "bad.json").write_text(json.dumps({**raw, "compare_column": "  "}))
+    with pytest.raises(SettingsError, match="compare_column: a column name, or null"):
+        load_stage("bad", tmp_path)
 
 
 def test_metrics_come_from_the_jobs_json_lines(synth) -> None:
@@ -434,7 +442,15 @@ def test_metrics_come_from_the_jobs_json_lines(synth) -> None:
         "JobDuration",
         "ValidationAccuracy",
         "JobErrors",
+        "FilesShiftHigh",
+        "RowsToReview",
     }
+    shifted = filters["FilesShiftHigh"]
+    assert shifted["FilterPattern"] == '{ $.event = "shift" && $.level = "high" }'
+    alarmed = {
+        a["Properties"]["MetricName"] for a in synth.resources("AWS::CloudWatch::Alarm").values()
+    }
+    assert "FilesShiftHigh" in alarmed
     rows = filters["RowsProcessed"]
     assert rows["FilterPattern"] == '{ $.job = "predict" && $.event = "done" }'
     assert rows["MetricTransformations"][0]["MetricValue"] == "$.rows_in"
@@ -570,6 +586,16 @@ def test_every_metric_filter_matches_a_line_the_jobs_really_write(
     log = io.StringIO()
     run_predict(
         PredictRequest(model=str(model), input=str(sample_predict), output=str(tmp_path)),
+        log=EventLog(log, job="predict"),
+    )
+    # a file unlike the training data: the shift metric's line
+    words = ["quantum", "orbit", "telescope", "galaxy", "nebula", "photon", "comet", "gravity"]
+    (tmp_path / "space.csv").write_text(
+        "text\n"
+        + "".join(" ".join(words[(i + j) % 8] for j in range(20)) + "\n" for i in range(150))
+    )
+    run_predict(
+        PredictRequest(model=str(model), input=str(tmp_path / "space.csv"), output=str(tmp_path)),
         log=EventLog(log, job="predict"),
     )
     lines += log.getvalue().splitlines()

@@ -93,6 +93,16 @@ def read_labelled_csv(path: Path) -> tuple[list[str], list[list[str]]]:
     return header, records
 
 
+def labelled(path: Path) -> tuple[list[str], list[list[str]], int, list[str]]:
+    """A labelled CSV's header, records, label column and sorted labels."""
+    header, records = read_labelled_csv(path)
+    lowered = [h.strip().lower() for h in header]
+    label_at = next((lowered.index(c) for c in LABEL_COLUMNS if c in lowered), None)
+    if label_at is None:
+        raise InputError(f"{path} has no label column ({', '.join(LABEL_COLUMNS)})")
+    return header, records, label_at, sorted({r[label_at] for r in records})
+
+
 def make_splits(
     path: Path,
     workdir: Path,
@@ -104,12 +114,7 @@ def make_splits(
 ) -> Splits:
     """Seeded train/test CSVs: one held-out share (folds=1) or k folds, holding out whole
     groups of `group_column` when given, stratified by label as far as the groups allow."""
-    header, records = read_labelled_csv(path)
-    lowered = [h.strip().lower() for h in header]
-    label_at = next((lowered.index(c) for c in LABEL_COLUMNS if c in lowered), None)
-    if label_at is None:
-        raise InputError(f"{path} has no label column ({', '.join(LABEL_COLUMNS)})")
-    labels = sorted({r[label_at] for r in records})
+    header, records, label_at, labels = labelled(path)
     y = np.array([labels.index(r[label_at]) for r in records])
     if group_column is not None:
         if group_column not in header:

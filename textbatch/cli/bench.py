@@ -46,6 +46,22 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--cluster", action="store_true", help="compare the clustering instead (no --config)"
     )
+    parser.add_argument(
+        "--review",
+        action="store_true",
+        help="measure review routing instead, with the first --config: a `submitted` column "
+        "wrong in --slips of the held-out rows, the review file's share and catch, the "
+        "auto-accepted rows' accuracy, the shift level and the why column's price",
+    )
+    parser.add_argument(
+        "--slips", type=float, default=0.1, help="with --review: the share of slipped rows (0.1)"
+    )
+    parser.add_argument(
+        "--shift-against",
+        type=Path,
+        metavar="FILE",
+        help="with --review: another data set (CSV or .csv.gz) whose texts should read as shifted",
+    )
     parser.add_argument("--workdir", type=Path, default=Path("bench-output"))
     parser.add_argument(
         "--peer",
@@ -98,6 +114,21 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.cluster:
         print(cluster_table(run_cluster_bench(splits, args.workdir), title=title))
+        return 0
+    if args.review:
+        from textbatch.bench.review import review_table, run_review_bench
+
+        found = run_review_bench(
+            splits,
+            args.config[0],
+            args.workdir,
+            group_column=args.group_column,
+            slips=args.slips,
+            seed=args.seed,
+            shift_against=args.shift_against,
+        )
+        print(review_table(found, title=title))
+        print(f"written: {args.workdir / 'review.json'}")
         return 0
     rows = run_bench(
         splits, args.config, args.workdir, group_column=args.group_column, peer=args.peer

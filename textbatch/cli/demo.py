@@ -1,8 +1,10 @@
 """The whole user journey on the local cloud, on the bundled warranty claims.
 
 Starts the local cloud (unless one is running), trains a model with a Batch train job, uploads
-a sample CSV to the predict bucket, waits while the trigger and the predict job do their work,
-prints the first rows, the summary and the job's CloudWatch log lines, and stops the local
+a sample CSV to the predict bucket (the bundled claims with the category each submitter chose,
+some slipped, named for review routing in the upload's metadata), waits while the trigger and
+the predict job do their work, prints the first rows, the summary with its review and shift
+lines and the first rows to review, and the job's CloudWatch log lines, and stops the local
 cloud it started.
 """
 
@@ -11,23 +13,26 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import tempfile
 import textwrap
 import time
 from pathlib import Path
 from typing import Any
 
-from textbatch_contract import OutputPlan, results_prefix
+from textbatch_contract import OutputPlan, results_prefix, review
 from textbatch_contract import stack as stack_outputs
 from textbatch_contract.settings import STACK_OUTPUTS
 
 from textbatch.errors import TextbatchError
 from textbatch.io import csv_table
+from textbatch.jobs.routing import summary_lines
 from textbatch.local import control
 from textbatch.local.runtime import RUNTIME_OUTPUT
-from textbatch.sample_data import BUNDLED_DIR
+from textbatch.sample_data import BUNDLED, BUNDLED_DIR, generate, with_submitted, write_csv
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "warranty.json"
 UPLOAD_KEY = "in/warranty_predict.csv"
+DEMO_SLIPS = 0.1
 RESULT_TIMEOUT_S = 180
 
 
@@ -90,9 +95,27 @@ def _journey(config: str, outputs: dict[str, str]) -> None:
         raise TextbatchError(f"the train job failed: {trained.get('statusReason')}")
 
     predict_bucket = outputs[stack_outputs.PREDICT_BUCKET]
-    say(f"2. upload: s3://{predict_bucket}/{UPLOAD_KEY}")
+    say(
+        f"2. upload: s3://{predict_bucket}/{UPLOAD_KEY} (the bundled claims with the category "
+        "each submitter chose, wrong in about 1 row of 10; the upload's metadata names that "
+        "column for review routing)"
+    )
     uploaded = time.monotonic()
-    s3.upload_file(str(BUNDLED_DIR / "warranty_predict.csv"), predict_bucket, UPLOAD_KEY)
+    with tempfile.TemporaryDirectory(prefix="textbatch-demo-") as tmp:
+        upload = Path(tmp) / "warranty_predict.csv"
+        rows, seed, _ = BUNDLED["warranty_predict.csv"]
+        write_csv(
+            upload,
+            with_submitted(generate(rows, seed=seed), DEMO_SLIPS, seed=seed),
+            labelled=False,
+            submitted=True,
+        )
+        s3.upload_file(
+            str(upload),
+            predict_bucket,
+            UPLOAD_KEY,
+            ExtraArgs={"Metadata": {review.COMPARE_METADATA: "submitted"}},
+        )
 
     say("3. the trigger submits a predict job; waiting for it")
     job_id, queue = _wait_for_predict_job(batch, outputs, f"s3://{predict_bucket}/{UPLOAD_KEY}")
@@ -134,6 +157,13 @@ def _journey(config: str, outputs: dict[str, str]) -> None:
         f"{summary['rows_rejected']} rejected, model {summary['model_version']}; "
         + ", ".join(f"{k} {v}" for k, v in summary["predictions"].items())
     )
+    for line in summary_lines(summary):
+        say("   " + line)
+    review_body = storage.read_bytes(plan.review).decode("utf-8")
+    _, *to_review = csv_table.reader(io.StringIO(review_body, newline=""))
+    for r in to_review[:3]:
+        say(f"   review row {r[0]}: {r[1]}, predicted {r[2]} ({float(r[3]):.2f}), "
+            f"submitted {r[-1]}")  # fmt: skip
     say(f"5. the predict job's CloudWatch log lines ({outputs[stack_outputs.JOB_LOG_GROUP]}):")
     for line in lines:
         say("   " + line)

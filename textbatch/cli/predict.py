@@ -1,8 +1,10 @@
 """Classify every row of a CSV with a trained model.
 
 The output keeps every input row and column, in order, and adds prediction, confidence and
-one prob_<label> column per class. A directory or prefix as --output receives
-<input stem>_output.csv and <input stem>_output.json (the summary); a failure leaves
+one prob_<label> column per class, then review (yes/no), review_reason (low_confidence,
+disagrees or empty) and, for the linear families, why. A directory or prefix as --output
+receives <input stem>_output.csv, <input stem>_review.csv (only the rows for a person,
+disagreements first) and <input stem>_output.json (the summary); a failure leaves
 <input stem>_error.json there instead.
 """
 
@@ -26,6 +28,20 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         default=None,
         help="write cells that start with = + - @ as text (a leading '), for spreadsheets",
     )
+    parser.add_argument(
+        "--compare-column",
+        metavar="NAME",
+        help="the column with the submitter's category: rows where it differs from a confident "
+        "prediction go to review as `disagrees` (default: the upload's metadata "
+        "compare-column, else the stage setting compare_column)",
+    )
+    parser.add_argument(
+        "--no-why",
+        dest="why",
+        action="store_false",
+        default=None,
+        help="leave out the `why` column (the linear families' strongest n-grams per row)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -40,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
             text_column=args.text_column,
             input_version=requested_version(args.input_version),
             neutralise_formulas=args.neutralise_formulas,
+            compare_column=args.compare_column,
+            why=args.why,
         )
     )
     return 0

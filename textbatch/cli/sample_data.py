@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from textbatch.sample_data import generate, write_bundled, write_csv
+from textbatch.sample_data import generate, with_submitted, write_bundled, write_csv
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -18,6 +18,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--unlabelled", action="store_true", help="leave out the category column")
+    parser.add_argument(
+        "--submitted",
+        type=float,
+        metavar="SLIPS",
+        help="add a `submitted` column, the category a submitter chose, wrong in this share of "
+        "the rows (e.g. 0.05): a file to try review routing on (--compare-column submitted)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -26,6 +33,16 @@ def run(args: argparse.Namespace) -> int:
         for path in write_bundled():
             print(path)
         return 0
-    write_csv(args.out, generate(args.rows, seed=args.seed), labelled=not args.unlabelled)
+    rows = generate(args.rows, seed=args.seed)
+    if args.submitted is not None:
+        if not 0 <= args.submitted <= 1:
+            raise SystemExit("--submitted takes a share from 0 to 1")
+        rows = with_submitted(rows, args.submitted, seed=args.seed)
+    write_csv(
+        args.out,
+        rows,
+        labelled=not args.unlabelled,
+        submitted=args.submitted is not None,
+    )
     print(f"wrote {args.rows} rows to {args.out}")
     return 0

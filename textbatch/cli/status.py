@@ -13,6 +13,7 @@ from textbatch.cli.options import add_cloud_options
 from textbatch.cloud.follow import child_index
 from textbatch.cloud.history import JobRecord
 from textbatch.cloud.scaled import ScaledRun
+from textbatch.jobs.routing import summary_lines
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -108,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
             f"{s['rows_rejected']} rejected, model {s['model_version']}"
             + (f", {s['rows_per_s']} rows/s" if "rows_per_s" in s else f", {s['parts']} parts")
         )
+        for line in summary_lines(s):
+            print("  " + line)
         for rejected in s.get("rejected", [])[:10]:
             print(
                 f"  rejected row {rejected['row']} (line {rejected['line']}): {rejected['reason']}"

@@ -55,12 +55,25 @@ class Fitted:
     predicted: np.ndarray  # the best epoch's predicted class ids of the validation rows
     device: str = "cpu"  # where it was trained
     confidence: np.ndarray | None = None  # each validation row's predicted probability
+    # the share of the validation rows' n-gram occurrences that no training row held (the
+    # shift warning's baseline; None: the family cannot tell)
+    unseen: float | None = None
+
+
+@dataclass(frozen=True)
+class RowNotes:
+    """What a classifier can tell about a chunk besides its probabilities (from prepare)."""
+
+    unseen: tuple[int, int] | None = None  # its n-grams (tokens) never seen in training, all
+    why: list[str] | None = None  # each row's terms that pushed its prediction most
 
 
 class Classifier(Protocol):
     labels: list[str]
     device: str  # where inference runs: "cpu" or "cuda"
     extra_columns: tuple[str, ...]  # output columns after the probabilities (knn: neighbors)
+    explains: bool  # it can write the `why` column (the linear families)
+    why_terms: int  # terms in each row's `why`, set before prepare runs (0: none)
 
     def prepare(self, texts: list[str]) -> Any:
         """The part that runs in a worker process (no torch call)."""
@@ -74,14 +87,23 @@ class Classifier(Protocol):
         """Each row's cells of extra_columns (none for most models)."""
         ...
 
+    def notes(self, prepared: Any) -> RowNotes:
+        """The chunk's unseen n-grams and each row's why, where the family can tell."""
+        ...
+
 
 class ProbabilitiesOnly:
     """A classifier that writes no column but the prediction and the probabilities."""
 
     extra_columns: tuple[str, ...] = ()
+    explains = False
+    why_terms = 0
 
     def extras(self, prepared: Any) -> list[list[str]]:
         return []
+
+    def notes(self, prepared: Any) -> RowNotes:
+        return RowNotes()
 
 
 class Family:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from textbatch_contract import events
 
-from textbatch.families.base import Family, Fitted, Log, Rule, TrainingData
+from textbatch.families.base import Family, Fitted, Log, RowNotes, Rule, TrainingData
 from textbatch.model import knn
 from textbatch.model.hashing import Counts, HashingFeaturizer
 from textbatch.model.spec import ModelSpec
@@ -99,6 +99,8 @@ class KnnClassifier:
     """The nearest labelled rows: probabilities, and the rows they came from (`neighbors`)."""
 
     extra_columns = ("neighbors",)
+    explains = False  # its neighbours say why
+    why_terms = 0
 
     def __init__(self, model: Model) -> None:
         self.labels = model.labels
@@ -119,3 +121,6 @@ class KnnClassifier:
 
     def extras(self, prepared: tuple[np.ndarray, list[str]]) -> list[list[str]]:
         return [[refs] for refs in prepared[1]]
+
+    def notes(self, prepared: tuple[np.ndarray, list[str]]) -> RowNotes:
+        return RowNotes()

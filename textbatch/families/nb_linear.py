@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from textbatch.families.base import ProbabilitiesOnly
+from textbatch.families.base import ProbabilitiesOnly, RowNotes
 from textbatch.families.networks import Network
 from textbatch.model.linear import LinearScorer, nb_ratios
+from textbatch.model.transformer import TextTransformer, unknown_tokens
 
 if TYPE_CHECKING:
     from textbatch.model.artifacts import Model
@@ -39,14 +40,23 @@ class LinearClassifier(ProbabilitiesOnly):
         weights = model.weights
         self.scorer = LinearScorer(weights["weight.weight"], weights["ratios"], weights["bias"])
 
-    def prepare(self, texts: list[str]) -> np.ndarray:
+    explains = True
+
+    def prepare(self, texts: list[str]) -> tuple[np.ndarray, RowNotes]:
         encoded = self.transformer.encode(texts)  # type: ignore[union-attr]
         out = np.empty((len(encoded), len(self.labels)), dtype=np.float32)
         for start in range(0, len(encoded), self.batch_size):
             out[start : start + self.batch_size] = self.scorer.predict_proba(
                 encoded[start : start + self.batch_size]
             )
-        return out
+        transformer: TextTransformer = self.transformer  # type: ignore[assignment]
+        why = None
+        if self.why_terms:
+            why = self.scorer.why(encoded, out.argmax(axis=1), self.why_terms, transformer)
+        return out, RowNotes(unseen=unknown_tokens(encoded, transformer.seq_len), why=why)
 
-    def predict(self, prepared: np.ndarray) -> np.ndarray:
-        return prepared
+    def predict(self, prepared: tuple[np.ndarray, RowNotes]) -> np.ndarray:
+        return prepared[0]
+
+    def notes(self, prepared: tuple[np.ndarray, RowNotes]) -> RowNotes:
+        return prepared[1]

@@ -10,9 +10,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from textbatch_contract import events
 
-from textbatch.families.base import Family, Fitted, Log, ProbabilitiesOnly, Rule, TrainingData
-from textbatch.model.hashing import HashingFeaturizer
-from textbatch.model.nbsvm import NbsvmScorer, NbsvmTables, class_logits, softmax
+from textbatch.families.base import (
+    Family,
+    Fitted,
+    Log,
+    ProbabilitiesOnly,
+    RowNotes,
+    Rule,
+    TrainingData,
+)
+from textbatch.model.hashing import Counts, HashingFeaturizer
+from textbatch.model.nbsvm import Explained, NbsvmScorer, NbsvmTables, class_logits, softmax
 from textbatch.model.spec import ModelSpec
 
 if TYPE_CHECKING:
@@ -71,6 +79,7 @@ class Nbsvm(Family):
             result.epochs_run,
             result.predicted,
             confidence=probabilities.max(axis=1) if len(logits) else np.zeros(0),
+            unseen=unseen_share(counts, split.train, split.validation),
         )
 
     def classifier(self, model: Model) -> NbsvmClassifier:
@@ -83,11 +92,27 @@ class NbsvmClassifier(ProbabilitiesOnly):
         self.device = "cpu"
         self.scorer = NbsvmScorer(model.transformer, from_weights(model.weights))  # type: ignore[arg-type]
 
-    def prepare(self, texts: list[str]) -> np.ndarray:
-        return self.scorer.predict_proba(texts)
+    explains = True
 
-    def predict(self, prepared: np.ndarray) -> np.ndarray:
-        return prepared
+    def prepare(self, texts: list[str]) -> Explained:
+        return self.scorer.predict_explained(texts, self.why_terms)
+
+    def predict(self, prepared: Explained) -> np.ndarray:
+        return prepared.probabilities
+
+    def notes(self, prepared: Explained) -> RowNotes:
+        return RowNotes(unseen=prepared.unseen, why=prepared.why)
+
+
+def unseen_share(counts: Counts, train: np.ndarray, validation: np.ndarray) -> float | None:
+    """The share of the validation rows' n-gram occurrences in no training row."""
+    in_validation = np.isin(counts.row, validation)
+    total = float(counts.count[in_validation].sum())
+    if not total:
+        return None
+    trained = np.unique(counts.column[np.isin(counts.row, train)])
+    unseen = in_validation & ~np.isin(counts.column, trained)
+    return float(counts.count[unseen].sum()) / total
 
 
 def to_weights(tables: NbsvmTables) -> dict[str, np.ndarray]:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from textbatch.families.base import ProbabilitiesOnly
+from textbatch.families.base import ProbabilitiesOnly, RowNotes
 from textbatch.model.artifacts import Model
 from textbatch.model.device import autocast, select_device, to_device
 from textbatch.model.networks import load_network
+from textbatch.model.transformer import unknown_tokens
 
 
 class NetworkClassifier(ProbabilitiesOnly):
@@ -24,6 +25,9 @@ class NetworkClassifier(ProbabilitiesOnly):
     def prepare(self, texts: list[str]) -> np.ndarray:
         """Token ids (in a worker process: no torch)."""
         return self.transformer.encode(texts)
+
+    def notes(self, prepared: np.ndarray) -> RowNotes:
+        return RowNotes(unseen=unknown_tokens(prepared, self.transformer.seq_len))
 
     @torch.inference_mode()
     def predict(self, encoded: np.ndarray) -> np.ndarray:

@@ -20,7 +20,12 @@ from textbatch.families.base import Fitted, Log, TrainingData
 from textbatch.model.device import autocast, grad_scaler, select_device, to_device
 from textbatch.model.networks import build_network
 from textbatch.model.spec import ModelSpec
-from textbatch.model.transformer import FastTokenizer, TextTransformer, Tokenizer
+from textbatch.model.transformer import (
+    FastTokenizer,
+    TextTransformer,
+    Tokenizer,
+    unknown_tokens,
+)
 from textbatch.model.vectors import embedding_matrix, load_vectors
 
 
@@ -171,7 +176,13 @@ def fit_network(family: Traits, config: ModelConfig, data: TrainingData, log: Lo
         trained.predicted,
         device=device.type,
         confidence=trained.confidence,
+        unseen=_unknown_share(x_val.numpy(), transformer.seq_len),
     )
+
+
+def _unknown_share(ids: Any, seq_len: int) -> float | None:
+    unknown, total = unknown_tokens(ids, seq_len)
+    return unknown / total if total else None
 
 
 @dataclass(frozen=True)

@@ -16,16 +16,21 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 from textbatch_contract import OutputPlan, events, jobs
-from textbatch_contract.jobs import NEUTRALISE_FORMULAS_ENV
+from textbatch_contract import review as review_names
+from textbatch_contract.jobs import NEUTRALISE_FORMULAS_ENV, WHY_ENV
 
 from textbatch.errors import InputError
 from textbatch.families import classifier_for
 from textbatch.io import csv_table
 from textbatch.io.csv_table import TEXT_COLUMNS, CsvRecord, open_table
 from textbatch.io.storage import Publisher, Storage
+from textbatch.jobs import routing
 from textbatch.jobs.events import EventLog, run_for_file
+from textbatch.model import shift
 from textbatch.model.artifacts import loading, open_model
+from textbatch.model.review import Thresholds
 from textbatch.model.workers import default_workers, prepared
 
 # A chunk is at most CHUNK_ROWS rows and, past its first row, CHUNK_CHARS characters of fields:
@@ -41,6 +46,7 @@ FIELD_WEIGHT = 56
 MODEL_CHARS = 1_000_000
 MAX_REJECTED_LISTED = 1000
 PROGRESS_SECONDS = 5.0
+WHY_TERMS = 3  # n-grams in a row's `why`
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,13 @@ class PredictRequest:
     # cells that start like a formula written as text; None: as the job definition says
     # (TEXTBATCH_NEUTRALISE_FORMULAS, from the stage setting neutralise_formulas)
     neutralise_formulas: bool | None = None
+    # the column with the submitter's category (textbatch_contract.review: else the upload's
+    # metadata, else the stage's setting)
+    compare_column: str | None = None
+    # the `why` column of the linear families; None: as the job definition says (TEXTBATCH_WHY,
+    # from the stage setting why_column; on unless "0")
+    why: bool | None = None
+    row_offset: int = 0  # a large file's part: its first row's place in the file (review file)
 
 
 @dataclass
@@ -72,6 +85,8 @@ class PredictSummary:
     predictions: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     rows_per_s: float = 0.0
+    review: dict[str, Any] = field(default_factory=dict)
+    shift: dict[str, Any] = field(default_factory=dict)
 
     def reject(self, record: CsvRecord, reason: str) -> None:
         reject(self, record, reason)
@@ -138,11 +153,29 @@ def _predict(
             role="text",
             besides=(),
         )
+        why = WHY_TERMS if classifier.explains and _why_wanted(request) else 0
+        classifier.why_terms = why
+        compare_name, required, where = routing.compare_column_for(
+            request.input, request.input_version, request.compare_column, storage
+        )
+        compare = routing.Compare.find(
+            table.header,
+            compare_name,
+            required=required,
+            text_at=text_at,
+            source=request.input,
+            labels=classifier.labels,
+            where=where,
+        )
+        thresholds = Thresholds.from_document(model.manifest.review, classifier.labels)
         added = [
             "prediction",
             "confidence",
             *(f"prob_{label}" for label in classifier.labels),
             *classifier.extra_columns,
+            review_names.REVIEW,
+            review_names.REASON,
+            *([review_names.WHY] if why else []),
         ]
         clash = sorted(set(added) & set(table.header))
         if clash:
@@ -159,12 +192,18 @@ def _predict(
         )
         width = len(table.header)
         counts: Counter[str] = Counter()
+        shift_counts = shift.new_counts()
         out_path = Path(tmp) / "output.csv"
         progress = _Progress(log, table.size)
+        neutralise = request.neutralise_formulas
+        if neutralise is None:
+            neutralise = os.environ.get(NEUTRALISE_FORMULAS_ENV) == "1"
+        to_review = routing.ReviewRows(
+            Path(tmp) / "review-rows.csv",
+            neutralise_formulas=neutralise,
+            row_offset=request.row_offset,
+        )
         with open(out_path, "w", encoding="utf-8", newline="") as out:
-            neutralise = request.neutralise_formulas
-            if neutralise is None:
-                neutralise = os.environ.get(NEUTRALISE_FORMULAS_ENV) == "1"
             writer = csv_table.writer(out, neutralise_formulas=neutralise)
             writer.writerow(table.header + added)
             chunks = (
@@ -180,21 +219,43 @@ def _predict(
             ):
                 probs = classifier.predict(ready)
                 extras = classifier.extras(ready) or [[]] * len(usable)
-                by_row = {r.row: (p, e) for r, p, e in zip(usable, probs, extras, strict=True)}
+                notes = classifier.notes(ready)
+                reasons = routing.route_rows(
+                    thresholds,
+                    classifier.labels,
+                    probs,
+                    [compare.value(r.fields) for r in usable],
+                )
+                if not why:
+                    whys: list[list[str]] = [[]] * len(usable)
+                else:
+                    whys = [[w] for w in notes.why] if notes.why else [[""]] * len(usable)
+                shift.add(
+                    shift_counts,
+                    probs.max(axis=1) if len(probs) else np.zeros(0),
+                    notes.unseen,
+                )
+                by_row = {
+                    r.row: found
+                    for r, *found in zip(usable, probs, extras, reasons, whys, strict=True)
+                }
                 for record in chunk:
                     fields = (record.fields + [""] * width)[:width]
                     found = by_row.get(record.row)
                     if found is None:
                         writer.writerow(fields + [""] * len(added))
                         continue
-                    p, extra = found
+                    p, extra, reason, row_why = found
                     best = int(p.argmax())
-                    counts[classifier.labels[best]] += 1
+                    label, confidence = classifier.labels[best], f"{p[best]:.6f}"
+                    counts[label] += 1
                     writer.writerow(
-                        [*fields, classifier.labels[best], f"{p[best]:.6f}"]
+                        [*fields, label, confidence]
                         + [f"{v:.6f}" for v in p]
                         + extra
+                        + [review_names.YES if reason else review_names.NO, reason, *row_why]
                     )
+                    to_review.add(record.row, reason, label, confidence, row_why, fields)
                 summary.rows_in += len(chunk)
                 summary.rows_predicted += len(usable)
                 progress.update(summary.rows_in, table.bytes_read())
@@ -205,11 +266,16 @@ def _predict(
                 "nothing to classify",
                 hint="upload the file with its rows",
             )
+        review_path = Path(tmp) / "review.csv"
+        to_review.write_sorted(review_path, routing.review_header(table.header, why=bool(why)))
         publisher.begin()  # from here on, only while this revision is the newest
         publisher.put_file(out_path, plan.csv, content_type="text/csv")
+        publisher.put_file(review_path, plan.review, content_type="text/csv")
 
     finished = time.perf_counter()
     summary.predictions = dict(sorted(counts.items()))
+    summary.review = to_review.block(thresholds, compare, plan.review)
+    summary.shift = shift.assess(shift_counts, summary.predictions, model.manifest.shift)
     summary.seconds = {
         "load_model": round(loaded - started, 3),
         "predict": round(finished - loaded, 3),
@@ -220,16 +286,25 @@ def _predict(
     published.append(True)
     # an earlier revision's error report would contradict this result: it goes
     publisher.delete(plan.error)
+    if not request.part:  # a large file's merge job says it for the whole file
+        routing.emit_file_checks(log, summary.to_dict(), plan)
     log.emit(
         events.DONE,
         rows_in=summary.rows_in,
         rows_predicted=summary.rows_predicted,
         rows_rejected=summary.rows_rejected,
+        rows_to_review=summary.review["rows_to_review"],
         rows_per_s=summary.rows_per_s,
         output=plan.csv,
         seconds=summary.seconds["total"],
     )
     return summary
+
+
+def _why_wanted(request: PredictRequest) -> bool:
+    if request.why is not None:
+        return request.why
+    return os.environ.get(WHY_ENV, "1") != "0"
 
 
 class Rejects(Protocol):

@@ -26,7 +26,7 @@ from textbatch.families import Family, TrainingData
 from textbatch.io.csv_table import FORMULA_STARTS, LABEL_COLUMNS, TEXT_COLUMNS, open_table
 from textbatch.io.storage import Conflict, Storage, is_s3, join
 from textbatch.jobs.events import EventLog
-from textbatch.model import artifacts, report, versions
+from textbatch.model import artifacts, report, review, shift, versions
 from textbatch.model.artifacts import Model
 from textbatch.model.metrics import classification_report
 from textbatch.model.splits import Split, group_ids, grouped_split, stratified_split
@@ -239,6 +239,20 @@ def run_train(
     if fitted.confidence is not None and len(split.validation):
         correct = fitted.predicted == y_all[split.validation]
         metrics["calibration"] = report.calibration(fitted.confidence, correct)
+        metrics["review"] = review.choose_thresholds(
+            fitted.predicted,
+            fitted.confidence,
+            y_all[split.validation],
+            labels,
+            config.review_target_precision,
+        )
+        log.emit(
+            "review_threshold",
+            target_precision=config.review_target_precision,
+            coverage=metrics["review"]["coverage"],
+            precision=metrics["review"]["precision"],
+        )
+    metrics["shift"] = shift.baseline(y_all[split.train], labels, fitted.confidence, fitted.unseen)
     seen = versions.read_pointer(out, storage)
     gate = _gate(request, config, family, labels, data, split, fitted, out, seen, base, storage)
     metrics["promotion"] = gate.to_dict()
@@ -253,6 +267,8 @@ def run_train(
             metrics=metrics,
             wants_gpu=family.wants_gpu,
             promotion=gate.to_dict(),
+            review=metrics.get("review"),
+            shift=metrics["shift"],
             report=lambda version: report.render(
                 version=version, architecture=family.name, metrics=metrics,
                 history=recording.validation,

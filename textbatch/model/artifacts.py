@@ -54,7 +54,7 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 # the manifest's fields and the JSON types each must have
 _FIELD_TYPES = {"format": str, "version": str, "created_at": str, "textbatch_version": str,
                 ARCHITECTURE: str, WANTS_GPU: bool, "weights": str, "files": dict,
-                "promotion": dict}  # fmt: skip
+                "promotion": dict, "review": dict, "shift": dict}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,8 @@ class Manifest:
     weights: str
     files: dict[str, str]  # file name -> sha256
     promotion: dict[str, Any] | None = None  # the promotion gate's decision (versions.Gate)
+    review: dict[str, Any] | None = None  # its review thresholds (textbatch.model.review)
+    shift: dict[str, Any] | None = None  # what files are compared with (textbatch.model.shift)
 
     def to_json(self) -> str:
         fields = {k: v for k, v in asdict(self).items() if v is not None}  # promotion: optional
@@ -149,6 +151,8 @@ def write_version(
     metrics: dict[str, Any],
     wants_gpu: bool,
     promotion: dict[str, Any] | None = None,
+    review: dict[str, Any] | None = None,
+    shift: dict[str, Any] | None = None,
     report: Callable[[str], str] | None = None,
 ) -> Manifest:
     """Write a complete version into an empty directory and return its manifest. `weights`:
@@ -183,6 +187,8 @@ def write_version(
         weights=weights_file,
         files=files,
         promotion=promotion,
+        review=review,
+        shift=shift,
     )
     (directory / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
     return manifest

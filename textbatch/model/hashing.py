@@ -84,6 +84,59 @@ class Counts:
 
 
 @dataclass(frozen=True)
+class _Tokens:
+    data: bytes  # the batch's texts, lower-cased, UTF-8, each ended by NUL
+    starts: np.ndarray  # each token's first byte
+    ends: np.ndarray  # and the byte after its last
+    hashes: np.ndarray  # uint64
+    rows: np.ndarray  # each token's text
+
+
+class NgramSpans:
+    """The text of the n-grams behind a batch's (row, column) pairs: the first occurrence in
+    the row of an n-gram hashed to that column, as written (lower-cased). The model keeps no
+    vocabulary; the row's own tokens name its features."""
+
+    def __init__(self, buckets: int, tokens: _Tokens, keys: list[tuple[np.ndarray, np.ndarray]]):
+        self.buckets = buckets
+        self.bits = buckets.bit_length() - 1
+        self.tokens = tokens
+        self.keys = keys
+
+    def spans(self, rows: np.ndarray, columns: np.ndarray, *, limit: int = 40) -> list[str]:
+        """The n-gram of each (row, column) pair of the batch (each pair must be one of its)."""
+        wanted = rows.astype(np.uint32) << np.uint32(self.bits) | columns.astype(np.uint32)
+        order = np.argsort(wanted)
+        ranked = wanted[order]
+        # a first pass on the column alone (a table lookup per key) leaves the few keys whose
+        # column is wanted; only those are matched against the wanted pairs
+        table = np.zeros(self.buckets, dtype=bool)
+        table[columns] = True
+        mask = np.uint32(self.buckets - 1)
+        first_token = np.full(len(wanted), -1, dtype=np.int64)
+        length = np.zeros(len(wanted), dtype=np.int64)
+        for n, (keys, token_at) in enumerate(self.keys, start=1):
+            maybe = np.flatnonzero(table[keys & mask])
+            if not len(maybe) or not len(ranked):
+                continue
+            at = np.searchsorted(ranked, keys[maybe]).clip(max=len(ranked) - 1)
+            hit = np.flatnonzero(ranked[at] == keys[maybe])[::-1]  # reversed: the first wins
+            slots = order[at[hit]]
+            fresh = first_token[slots] < 0  # shorter n-grams were placed first
+            first_token[slots[fresh]] = token_at[maybe[hit[fresh]]]
+            length[slots[fresh]] = n
+        out = []
+        t = self.tokens
+        for start, n in zip(first_token.tolist(), length.tolist(), strict=True):
+            if start < 0:
+                out.append("")
+                continue
+            text = t.data[t.starts[start] : t.ends[start + n - 1]].decode("utf-8", "replace")
+            out.append(" ".join(text.split())[:limit])
+        return out
+
+
+@dataclass(frozen=True)
 class HashingFeaturizer:
     ngrams: int = 2  # longest run of adjacent tokens hashed (1: single tokens only)
     buckets: int = 1 << 22  # a power of two
@@ -96,6 +149,10 @@ class HashingFeaturizer:
 
     def token_hashes(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """The 64-bit hash and the row of every token of `texts`, in order."""
+        tokens = self._tokens(texts)
+        return tokens.hashes, tokens.rows
+
+    def _tokens(self, texts: list[str]) -> _Tokens:
         joined = "\0".join(texts)
         if joined.count("\0") != len(texts) - 1:  # a text holds NUL, which separates texts
             joined = "\0".join(t.replace("\0", " ") for t in texts)
@@ -114,12 +171,35 @@ class HashingFeaturizer:
         np.cumsum(raw.astype(np.uint64) * powers[: len(raw)], out=prefix[1:])
         hashes = _mix((prefix[ends] - prefix[starts]) * inverse[starts])
         rows = np.searchsorted(text_ends, starts)
-        return hashes, rows
+        return _Tokens(data, starts, ends, hashes, rows)
+
+    def _keys(self, tokens: _Tokens) -> list[tuple[np.ndarray, np.ndarray]]:
+        """For n = 1..ngrams: the (row << bits | column) key of every n-gram of the batch
+        (32-bit: at most 2**(32 - bits) rows) and the index of its first token."""
+        bits = self.buckets.bit_length() - 1
+        mask, shift = np.uint64(self.buckets - 1), np.uint32(bits)
+        hashes = tokens.hashes
+        rows32 = tokens.rows.astype(np.uint32)
+        keys = [(rows32 << shift | (hashes & mask).astype(np.uint32), np.arange(len(hashes)))]
+        gram = hashes
+        for n in range(2, self.ngrams + 1):
+            gram = _mix(gram[:-1] * _Q + hashes[n - 1 :])
+            same = rows32[: len(gram)] == rows32[n - 1 :]
+            keys.append(
+                (
+                    rows32[: len(gram)][same] << shift | (gram[same] & mask).astype(np.uint32),
+                    np.flatnonzero(same),
+                )
+            )
+        return keys
+
+    def _step(self) -> int:
+        """Rows whose (row, column) keys fit 32 bits: a faster sort."""
+        return 1 << (32 - (self.buckets.bit_length() - 1))
 
     def counts(self, texts: list[str]) -> Counts:
         """Each text's n-gram columns and how often each occurs in it."""
-        bits = self.buckets.bit_length() - 1
-        step = 1 << (32 - bits)  # rows whose (row, column) keys fit 32 bits: a faster sort
+        step = self._step()
         if len(texts) > step:
             parts = [self.counts(texts[i : i + step]) for i in range(0, len(texts), step)]
             offsets = np.cumsum([0] + [p.n_rows for p in parts[:-1]])
@@ -129,22 +209,26 @@ class HashingFeaturizer:
                 column=np.concatenate([p.column for p in parts]),
                 count=np.concatenate([p.count for p in parts]),
             )
-        hashes, rows = self.token_hashes(texts)
-        mask, shift = np.uint64(self.buckets - 1), np.uint32(bits)
-        rows32 = rows.astype(np.uint32)
-        keys = [rows32 << shift | (hashes & mask).astype(np.uint32)]
-        gram = hashes
-        for n in range(2, self.ngrams + 1):
-            gram = _mix(gram[:-1] * _Q + hashes[n - 1 :])
-            same = rows32[: len(gram)] == rows32[n - 1 :]
-            keys.append(rows32[: len(gram)][same] << shift | (gram[same] & mask).astype(np.uint32))
-        unique, count = np.unique(np.concatenate(keys), return_counts=True)
+        return self._counts(texts, self._keys(self._tokens(texts)))
+
+    def _counts(self, texts: list[str], keys: list[tuple[np.ndarray, np.ndarray]]) -> Counts:
+        bits = self.buckets.bit_length() - 1
+        unique, count = np.unique(np.concatenate([k for k, _ in keys]), return_counts=True)
         return Counts(
             n_rows=len(texts),
-            row=(unique >> shift).astype(np.int64),
+            row=(unique >> np.uint32(bits)).astype(np.int64),
             column=(unique & np.uint32(self.buckets - 1)).astype(np.int64),
             count=count.astype(np.float32),
         )
+
+    def counts_and_spans(self, texts: list[str]) -> tuple[Counts, NgramSpans]:
+        """counts(texts), and what spans() needs to name the n-grams behind any of its pairs
+        (for a batch of at most 2**(32 - bits) texts, as the predict job's chunks are)."""
+        if len(texts) > self._step():
+            raise ValueError(f"at most {self._step()} texts a batch")
+        tokens = self._tokens(texts)
+        keys = self._keys(tokens)
+        return self._counts(texts, keys), NgramSpans(self.buckets, tokens, keys)
 
     def to_json(self) -> str:
         return json.dumps({"format": FORMAT, "ngrams": self.ngrams, "buckets": self.buckets})

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from textbatch.model.nbsvm import log_count_ratios
-from textbatch.model.transformer import PAD_ID
+from textbatch.model.transformer import PAD_ID, TextTransformer
 
 
 def distinct_ids(ids: np.ndarray) -> np.ndarray:
@@ -62,3 +62,29 @@ class LinearScorer:
             axis=1,
         )
         return softmax(logits + self.bias).astype(np.float32)
+
+    def why(
+        self, ids: np.ndarray, predicted: np.ndarray, k: int, transformer: TextTransformer
+    ) -> list[str]:
+        """Each row's k features that raised its predicted class's score most, as words and
+        word pairs ("<unk>" for a word out of the vocabulary), strongest first."""
+        distinct = distinct_ids(ids)
+        push = self.table[distinct, predicted[:, None]]
+        push[distinct == PAD_ID] = 0.0
+        top = np.argsort(-push, axis=1, kind="stable")[:, :k]
+        seq, words = transformer.seq_len, transformer.tokens
+        out = []
+        for row in range(len(ids)):
+            terms = []
+            for at in top[row].tolist():
+                feature = int(distinct[row, at])
+                if push[row, at] <= 0:
+                    break
+                if feature < len(words):
+                    terms.append(words[feature])
+                    continue
+                # a bigram bucket: the first adjacent pair of the row that hashed to it
+                j = int(np.flatnonzero(ids[row, seq:] == feature)[0])
+                terms.append(f"{words[ids[row, j]]} {words[ids[row, j + 1]]}")
+            out.append(" | ".join(terms))
+        return out

@@ -21,9 +21,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from textbatch.model.hashing import Counts, HashingFeaturizer
+from textbatch.model.hashing import Counts, HashingFeaturizer, NgramSpans
 
 NB_SMOOTHING = 1.0
+CANDIDATES = (
+    1  # a row's `why` looks at its k * CANDIDATES strongest terms (fewer when some overlap)
+)
+# a term's ends that say nothing to a reader ("the wiring." is "the wiring")
+PUNCTUATION = " !\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~"
 TEMPERATURES = np.exp(np.linspace(np.log(0.02), np.log(50.0), 121))
 
 
@@ -85,6 +90,25 @@ def fit_temperature(scores: np.ndarray, y: np.ndarray, n_classes: int) -> float:
 
 
 @dataclass(frozen=True)
+class _Terms:
+    """A batch's pairs seen in training, as the scores used them."""
+
+    known: np.ndarray  # bool over all pairs
+    rows: np.ndarray  # each known pair's row
+    at: np.ndarray  # its table row
+    u: np.ndarray  # its sublinear count
+    starts: np.ndarray  # where each row with known pairs starts among them
+    norm: np.ndarray  # (rows with known pairs, n_scores): each row's norm per score
+
+
+@dataclass(frozen=True)
+class Explained:
+    probabilities: np.ndarray  # (rows, n_classes) float32
+    unseen: tuple[int, int]  # n-gram occurrences never seen in training, all of them
+    why: list[str] | None  # each row's strongest terms, when asked for
+
+
+@dataclass(frozen=True)
 class NbsvmTables:
     """A trained model as its scoring tables: everything prediction needs."""
 
@@ -107,21 +131,97 @@ class NbsvmScorer:
         self.index[tables.columns] = np.arange(len(tables.columns), dtype=np.int32)
 
     def scores(self, texts: list[str]) -> np.ndarray:
-        counts = self.featurizer.counts(texts)
+        return self._scores(self.featurizer.counts(texts))[0]
+
+    def _scores(self, counts: Counts) -> tuple[np.ndarray, _Terms | None]:
+        """Each row's class scores, and what names the terms behind them (None: no row has a
+        feature seen in training)."""
         at = self.index[counts.column]
         known = at >= 0
         rows, at, u = counts.row[known], at[known], sublinear(counts)[known, None]
         t = self.tables
         out = np.zeros((counts.n_rows, t.numerator.shape[1]))
         if len(rows) == 0:
-            return out + t.bias
+            return out + t.bias, None
         # pairs are sorted by row: one reduceat per table sums each row's features
         starts = np.flatnonzero(np.concatenate([[True], rows[1:] != rows[:-1]]))
         top = np.add.reduceat(u * t.numerator[at], starts, axis=0, dtype=np.float64)
         norm = np.sqrt(np.add.reduceat(u * u * t.denominator[at], starts, axis=0, dtype=np.float64))
         out[rows[starts]] = np.divide(top, norm, out=np.zeros_like(top), where=norm > 0)
-        return out + t.bias
+        return out + t.bias, _Terms(known, rows, at, u[:, 0], starts, norm)
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
-        logits = class_logits(self.scores(texts), self.tables.n_classes)
+        return self._proba(self.scores(texts))
+
+    def _proba(self, scores: np.ndarray) -> np.ndarray:
+        logits = class_logits(scores, self.tables.n_classes)
         return softmax(logits / self.tables.temperature).astype(np.float32)
+
+    def predict_explained(self, texts: list[str], why_terms: int) -> Explained:
+        """Probabilities, the count of n-gram occurrences never seen in training against all,
+        and (when `why_terms` > 0) each row's terms that raised its predicted class's score
+        most, strongest first, joined by ` | `."""
+        if why_terms > 0:
+            counts, spans = self.featurizer.counts_and_spans(texts)
+        else:
+            counts, spans = self.featurizer.counts(texts), None
+        scores, terms = self._scores(counts)
+        probs = self._proba(scores)
+        seen = int(counts.count[terms.known].sum()) if terms is not None else 0
+        occurrences = int(counts.count.sum())
+        why = None
+        if spans is not None:
+            why = [""] * len(texts)
+            if terms is not None:
+                why = self._why(probs.argmax(axis=1), terms, counts, spans, why_terms, why)
+        return Explained(probs, (occurrences - seen, occurrences), why)
+
+    def _why(
+        self,
+        predicted: np.ndarray,
+        terms: _Terms,
+        counts: Counts,
+        spans: NgramSpans,
+        k: int,
+        why: list[str],
+    ) -> list[str]:
+        t = self.tables
+        binary = t.n_classes == 2
+        # each known pair's part of its row's score for the row's predicted class, up to the
+        # row's norm (the same for all of a row's pairs: it does not change their order)
+        if binary:  # one score for class 1: class 0's evidence is its opposite
+            push = terms.u * t.numerator[terms.at, 0]
+            push = np.where(predicted[terms.rows] == 1, push, -push)
+        else:
+            push = terms.u * t.numerator[terms.at, predicted[terms.rows]]
+        positive = np.flatnonzero(push > 0)
+        if not len(positive):
+            return why
+        # the strongest pushes of each row, ties to the lower column (the same in any chunk:
+        # a large file's parts write what one job writes): k rounds of a maximum per row
+        # (pairs are sorted by row, so a row's pairs are one segment)
+        rows_of = terms.rows[positive]
+        starts = np.flatnonzero(np.concatenate([[True], rows_of[1:] != rows_of[:-1]]))
+        segment = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(rows_of))))
+        left = push[positive].astype(np.float64)
+        picked = []
+        for _ in range(CANDIDATES * k):
+            best = np.maximum.reduceat(left, starts)
+            at = np.flatnonzero(left == best[segment])
+            first = at[np.concatenate([[True], segment[at][1:] != segment[at][:-1]])]
+            first = first[left[first] > 0]
+            if not len(first):
+                break
+            picked.append(first)
+            left[first] = -np.inf
+        keep = positive[np.concatenate(picked)] if picked else positive[:0]
+        names = spans.spans(terms.rows[keep], counts.column[terms.known][keep])
+        chosen: dict[int, list[str]] = {}
+        for row, name in zip(terms.rows[keep].tolist(), names, strict=True):
+            mine = chosen.setdefault(row, [])
+            name = name.strip(PUNCTUATION)
+            if len(mine) < k and name and not any(name in m or m in name for m in mine):
+                mine.append(name)
+        for row, mine in chosen.items():
+            why[row] = " | ".join(mine)
+        return why

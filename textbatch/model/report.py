@@ -162,11 +162,31 @@ def render(
         if gate
         else ""
     )
+    thresholds = (metrics.get("review") or {}).get("per_class", {})
+
+    def threshold(label: str) -> str:
+        found = thresholds.get(label)
+        if found is None:
+            return "-"
+        value = found.get("threshold")
+        text = "review all" if value is None else f"{value:.3f}"
+        return text if found.get("own") else f"{text} (overall)"
+
     per_class = "".join(
         f"<tr><td>{e(label)}</td><td>{s['precision']:.3f}</td><td>{s['recall']:.3f}</td>"
-        f"<td>{s['f1']:.3f}</td><td>{s['support']}</td></tr>"
+        f"<td>{s['f1']:.3f}</td><td>{s['support']}</td><td>{e(threshold(label))}</td></tr>"
         for label, s in validation["per_class"].items()
     )
+    routing = metrics.get("review")
+    if routing:
+        facts.append(
+            row(
+                "review routing",
+                f"{routing['coverage']:.1%} of validation rows auto-accepted at precision "
+                f"{routing['precision'] if routing['precision'] is not None else '-'} "
+                f"(target {routing['target_precision']})",
+            )
+        )
     figures = "".join(
         f"<figure><img alt='{e(name)}' src='data:image/png;base64,{data}'></figure>"
         for name, data in plots.items()
@@ -187,7 +207,8 @@ img {{ max-width: 100%; }}
 <h2>Data and scores</h2><table>{"".join(facts)}</table>
 <h2>Plots</h2>{figures}
 <h2>Per class</h2>
-<table><tr><th>label</th><th>precision</th><th>recall</th><th>F1</th><th>rows</th></tr>
+<table><tr><th>label</th><th>precision</th><th>recall</th><th>F1</th><th>rows</th>
+<th>review threshold</th></tr>
 {per_class}</table>
 </body></html>
 """

@@ -48,6 +48,13 @@ class Tokenizer:
         ]
 
 
+def unknown_tokens(ids: np.ndarray, seq_len: int) -> tuple[int, int]:
+    """Of the tokens a batch's ids hold (the first seq_len columns, padding left out): how many
+    are out of the vocabulary, and how many there are (the shift warning's unseen share)."""
+    tokens = ids[:, :seq_len]
+    return int((tokens == UNK_ID).sum()), int((tokens != PAD_ID).sum())
+
+
 @dataclass(frozen=True)
 class TextTransformer:
     tokens: list[str]  # id -> token; ids 0 and 1 are padding and unknown

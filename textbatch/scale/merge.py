@@ -17,13 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from textbatch_contract import OutputPlan, events
+from textbatch_contract import review as names
 from textbatch_contract.parts import PartsPlan, parts_failed_report
 from textbatch_contract.revisions import Superseded
 
 from textbatch.errors import InputError
 from textbatch.io.csv_table import raw_records
 from textbatch.io.storage import Publisher, S3Uri, Storage, is_s3
+from textbatch.jobs import routing
 from textbatch.jobs.events import EventLog
+from textbatch.model import shift
 
 MIN_COPY_PART = 5 * 1024 * 1024  # S3's smallest multipart part (all but the last)
 MAX_REJECTED_LISTED = 1000
@@ -101,11 +104,16 @@ def _merge(
         method = "download"
         _concatenate(storage, publisher, pieces, final.csv)
     total = sum(end - start for _, start, end in pieces)
+    with tempfile.TemporaryDirectory(prefix="textbatch-merge-") as tmp:
+        review_path = Path(tmp) / "review.csv"
+        routing.merge_files(storage, [out.review for out in outputs], review_path)
+        publisher.put_file(review_path, final.review, content_type="text/csv")
     summary = _merged_summary(plan, final, summaries)
     seconds = time.perf_counter() - started
     summary["seconds"] = {"merge": round(seconds, 3)}
     publisher.put_json(final.summary, summary)
     publisher.delete(final.error)  # an earlier revision's report would contradict this result
+    routing.emit_file_checks(log, summary, final)
     removed = storage.delete_prefix(plan.prefix)
     log.emit(
         events.MERGE_DONE,
@@ -201,5 +209,13 @@ def _merged_summary(
         "rows_rejected": sum(s["rows_rejected"] for s in summaries),
         "rejected": rejected[:MAX_REJECTED_LISTED],
         "predictions": dict(sorted(predictions.items())),
+        names.SUMMARY_REVIEW: routing.merged_block(
+            [s[names.SUMMARY_REVIEW] for s in summaries], final.review
+        ),
+        names.SUMMARY_SHIFT: shift.assess(
+            shift.merge_counts([s[names.SUMMARY_SHIFT] for s in summaries]),
+            dict(sorted(predictions.items())),
+            first[names.SUMMARY_SHIFT]["training"],
+        ),
         "parts": len(plan.parts),
     }

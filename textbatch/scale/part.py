@@ -27,7 +27,14 @@ def run_part(
     log.emit("part_start", index=index, of=len(plan.parts), input=plan.input)
     try:
         run_predict(
-            PredictRequest(model=model, input=part.uri, output=plan.outputs, part=True),
+            PredictRequest(
+                model=model,
+                input=part.uri,
+                output=plan.outputs,
+                part=True,
+                compare_column=plan.compare_column,
+                row_offset=part.row_offset,
+            ),
             storage=storage,
             log=log,
         )

@@ -18,9 +18,10 @@ from textbatch_contract import OutputPlan, events
 from textbatch_contract.parts import Part, PartsPlan, part_name
 
 from textbatch.errors import InputError
-from textbatch.io.csv_table import raw_records
+from textbatch.io.csv_table import raw_records, reader
 from textbatch.io.storage import Storage, join
 from textbatch.jobs.events import EventLog, run_for_file
+from textbatch.jobs.routing import compare_column_for, missing_column
 
 
 def run_split(
@@ -45,6 +46,22 @@ def run_split(
     )
     assert split is not None  # splitting writes no outcome: nothing supersedes it
     return split
+
+
+def _compare_column(
+    input_uri: str, version: str | None, header: bytes, storage: Storage
+) -> str | None:
+    """The compare column the parts use: as one predict job would find it, checked against
+    the header here, so that a missing column fails the file before any part runs."""
+    name, required, where = compare_column_for(input_uri, version, None, storage)
+    if name is None:
+        return None
+    fields = next(reader(io.StringIO(header.decode("utf-8", "surrogateescape"), newline="")))
+    if name in fields:
+        return name
+    if required:
+        raise missing_column(input_uri, name, where, fields)
+    return None
 
 
 def _split(
@@ -104,7 +121,13 @@ def _split(
         while len(parts) < count:  # more parts than records: empty ones keep the array size
             state = open_part()
             close_part(state)
-    plan = PartsPlan(input=input_uri, prefix=prefix, parts=parts, input_version=version)
+    plan = PartsPlan(
+        input=input_uri,
+        prefix=prefix,
+        parts=parts,
+        input_version=version,
+        compare_column=_compare_column(input_uri, version, header, storage),
+    )
     plan.save(storage)
     seconds = time.perf_counter() - started
     log.emit(

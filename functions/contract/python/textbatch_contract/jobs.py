@@ -28,6 +28,8 @@ LATEST = "latest"
 VCPUS_ENV = "TEXTBATCH_VCPUS"
 # Set ("1") on the predict job definitions by the stage setting neutralise_formulas.
 NEUTRALISE_FORMULAS_ENV = "TEXTBATCH_NEUTRALISE_FORMULAS"
+# Set ("0") on the predict job definitions when the stage setting why_column is false.
+WHY_ENV = "TEXTBATCH_WHY"
 # A job definition's tag naming which of the two Batch images it runs ("gpu" or "cpu"): the CDK
 # app tags each definition, the local cloud runs the image it names
 IMAGE_TAG = "textbatch:image"

@@ -12,6 +12,7 @@ CSV_SUFFIX = ".csv"
 PARTS_OUTPUTS = "out/"  # under a large file's parts prefix: each part's results
 ERROR_SUFFIX = "_error.json"  # a file's error report: `<stem>_error.json`
 CLUSTERS_SUFFIX = "_clusters.json"  # the cluster job's clusters: sizes, terms, examples
+REVIEW_SUFFIX = "_review.csv"  # the predict job's rows for a person (textbatch_contract.review)
 LONGEST_SUFFIX = CLUSTERS_SUFFIX
 MAX_KEY_BYTES = 1024  # S3's limit on a key
 MAX_NAME_BYTES = 255  # a file name's limit on local file systems
@@ -23,11 +24,12 @@ class OutputPlan:
     summary: str  # written last by a job that succeeded
     error: str
     clusters: str  # the cluster job's description of its clusters (before the summary)
+    review: str  # the predict job's rows to review (before the summary)
 
     def outcome(self) -> list[str]:
         """Every object that tells a revision's outcome: written for the newest revision only
         (textbatch_contract.revisions)."""
-        return [self.csv, self.summary, self.error, self.clusters]
+        return [self.csv, self.summary, self.error, self.clusters, self.review]
 
     @classmethod
     def for_request(cls, input_uri: str, output: str) -> OutputPlan:
@@ -41,6 +43,7 @@ class OutputPlan:
                 summary=f"{stem}.json",
                 error=f"{stem}{ERROR_SUFFIX}",
                 clusters=f"{stem}{CLUSTERS_SUFFIX}",
+                review=f"{stem}{REVIEW_SUFFIX}",
             )
         name = basename(input_uri)
         # only `.csv` itself is dropped: `x.CSV` keeps its suffix, so that it and `x.csv` (two
@@ -54,6 +57,7 @@ class OutputPlan:
             summary=join(output, f"{stem}_output.json"),
             error=join(output, f"{stem}{ERROR_SUFFIX}"),
             clusters=join(output, f"{stem}{CLUSTERS_SUFFIX}"),
+            review=join(output, f"{stem}{REVIEW_SUFFIX}"),
         )
 
 

@@ -32,6 +32,8 @@ class PartsPlan:
     prefix: str  # where the parts, their outputs and this plan live; removed after the merge
     parts: list[Part]
     input_version: str | None = None  # the revision the split read (the parts are its copies)
+    # the file's compare column, as the split job found it (textbatch_contract.review)
+    compare_column: str | None = None
 
     @property
     def outputs(self) -> str:
@@ -45,6 +47,7 @@ class PartsPlan:
         return {
             "input": self.input,
             "input_version": self.input_version,
+            "compare_column": self.compare_column,
             "prefix": self.prefix,
             "parts": [asdict(p) for p in self.parts],
         }
@@ -56,6 +59,7 @@ class PartsPlan:
             prefix=data["prefix"],
             parts=[Part(**p) for p in data["parts"]],
             input_version=data.get("input_version"),
+            compare_column=data.get("compare_column"),
         )
 
     def save(self, storage: Any) -> None:
