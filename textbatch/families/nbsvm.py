@@ -31,6 +31,8 @@ RULES: dict[str, Rule] = {
     "svm_c": ((lambda v: isinstance(v, int | float) and not isinstance(v, bool) and v > 0),
               "a number > 0"),
     "refit": ((lambda v: isinstance(v, bool)), "true or false"),
+    "min_df": ((lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1),
+               "an integer >= 1"),
 }  # fmt: skip
 
 
@@ -45,7 +47,9 @@ class Nbsvm(Family):
         featurizer = HashingFeaturizer(ngrams=config.ngrams, buckets=config.ngram_buckets)
         counts = featurizer.counts(data.texts)
         y, split = data.y, data.split
-        prepared = nbsvm_fit.prepare(counts, y, split.train, split.validation, config.n_classes)
+        prepared = nbsvm_fit.prepare(
+            counts, y, split.train, split.validation, config.n_classes, min_df=config.min_df
+        )
         log.emit("features", columns=len(prepared.columns), ngrams=config.ngrams)
         result = nbsvm_fit.fit(
             prepared,
@@ -61,7 +65,9 @@ class Nbsvm(Family):
             # the validation rows chose the epoch count and the temperature; now learn from them
             every = np.arange(len(y))
             refitted = nbsvm_fit.fit(
-                nbsvm_fit.prepare(counts, y, every, every[:0], config.n_classes),
+                nbsvm_fit.prepare(
+                    counts, y, every, every[:0], config.n_classes, min_df=config.min_df
+                ),
                 c=config.svm_c,
                 epochs=result.best_epoch,
                 patience=0,
@@ -79,7 +85,7 @@ class Nbsvm(Family):
             result.epochs_run,
             result.predicted,
             confidence=probabilities.max(axis=1) if len(logits) else np.zeros(0),
-            unseen=unseen_share(counts, split.train, split.validation),
+            unseen=unseen_share(counts, prepared.columns, split.validation),
         )
 
     def classifier(self, model: Model) -> NbsvmClassifier:
@@ -104,14 +110,15 @@ class NbsvmClassifier(ProbabilitiesOnly):
         return RowNotes(unseen=prepared.unseen, why=prepared.why)
 
 
-def unseen_share(counts: Counts, train: np.ndarray, validation: np.ndarray) -> float | None:
-    """The share of the validation rows' n-gram occurrences in no training row."""
+def unseen_share(counts: Counts, columns: np.ndarray, validation: np.ndarray) -> float | None:
+    """The share of the validation rows' n-gram occurrences outside `columns`, the features
+    the training rows gave the model (after min_df): what a file's unseen share is measured
+    against."""
     in_validation = np.isin(counts.row, validation)
     total = float(counts.count[in_validation].sum())
     if not total:
         return None
-    trained = np.unique(counts.column[np.isin(counts.row, train)])
-    unseen = in_validation & ~np.isin(counts.column, trained)
+    unseen = in_validation & ~np.isin(counts.column, columns)
     return float(counts.count[unseen].sum()) / total
 
 

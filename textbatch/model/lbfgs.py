@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -33,9 +34,26 @@ def _cubic_interpolate(
     return (xmin_bound + xmax_bound) / 2.0
 
 
+def max_abs(v: np.ndarray) -> float:
+    """The largest |v_i| (BLAS i?amax: no temporary array)."""
+    if not len(v):
+        return 0.0
+    return abs(float(v[_blas("i{}amax", v)(v)]))
+
+
+def _axpy(x: np.ndarray, y: np.ndarray, a: float) -> np.ndarray:
+    """y += a * x in place (BLAS ?axpy), returned."""
+    return _blas("{}axpy", y)(x, y, a=a)
+
+
+def _blas(name: str, v: np.ndarray) -> Any:
+    from scipy.linalg import blas  # scipy: a dependency of the CPU families' training
+
+    return getattr(blas, name.format("s" if v.dtype == np.float32 else "d"))
+
+
 def _strong_wolfe(obj, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-9, max_ls=25):
-    d_norm = float(np.abs(d).max())
-    g = g.copy()
+    d_norm = max_abs(d)
     f_new, g_new = obj(x, t, d)
     ls_func_evals = 1
     gtd_new = float(g_new @ d)
@@ -45,7 +63,7 @@ def _strong_wolfe(obj, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-
     while ls_iter < max_ls:
         if f_new > (f + c1 * t * gtd) or (ls_iter > 1 and f_new >= f_prev):
             bracket, bracket_f = [t_prev, t], [f_prev, f_new]
-            bracket_g, bracket_gtd = [g_prev, g_new.copy()], [gtd_prev, gtd_new]
+            bracket_g, bracket_gtd = [g_prev, g_new], [gtd_prev, gtd_new]
             break
         if abs(gtd_new) <= -c2 * gtd:
             bracket, bracket_f, bracket_g = [t], [f_new], [g_new]
@@ -53,14 +71,14 @@ def _strong_wolfe(obj, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-
             break
         if gtd_new >= 0:
             bracket, bracket_f = [t_prev, t], [f_prev, f_new]
-            bracket_g, bracket_gtd = [g_prev, g_new.copy()], [gtd_prev, gtd_new]
+            bracket_g, bracket_gtd = [g_prev, g_new], [gtd_prev, gtd_new]
             break
         min_step, max_step = t + 0.01 * (t - t_prev), t * 10
         tmp = t
         t = _cubic_interpolate(
             t_prev, f_prev, gtd_prev, t, f_new, gtd_new, bounds=(min_step, max_step)
         )
-        t_prev, f_prev, g_prev, gtd_prev = tmp, f_new, g_new.copy(), gtd_new
+        t_prev, f_prev, g_prev, gtd_prev = tmp, f_new, g_new, gtd_new
         f_new, g_new = obj(x, t, d)
         ls_func_evals += 1
         gtd_new = float(g_new @ d)
@@ -95,7 +113,7 @@ def _strong_wolfe(obj, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-
         ls_iter += 1
         if f_new > (f + c1 * t * gtd) or f_new >= bracket_f[low_pos]:
             bracket[high_pos], bracket_f[high_pos] = t, f_new
-            bracket_g[high_pos], bracket_gtd[high_pos] = g_new.copy(), gtd_new
+            bracket_g[high_pos], bracket_gtd[high_pos] = g_new, gtd_new
             low_pos, high_pos = (0, 1) if bracket_f[0] <= bracket_f[1] else (1, 0)
         else:
             if abs(gtd_new) <= -c2 * gtd:
@@ -105,7 +123,7 @@ def _strong_wolfe(obj, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-
                 bracket_g[high_pos] = bracket_g[low_pos]
                 bracket_gtd[high_pos] = bracket_gtd[low_pos]
             bracket[low_pos], bracket_f[low_pos] = t, f_new
-            bracket_g[low_pos], bracket_gtd[low_pos] = g_new.copy(), gtd_new
+            bracket_g[low_pos], bracket_gtd[low_pos] = g_new, gtd_new
     return bracket_f[low_pos], bracket_g[low_pos], bracket[low_pos], ls_func_evals
 
 
@@ -137,7 +155,7 @@ class LBFGS:
     def step(self, objective: Objective) -> float:
         loss, flat_grad = objective(self.x)
         current_evals = 1
-        if np.abs(flat_grad).max() <= self.tolerance_grad:
+        if max_abs(flat_grad) <= self.tolerance_grad:
             return loss
         d, t = self.d, self.t
         n_iter = 0
@@ -160,16 +178,19 @@ class LBFGS:
                     self.old_stps.append(s)
                     self.ro.append(1.0 / ys)
                     self.h_diag = ys / float(y @ y)
+                # the two-loop recursion, in place (BLAS axpy): a fresh array of a million
+                # features per step costs more in page faults than the arithmetic
                 al = [0.0] * len(self.old_dirs)
                 q = -flat_grad
                 for i in range(len(self.old_dirs) - 1, -1, -1):
                     al[i] = float(self.old_stps[i] @ q) * self.ro[i]
-                    q = q - al[i] * self.old_dirs[i]
-                d = r = q * np.float32(self.h_diag)
+                    q = _axpy(self.old_dirs[i], q, -al[i])
+                q *= np.float32(self.h_diag)
+                d = r = q
                 for i in range(len(self.old_dirs)):
                     be_i = float(self.old_dirs[i] @ r) * self.ro[i]
-                    r += (al[i] - be_i) * self.old_stps[i]
-            self.prev_flat_grad = flat_grad.copy()
+                    r = _axpy(self.old_stps[i], r, al[i] - be_i)
+            self.prev_flat_grad = flat_grad  # never changed in place: no copy needed
             prev_loss = loss
             t = min(1.0, 1.0 / float(np.abs(flat_grad).sum())) if self.n_iter == 1 else 1.0
             gtd = float(flat_grad @ d)
@@ -180,17 +201,17 @@ class LBFGS:
             def along(
                 x: np.ndarray, step: float, direction: np.ndarray
             ) -> tuple[float, np.ndarray]:
-                return objective(x + np.float32(step) * direction)
+                return objective(_axpy(direction, x.copy(), step))
 
             loss, flat_grad, t, ls_func_evals = _strong_wolfe(
                 along, x_init, t, d, loss, flat_grad, gtd, max_ls=self.max_eval - current_evals
             )
-            self.x = x_init + np.float32(t) * d
-            opt_cond = np.abs(flat_grad).max() <= self.tolerance_grad
+            self.x = _axpy(d, x_init.copy(), t)
+            opt_cond = max_abs(flat_grad) <= self.tolerance_grad
             current_evals += ls_func_evals
             if n_iter == self.max_iter or current_evals >= self.max_eval or opt_cond:
                 break
-            if np.abs(d * t).max() <= self.tolerance_change:
+            if abs(t) * max_abs(d) <= self.tolerance_change:
                 break
             if abs(loss - prev_loss) < self.tolerance_change:
                 break

@@ -59,13 +59,21 @@ class NbsvmData:
 
 
 def prepare(
-    counts: Counts, y: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray, n_classes: int
+    counts: Counts,
+    y: np.ndarray,
+    train_idx: np.ndarray,
+    val_idx: np.ndarray,
+    n_classes: int,
+    *,
+    min_df: int = 1,
 ) -> NbsvmData:
-    """Weighting from the training rows only; validation rows keep the features seen there."""
+    """Weighting from the training rows only; validation rows keep the features seen there.
+    A feature held by fewer than `min_df` training rows is dropped (1: none is)."""
     position = np.full(counts.n_rows, -1, dtype=np.int64)
     position[train_idx] = np.arange(len(train_idx))
     in_train = position[counts.row] >= 0
-    columns = np.unique(counts.column[in_train])
+    columns, df = np.unique(counts.column[in_train], return_counts=True)
+    columns = columns[df >= min_df]
     if not len(columns):
         raise InputError(
             "the training texts hold no words or punctuation to learn from",
@@ -74,7 +82,8 @@ def prepare(
     at = np.searchsorted(columns, counts.column)
     known = columns[np.minimum(at, len(columns) - 1)] == counts.column
     n_features = len(columns)
-    train_at, train_rows = at[in_train], counts.row[in_train]
+    trained = in_train & known
+    train_at, train_rows = at[trained], counts.row[trained]
     weights = idf(np.bincount(train_at, minlength=n_features), len(train_idx))
     ratios = nb_ratios(train_at, train_rows, y, n_features)
     if n_classes == 2:
@@ -120,6 +129,12 @@ def signs(y: np.ndarray, n_classes: int) -> np.ndarray:
     return np.stack([np.where(y == c, 1.0, -1.0) for c in classes], axis=1)
 
 
+def sum_of_squares(x: np.ndarray, block: int = 1 << 16) -> float:
+    """sum(x**2) without a temporary of x's size, accurate as a pairwise sum (float32 BLAS dot
+    products of short blocks, added in float64)."""
+    return sum(float(x[i : i + block] @ x[i : i + block]) for i in range(0, len(x), block))
+
+
 class _Problem:
     """Every score column's L2-regularised squared-hinge problem at once (they are separate:
     min sum_c 1/2 (|w_c|^2 + b_c^2) + C sum_i max(0, 1 - y_ic s_ic)^2). With M = |R| * W,
@@ -155,11 +170,16 @@ class _Problem:
         rows = self.data.train
         w, b = self._split(x)
         active = np.maximum(1 - self.signs * self.scores(rows, x), 0)
-        loss = 0.5 * (float(np.square(w).sum()) + float(np.square(b).sum()))
+        loss = 0.5 * sum_of_squares(x)  # |w|^2 + |b|^2: x is w then b
         loss += float(self.c) * float(np.square(active).sum())
         g = -2 * self.c * self.signs * active
-        grad_w = w + self.scale * np.asarray(self.xt @ (g / rows.norms))
-        return loss, np.concatenate([grad_w.ravel(), g.sum(axis=0) + b]).astype(np.float32)
+        # the gradient written into one new vector, in place (no temporaries of w's size)
+        out = np.empty_like(x)
+        grad_w, grad_b = self._split(out)
+        np.multiply(self.scale, np.asarray(self.xt @ (g / rows.norms)), out=grad_w)
+        grad_w += w
+        grad_b[:] = g.sum(axis=0) + b
+        return loss, out
 
     def step(self) -> None:
         """LBFGS_ITERATIONS more steps (fewer once converged)."""
