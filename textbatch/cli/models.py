@@ -100,12 +100,12 @@ def _print_list(found: list[Any], latest: str | None, *, as_json: bool) -> None:
     if not found:
         print("no versions")
         return
-    print(f"  {'version':<26} {'created':<25} {'family':<9} {'rows':>7}  acc / macro-F1  gate")
+    print(f"  {'version':<26} {'created':<29} {'family':<9} {'rows':>7}  acc / macro-F1  gate")
     for info in found:
         gate = info.gate or {}
         decided = "-" if not gate else ("promoted" if gate.get("promoted") else "held back")
         print(
-            f"{'*' if info.version == latest else ' '} {info.version:<26} {info.created_at:<25} "
+            f"{'*' if info.version == latest else ' '} {info.version:<26} {info.created_at:<29} "
             f"{info.architecture:<9} {info.train_rows or 0:>7}  {_score(info):<14}  {decided}"
         )
     print("* serves now (models/latest.json)")

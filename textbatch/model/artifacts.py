@@ -180,7 +180,8 @@ def write_version(
     manifest = Manifest(
         format=FORMAT,
         version=version,
-        created_at=created.isoformat(timespec="seconds"),
+        # to the millisecond: two runs of one second still list in the order they were made
+        created_at=created.isoformat(timespec="milliseconds"),
         textbatch_version=__version__,
         architecture=spec.architecture,
         wants_gpu=wants_gpu,

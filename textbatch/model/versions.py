@@ -207,7 +207,17 @@ def versions(location: str, storage: Storage) -> list[VersionInfo]:
             if uri.endswith("/" + MANIFEST)
         }
     )
-    return [describe(location, name, storage) for name in names]
+    found = [describe(location, name, storage) for name in names]
+    # a version's name has the second it was made; two made in one second go by created_at
+    return sorted(found, key=lambda info: (_when(info.created_at), info.version))
+
+
+def _when(created_at: str) -> str:
+    """A sortable UTC time from a manifest's created_at (with or without milliseconds)."""
+    try:
+        return datetime.fromisoformat(created_at).astimezone(UTC).isoformat(timespec="microseconds")
+    except (TypeError, ValueError):
+        return created_at
 
 
 def describe(location: str, version: str, storage: Storage) -> VersionInfo:

@@ -25,8 +25,22 @@ _worker_prepare: Callable[[list[str]], Any] | None = None
 def _worker_started() -> None:
     """Workers die on SIGTERM (the pool's terminate sends it), whatever handler the job set for
     itself (textbatch.cli.main's Stopped): a Python-level handler can be left waiting in a
-    worker blocked on the pool's queue lock, and the pool's join with it."""
+    worker blocked on the pool's queue lock, and the pool's join with it. A worker is forked
+    with SIGTERM blocked (see `_forked_pool`), so a SIGTERM that comes before this line waits
+    for it, and then ends the worker silently instead of raising the job's Stopped in it."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+
+
+def _forked_pool(workers: int) -> Any:
+    """A fork pool whose workers start with SIGTERM blocked until their initializer has reset
+    its handler; in this process SIGTERM is blocked only while forking (one that comes then is
+    handled right after, by the job's own handler)."""
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        return multiprocessing.get_context("fork").Pool(workers, initializer=_worker_started)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def _prepare(texts: list[str]) -> Any:
@@ -66,7 +80,7 @@ def prepared(
     prepare([])  # builds what it builds lazily (a spaCy tokenizer) once, before forking
     pending: deque[tuple[T, Any, int]] = deque()
     queued = 0
-    with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_started) as pool:
+    with _forked_pool(workers) as pool:
         for tag, texts in items:
             cost = weight(texts) if weight else 0
             while pending and (len(pending) >= 2 * workers or queued + cost > IN_FLIGHT_WEIGHT):
