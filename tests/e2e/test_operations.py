@@ -70,9 +70,20 @@ def test_jobs_status_and_results_for_a_success_and_a_failure(
         Bucket=cloud.bucket("results"), Key="ops/good_output.csv"
     )
     assert (tmp_path / "good.csv").read_bytes() == stored["Body"].read()
+    assert f"wrote {tmp_path / 'good.csv'} (60 rows)" in fetched.stderr
+    review = cloud.textbatch("results", uri, "--review")
+    assert review.returncode == 0, review.stderr
+    stored = cloud.client("s3").get_object(
+        Bucket=cloud.bucket("results"), Key="ops/good_review.csv"
+    )
+    # (the helper reads stdout as text: its line ends are \n)
+    assert review.stdout.splitlines() == stored["Body"].read().decode().splitlines()
+    assert review.stdout.startswith("row,review_reason,prediction,confidence")
+    # an error report goes to stderr: `results URI > out.csv` never writes JSON into a CSV
     report = cloud.textbatch("results", f"s3://{cloud.bucket('predict')}/ops/bad.csv")
     assert report.returncode == 1
-    assert '"error": "InputError"' in report.stdout
+    assert '"error": "InputError"' in report.stderr
+    assert report.stdout == ""
 
     logs = cloud.textbatch("logs", f"s3://{cloud.bucket('predict')}/ops/bad.csv")
     assert logs.returncode == 1  # the job failed

@@ -1,5 +1,7 @@
-"""Fetch the result of an uploaded file (`s3://bucket/key`): the output CSV to -o FILE (or
-stdout), or the error report, printed, with exit code 1."""
+"""Fetch the result of an uploaded file (`s3://bucket/key`): the output CSV (or, with --review,
+the rows to review) to -o FILE or stdout; or the error report, on stderr, with exit code 1.
+Only the CSV goes to stdout, so `textbatch results URI > out.csv` never writes a report into a
+CSV."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
+
+from textbatch_contract.review import SUMMARY_REVIEW as REVIEW
 
 from textbatch.cli._cloud import connect
 from textbatch.cli.options import add_cloud_options
@@ -16,7 +20,12 @@ from textbatch.errors import TextbatchError
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("results", help="fetch a file's result", description=__doc__)
     parser.add_argument("target", help="s3://bucket/key of an uploaded file")
-    parser.add_argument("-o", "--output", type=Path, help="write the output CSV here")
+    parser.add_argument("-o", "--output", type=Path, help="write the CSV here")
+    parser.add_argument(
+        "--review",
+        action="store_true",
+        help="the file's rows to review (<stem>_review.csv) instead of the whole output",
+    )
     add_cloud_options(parser)
     parser.set_defaults(run=run)
 
@@ -25,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     c = connect(args)
     story = c.story(args.target)
     if story.error:
-        print(json.dumps(story.error, indent=2, ensure_ascii=False))
+        print(json.dumps(story.error, indent=2, ensure_ascii=False), file=sys.stderr)
         return 1
     if not story.summary:
         state = story.jobs[-1].status if story.jobs else "not submitted"
@@ -35,9 +44,19 @@ def run(args: argparse.Namespace) -> int:
             hint=f"follow it: textbatch logs {args.target} --follow",
         )
     output = story.summary["output"]
+    rows = story.summary["rows_out"]
+    if args.review:
+        block = story.summary.get(REVIEW)
+        if not block:
+            raise TextbatchError(
+                f"the result of {args.target} has no review file (a cluster result, or one "
+                "written before review routing)",
+                hint="upload the file again to have it classified with review routing",
+            )
+        output, rows = block["file"], block["rows_to_review"]
     if args.output:
         c.storage.download(output, args.output)
-        print(f"wrote {args.output} ({story.summary['rows_out']} rows) from {output}")
+        print(f"wrote {args.output} ({rows} rows) from {output}", file=sys.stderr)
     else:
         sys.stdout.buffer.write(c.storage.read_bytes(output))
     return 0
