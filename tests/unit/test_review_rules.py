@@ -111,3 +111,28 @@ def test_parts_counts_add_up_to_the_whole_files() -> None:
         "ngrams": 5000,
         "unseen_ngrams": 150,
     }
+
+
+def test_the_unknown_categories_listed_are_the_same_for_one_job_and_its_parts() -> None:
+    from textbatch.jobs.routing import MAX_UNKNOWN_LISTED, Compare, merged_block, review_block
+
+    # more unknown values than any cap, the smallest last: the list must not depend on order
+    values = [f"new-{i:03d}" for i in range(300, 10, -1)] + ["a", "b", ""]
+    rows = [[v, "text"] for v in values]
+
+    def block(part: list[list[str]]) -> dict:
+        compare = Compare.find(
+            ["submitted", "text"], "submitted", required=True, text_at=1, source="f.csv",
+            labels=LABELS, where="--compare-column",
+        )  # fmt: skip
+        for fields in part:
+            compare.value(fields)
+        return review_block(accepted=0, by_reason={}, compare=compare.describe(), file="")
+
+    whole = block(rows)
+    assert whole["compare_unknown_labels"] == [
+        f"new-{i:03d}" for i in range(11, 11 + MAX_UNKNOWN_LISTED)
+    ]
+    assert whole["rows_compared"] == len(values) - 1  # the empty value compares nothing
+    parts = merged_block([block(rows[:70]), block(rows[70:230]), block(rows[230:])], file="")
+    assert parts == whole

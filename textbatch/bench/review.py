@@ -22,6 +22,7 @@ from pathlib import Path
 from textbatch.bench.run import TEXTBATCH, Splits, labelled, read_labelled_csv, speed_file, timed
 from textbatch.errors import InputError
 from textbatch.io import csv_table
+from textbatch.io.csv_table import TEXT_COLUMNS
 
 SHIFT_ROWS = 5000  # rows of the --shift-against file that are classified
 
@@ -68,7 +69,7 @@ def with_slips(test: Path, target: Path, slips: float, seed: int) -> tuple[list[
 def other_texts(path: Path, target: Path, rows: int = SHIFT_ROWS) -> Path:
     """The first `rows` rows of another data set, its texts only."""
     header, records = read_labelled_csv(path)
-    at = next((header.index(c) for c in ("text", "review") if c in header), None)
+    at = next((header.index(c) for c in TEXT_COLUMNS if c in header), None)
     if at is None:
         raise InputError(f"{path} has no text column")
     with open(target, "w", encoding="utf-8", newline="") as f:

@@ -155,9 +155,12 @@ def _predict(
         )
         why = WHY_TERMS if classifier.explains and _why_wanted(request) else 0
         classifier.why_terms = why
-        compare_name, required, where = routing.compare_column_for(
-            request.input, request.input_version, request.compare_column, storage
-        )
+        if request.part:  # the split job found the file's compare column (the plan's)
+            compare_name, required, where = request.compare_column, True, "the split job"
+        else:
+            compare_name, required, where = routing.compare_column_for(
+                request.input, request.input_version, request.compare_column, storage
+            )
         compare = routing.Compare.find(
             table.header,
             compare_name,
@@ -220,24 +223,25 @@ def _predict(
                 probs = classifier.predict(ready)
                 extras = classifier.extras(ready) or [[]] * len(usable)
                 notes = classifier.notes(ready)
+                best = probs.argmax(axis=1) if len(probs) else np.zeros(0, dtype=np.int64)
+                confidence = probs[np.arange(len(best)), best]
                 reasons = routing.route_rows(
                     thresholds,
                     classifier.labels,
-                    probs,
+                    best,
+                    confidence,
                     [compare.value(r.fields) for r in usable],
                 )
                 if not why:
                     whys: list[list[str]] = [[]] * len(usable)
                 else:
                     whys = [[w] for w in notes.why] if notes.why else [[""]] * len(usable)
-                shift.add(
-                    shift_counts,
-                    probs.max(axis=1) if len(probs) else np.zeros(0),
-                    notes.unseen,
-                )
+                shift.add(shift_counts, confidence, notes.unseen)
                 by_row = {
                     r.row: found
-                    for r, *found in zip(usable, probs, extras, reasons, whys, strict=True)
+                    for r, *found in zip(
+                        usable, probs, best.tolist(), extras, reasons, whys, strict=True
+                    )
                 }
                 for record in chunk:
                     fields = (record.fields + [""] * width)[:width]
@@ -245,17 +249,16 @@ def _predict(
                     if found is None:
                         writer.writerow(fields + [""] * len(added))
                         continue
-                    p, extra, reason, row_why = found
-                    best = int(p.argmax())
-                    label, confidence = classifier.labels[best], f"{p[best]:.6f}"
+                    p, at, extra, reason, row_why = found
+                    label, written = classifier.labels[at], f"{p[at]:.6f}"
                     counts[label] += 1
                     writer.writerow(
-                        [*fields, label, confidence]
+                        [*fields, label, written]
                         + [f"{v:.6f}" for v in p]
                         + extra
                         + [review_names.YES if reason else review_names.NO, reason, *row_why]
                     )
-                    to_review.add(record.row, reason, label, confidence, row_why, fields)
+                    to_review.add(record.row, reason, label, written, row_why, fields)
                 summary.rows_in += len(chunk)
                 summary.rows_predicted += len(usable)
                 progress.update(summary.rows_in, table.bytes_read())

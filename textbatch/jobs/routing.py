@@ -33,7 +33,6 @@ from textbatch.model import review
 from textbatch.model.review import Thresholds
 
 MAX_UNKNOWN_LISTED = 20
-_RANK = {reason: i for i, reason in enumerate(names.REASONS)}
 
 
 def review_header(input_header: list[str], *, why: bool) -> list[str]:
@@ -220,8 +219,12 @@ class Compare:
         value = fields[self.at].strip()
         if value:
             self.compared += 1
-            if value not in self.labels and len(self.unknown) < 10 * MAX_UNKNOWN_LISTED:
+            if value not in self.labels and value not in self.unknown:
+                # the first MAX_UNKNOWN_LISTED in sort order, whatever the order rows come in:
+                # a large file's parts together list the same ones as one job
                 self.unknown.add(value)
+                if len(self.unknown) > MAX_UNKNOWN_LISTED:
+                    self.unknown.remove(max(self.unknown))
         return value or None
 
     def describe(self) -> dict[str, Any]:
@@ -229,19 +232,20 @@ class Compare:
             "compare_column": self.name,
             "rows_compared": self.compared,
             # the submitted categories that the model does not know: their rows disagree
-            "compare_unknown_labels": sorted(self.unknown)[:MAX_UNKNOWN_LISTED],
+            "compare_unknown_labels": sorted(self.unknown),
         }
 
 
 def route_rows(
     thresholds: Thresholds,
     labels: list[str],
-    probs: np.ndarray,
+    best: np.ndarray,
+    confidence: np.ndarray,
     submitted: list[str | None],
 ) -> list[str]:
-    """Each predicted row's review reason ("" when it is auto-accepted)."""
-    best = probs.argmax(axis=1)
-    confident = thresholds.accepts(best, probs[np.arange(len(best)), best]).tolist()
+    """Each predicted row's review reason ("" when it is auto-accepted), from its predicted
+    class and that class's probability."""
+    confident = thresholds.accepts(best, confidence).tolist()
     return [
         review.route(ok, labels[b], s)
         for ok, b, s in zip(confident, best.tolist(), submitted, strict=True)
