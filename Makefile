@@ -1,6 +1,7 @@
 # The front door: `make demo` and `make test` are all a new user needs.
 PYTHON ?= python3
-TORCH_VERSION ?= 2.13.0
+# torch: one version for this venv, the tests and the GPU image (batch_images/torch-version.txt)
+TORCH_VERSION ?= $(shell cat batch_images/torch-version.txt)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -19,14 +20,14 @@ BENCH_FLAGS ?=
 
 install: $(STAMP)
 
-# Re-runs only when the dependency list changes; torch goes first, pinned, so that the
-# package's own `torch` range is already satisfied and pip pulls no CUDA build.
-$(STAMP): pyproject.toml Makefile package.json package-lock.json
+# Re-runs only when the dependency list changes; torch goes first, pinned, its CPU build
+# (scripts/torch.sh; TORCH_VARIANT=cu128 for a CUDA one), so that the package's own `torch`
+# range is already satisfied and pip pulls no CUDA build.
+$(STAMP): pyproject.toml Makefile package.json package-lock.json batch_images/torch-version.txt scripts/torch.sh
 	@test -x $(BIN)/python || { echo "creating $(VENV) with $$($(PYTHON) --version)"; $(PYTHON) -m venv $(VENV); }
-	@echo "installing torch==$(TORCH_VERSION) (CPU wheel on this machine)"
-	@$(BIN)/pip install --quiet --disable-pip-version-check "torch==$(TORCH_VERSION)" 2>&1 | grep -v "is ignored" || true
-	@echo "installing textbatch (editable) with its dev tools"
-	@$(BIN)/pip install --quiet --disable-pip-version-check -e ".[networks,dev,bench]" 2>&1 | grep -v "is ignored" || true
+	@BIN=$(BIN) scripts/torch.sh $(TORCH_VERSION)
+	@echo "installing textbatch (editable) with the local cloud and its dev tools"
+	@$(BIN)/pip install --quiet --disable-pip-version-check -e ".[networks,local,dev,bench]" 2>&1 | grep -v "is ignored" || true
 	@echo "installing the pinned AWS CDK CLI (npm ci)"
 	@npm ci --no-audit --no-fund --silent
 	@$(BIN)/python -c "import torch, spacy, textbatch, textbatch_trigger, textbatch_reporter, aws_cdk" || { echo "install failed"; exit 1; }
@@ -80,7 +81,7 @@ $(CHECKOV_STAMP):
 test: lint synth checkov
 	@scripts/localstack.sh start
 	@trap 'scripts/localstack.sh stop' EXIT; \
-		TEXTBATCH_E2E_ENDPOINT=http://127.0.0.1:4566 $(BIN)/python -m pytest
+		TEXTBATCH_E2E_ENDPOINT=http://127.0.0.1:4566 BIN=$(BIN) scripts/test.sh
 
 bench: install
 	@ran=0; for set in $(BENCH_SETS); do data=$${set%:*}; group=$${set##*:}; \

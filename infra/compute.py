@@ -29,6 +29,8 @@ from infra.network import Network
 from infra.settings import StageSettings
 
 ROOT = Path(__file__).resolve().parent.parent
+# the torch of the tests and of the GPU image, one version (the Makefile reads it too)
+TORCH_VERSION = (ROOT / "batch_images" / "torch-version.txt").read_text().strip()
 
 
 class BatchCompute(Construct):
@@ -119,6 +121,8 @@ class BatchCompute(Construct):
                 file=f"batch_images/Dockerfile.{kind}",
                 # `make images` fills batch_images/wheels/ here; in AWS pip reads PyPI
                 exclude=["batch_images/wheels/*", "!batch_images/wheels/.keep"],
+                # the torch the tests run, in the GPU image (its CUDA build there)
+                build_args={"TORCH_VERSION": TORCH_VERSION} if kind == "gpu" else None,
             )
             for kind in ("gpu", "cpu")
         }

@@ -21,6 +21,11 @@ from constructs import Construct
 from textbatch_contract import events as log_events
 from textbatch_contract import jobs, review
 
+# RejectedRowsAlarm: rejected rows over 15 minutes, as a share of the rows in, and how many at
+# least (docs/operations.md, "Alarms")
+REJECTED_ALARM_PERCENT = 1.0
+REJECTED_ALARM_MIN_ROWS = 10
+
 
 class Observability(Construct):
     def __init__(
@@ -168,17 +173,31 @@ class Observability(Construct):
                 statistic="Sum",
                 period=Duration.minutes(5),
             ),
-            "RejectedRowsAlarm": self.metrics["RowsRejected"],
+            # A share, not a count: one empty row in a file of thousands does not page; at
+            # least REJECTED_ALARM_MIN_ROWS rejected and REJECTED_ALARM_PERCENT of the rows does.
+            "RejectedRowsAlarm": cloudwatch.MathExpression(
+                expression=(
+                    f"IF(processed > 0 AND rejected >= {REJECTED_ALARM_MIN_ROWS}, "
+                    "100 * rejected / processed, 0)"
+                ),
+                using_metrics={
+                    "rejected": self.metrics["RowsRejected"].with_(period=Duration.minutes(15)),
+                    "processed": self.metrics["RowsProcessed"].with_(period=Duration.minutes(15)),
+                },
+                label="Rejected rows (% of the rows in)",
+                period=Duration.minutes(15),
+            ),
             # a file unlike the model's training data: its confidences mean less
             "ShiftHighAlarm": self.metrics["FilesShiftHigh"],
         }
+        thresholds = {"RejectedRowsAlarm": REJECTED_ALARM_PERCENT}
         self.alarms = {}
         for construct_id_, metric in alarms.items():
             alarm = cloudwatch.Alarm(
                 self,
                 construct_id_,
                 metric=metric,
-                threshold=1,
+                threshold=thresholds.get(construct_id_, 1),
                 evaluation_periods=1,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,

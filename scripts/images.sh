@@ -64,8 +64,10 @@ label=$(images label)
 for role in cpu gpu; do
     image=$(images image "$role")
     start=$(date +%s)
+    torch_args=()  # the GPU image's torch: the pinned version, the CPU wheel from the wheels here
+    [ "$role" = gpu ] && torch_args=(--build-arg TORCH_VERSION="$TORCH_VERSION" --build-arg TORCH_INDEX=)
     $ENGINE build --quiet --network=host \
-        --build-arg BASE="$BASE" \
+        --build-arg BASE="$BASE" "${torch_args[@]}" \
         --build-arg PIP_OPTIONS="--no-index --find-links /tmp/wheels" \
         --label "$label" \
         -f "batch_images/Dockerfile.$role" -t "$image" . >/dev/null

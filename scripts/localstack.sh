@@ -9,8 +9,17 @@ VENV=$DIR/venv
 PORT=${LOCALSTACK_PORT:-4566}
 URL=http://127.0.0.1:$PORT
 
+# Python 3.13 for LocalStack's venv: $PYTHON313 if set, else python3.13 on the PATH, any pyenv
+# 3.13.x, uv's, the usual install places, or python3 itself when it is 3.13.
 python313() {
-  for candidate in python3.13 "$(pyenv root 2>/dev/null)/versions/3.13.0/bin/python3"; do
+  local candidates=("${PYTHON313:-}" python3.13)
+  local root
+  root=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
+  candidates+=("$root"/versions/3.13*/bin/python3)
+  if command -v uv >/dev/null 2>&1; then candidates+=("$(uv python find 3.13 2>/dev/null || true)"); fi
+  candidates+=(/usr/local/bin/python3.13 /usr/bin/python3.13 /opt/homebrew/bin/python3.13 python3)
+  for candidate in "${candidates[@]}"; do
+    [ -n "$candidate" ] || continue
     if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null; then
       echo "$candidate"; return 0
     fi
@@ -24,7 +33,7 @@ install() {
     return 0
   fi
   local py
-  py=$(python313) || { echo "LocalStack needs Python 3.13 (e.g. pyenv install 3.13.0)" >&2; return 1; }
+  py=$(python313) || { echo "LocalStack needs Python 3.13: install it (pyenv install 3.13, uv python install 3.13, or your system's python3.13) or set PYTHON313 to one" >&2; return 1; }
   echo "installing LocalStack 4.14.0 into $VENV ($($py --version))"
   rm -rf "$VENV"
   "$py" -m venv "$VENV"

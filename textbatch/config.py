@@ -7,6 +7,7 @@ give any subset of keys; the rest take the defaults below, which are the blog's 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import re
 from dataclasses import dataclass, fields
@@ -165,9 +166,11 @@ def build_config(raw: Any, *, source: str, rules: dict[str, tuple[Any, str]]) ->
     keys = {f.name for f in fields(ModelConfig)}
     unknown = sorted(set(raw) - keys)
     if unknown:
+        near = difflib.get_close_matches(unknown[0], sorted(keys), n=3, cutoff=0.6)
         raise ConfigError(
-            f"{source}: unknown key {unknown[0]!r}",
-            hint=f"allowed keys are: {', '.join(sorted(keys))}",
+            f"{source}: unknown key {unknown[0]!r}"
+            + (f"; did you mean {' or '.join(repr(k) for k in near)}?" if near else ""),
+            hint="the keys and what each does: docs/configuration.md",
         )
     for key, value in raw.items():
         if key not in rules:

@@ -30,8 +30,9 @@ def in_containers(cloud: LocalCloud) -> bool:
 def test_jobs_and_status_say_how_the_local_cloud_runs_jobs(cloud: LocalCloud, model_version):
     jobs = cloud.textbatch("jobs", "--since", "1h")
     assert jobs.returncode == 0, jobs.stderr
-    said = jobs.stdout.splitlines()[-1]
+    said = jobs.stderr.splitlines()[-1]  # a message: on stderr, the table alone on stdout
     assert said == f"local cloud: jobs run as {cloud.state['outputs'][RUNTIME_OUTPUT]}"
+    assert "local cloud:" not in jobs.stdout
     [train] = [j for j in cloud.jobs("") if j["container"]["command"][0] == "train"]
     [definition] = cloud.client("batch").describe_job_definitions(
         jobDefinitions=[train["jobDefinition"]]
@@ -40,7 +41,7 @@ def test_jobs_and_status_say_how_the_local_cloud_runs_jobs(cloud: LocalCloud, mo
     assert definition["containerProperties"]["image"] == IMAGES["gpu"]
     assert definition["containerProperties"]["readonlyRootFilesystem"] is True
     status = cloud.textbatch("status", train["jobId"])
-    assert said in status.stdout
+    assert said in status.stderr
 
 
 def test_a_job_killed_at_its_memory_limit_gets_the_out_of_memory_hint(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import json
 import re
 import subprocess
 import sys
@@ -90,6 +90,32 @@ def test_jobs_status_and_results_for_a_success_and_a_failure(
     assert "trigger submitted" in logs.stdout
     assert "failed error=InputError" in logs.stdout
 
+    # for scripts: one JSON document (or JSON lines), exit codes that follow the state
+    bad_uri = f"s3://{cloud.bucket('predict')}/ops/bad.csv"
+    assert bad.returncode == 3  # failed
+    story = json.loads(cloud.textbatch("status", uri, "--json").stdout)
+    assert (story["state"], story["exit_code"], story["file"]) == ("succeeded", 0, uri)
+    assert story["result"]["rows_in"] == 60
+    assert story["jobs"][-1]["status"] == "SUCCEEDED"
+    assert story["jobs"][-1]["attempts"][0]["exit_code"] == 0
+    failed = cloud.textbatch("status", bad_uri, "--json")
+    assert failed.returncode == 3
+    failed_story = json.loads(failed.stdout)
+    assert (failed_story["state"], failed_story["error"]["error"]) == ("failed", "InputError")
+    listed = cloud.textbatch("jobs", "--since", "1h", "--json")
+    assert listed.returncode == 0, listed.stderr
+    by_input = {job["input"]: job for job in json.loads(listed.stdout)["jobs"]}
+    assert by_input[uri]["status"] == "SUCCEEDED"
+    assert by_input[uri]["rows_done"] == 60
+    assert by_input[bad_uri]["status"] == "FAILED"
+    lines = cloud.textbatch("logs", bad_uri, "--json")
+    assert lines.returncode == 1
+    records = [json.loads(line) for line in lines.stdout.splitlines()]
+    assert records[0]["decision"] == "submitted"
+    assert any(r.get("event") == "failed" for r in records)
+    summary = cloud.textbatch("results", uri, "--json")
+    assert json.loads(summary.stdout)["rows_predicted"] == 60
+
 
 def test_logs_follow_shows_progress_until_the_job_ends(
     cloud: LocalCloud, model_version, tmp_path
@@ -154,27 +180,6 @@ def test_a_job_killed_by_batch_still_leaves_an_error_report(
     assert report["attempts"][0]["log_stream"].startswith("predict/default/")
     status = cloud.textbatch("status", f"s3://{cloud.bucket('predict')}/ops/killed.csv")
     assert "error report: JobFailed: predict job" in status.stdout
-
-
-def test_the_demo_with_the_cpu_config_follows_its_job_to_the_cpu_queue(tmp_path) -> None:
-    """`textbatch demo --config config/fast.json`: its own local cloud (own home, embedded moto
-    on a free port), an nbsvm model, the job on the CPU queue the manifest asks for."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TEXTBATCH_"))}
-    env["TEXTBATCH_LOCAL_HOME"] = str(tmp_path / "home")
-    demo = subprocess.run(
-        [sys.executable, "-m", "textbatch.cli.main", "demo", "--config", "config/fast.json"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert demo.returncode == 0, demo.stdout[-2000:] + demo.stderr[-2000:]
-    assert "on textbatch-local-cpu: the queue the model's manifest asks for" in demo.stdout
-    if os.environ.get("CI"):  # CI built the images: the predict job ran in the CPU image
-        assert "jobs run as containers (" in demo.stdout
-    assert "summary: 60 rows in, 60 predicted, 0 rejected" in demo.stdout
-    assert "local cloud stopped" in demo.stdout
 
 
 def test_a_fixed_upload_of_a_bad_file_ends_in_one_consistent_result(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import sys
 
 import pytest
 
@@ -97,3 +98,27 @@ def test_the_review_bench_measures_routing_shift_and_the_why_price(tmp_path) -> 
     assert row.why_seconds > 0
     assert row.no_why_seconds > 0
     assert "holds" in review_table(row)
+
+
+def test_a_bench_child_that_writes_much_to_stderr_neither_hangs_nor_hides_its_lines(
+    capsys,
+) -> None:
+    """Its stderr went to a pipe read only after it ended: past 64 KB the child waited for ever.
+    Its event lines show as they come; a failure is one line naming where its output is."""
+    from textbatch.bench.run import BenchError, timed
+
+    chatty = (
+        "import json, sys; sys.stderr.write('warning ' * 100_000); "
+        "print(json.dumps({'event': 'validation', 'job': 'train', 'epoch': 1, 'accuracy': 0.5}))"
+    )
+    seconds, rss = timed([sys.executable, "-c", chatty], "chatty")
+    assert seconds < 60
+    assert rss > 0
+    assert "  chatty: epoch 1: validation accuracy 0.500" in capsys.readouterr().err
+    failing = (
+        "import sys; sys.stderr.write('Traceback ...\\nValueError: no such file\\n'); sys.exit(3)"
+    )
+    with pytest.raises(BenchError) as info:
+        timed([sys.executable, "-c", failing], "broken")
+    assert str(info.value).splitlines()[0] == "broken failed (exit 3): ValueError: no such file"
+    assert "its whole output: " in info.value.hint

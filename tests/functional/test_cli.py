@@ -203,3 +203,59 @@ def test_a_job_stopped_by_sigterm_logs_it_and_writes_its_report(trained, tmp_pat
 
     assert report["error"] == STOPPED_ERROR  # the name the failure reporter looks for
     assert not (tmp_path / "out" / "big_output.csv").exists()
+
+
+RACE = """
+import os, signal, sys, time
+from textbatch.cli.main import stop_on_sigterm
+from textbatch.model.workers import _forked_pool
+stop_on_sigterm()  # the job's handler: raises Stopped
+# the worst timing there is: each worker gets SIGTERM the instant it is forked, before its
+# initializer has run (the pool's terminate after a bad file can come that early)
+os.register_at_fork(after_in_child=lambda: os.kill(os.getpid(), signal.SIGTERM))
+pool = _forked_pool(2)
+time.sleep(0.3)
+pool.terminate()
+pool.join()
+print("ended")
+"""
+
+
+def test_a_worker_killed_before_its_initializer_ends_silently() -> None:
+    """Issue 25's race: a SIGTERM that reaches a pool worker before it has reset the job's
+    handler raised the job's Stopped in the worker (`Process ForkPoolWorker-1: Traceback ...
+    stopped by SIGTERM`). Forced here on every worker: with the handler reset but SIGTERM not
+    blocked at the fork (the code before the fix) it prints two tracebacks."""
+    result = subprocess.run(
+        [sys.executable, "-c", RACE], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "ended"
+    assert "Traceback" not in result.stderr
+    assert "SIGTERM" not in result.stderr
+
+
+def test_a_bad_csv_ends_in_one_message_every_time(trained, tmp_path) -> None:
+    """The unbalanced quote of issue 25 (a traceback in about 1 run of 6 then): 12 runs, four at
+    a time (load makes the race likelier), each one message naming the line, exit 1."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store, _ = trained
+    rows = ["text", *(f"claim {i}: water in the engine bay, noise at speed" for i in range(6000))]
+    rows[3] = '"an unbalanced quote that never ends'
+    (tmp_path / "bad.csv").write_text("\n".join(rows) + "\n")
+
+    def run(i: int) -> subprocess.CompletedProcess:
+        return textbatch(
+            "predict", "--model", str(store), "--input", str(tmp_path / "bad.csv"),
+            "--output", str(tmp_path / f"out{i}"), "--log-format", "json",
+        )  # fmt: skip
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(run, range(12)))
+    for result in results:
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr + result.stdout
+        assert "SIGTERM" not in result.stderr
+        assert result.stderr.startswith("error: ")
+        assert "cannot parse CSV at line 4" in result.stderr

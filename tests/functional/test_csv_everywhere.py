@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from textbatch_contract.jobs import VCPUS_ENV
 
 from tests.conftest import write_config
 from textbatch.io.storage import Storage
@@ -125,6 +128,13 @@ def test_split_parts_merge_equal_one_job_for_hostile_files(
     source = tmp / "hostile.csv"
     source.write_bytes(render(rows, bom=bom, crlf=crlf, blanks=blanks))
     storage, log = Storage(), EventLog(io.StringIO(), job="test")
+    # one vCPU: no worker pool forked per call (the files are a few rows; the pool's own
+    # order is tested apart), which made this test the slowest of the suite
+    with mock.patch.dict(os.environ, {VCPUS_ENV: "1"}):
+        _hostile_round_trip(fast_model, tmp, source, storage, log, rows)
+
+
+def _hostile_round_trip(fast_model, tmp, source, storage, log, rows) -> None:
     single = run_predict(
         PredictRequest(model=str(fast_model), input=str(source), output=str(tmp / "one")),
         storage=storage,

@@ -99,4 +99,4 @@ def test_a_failure_is_written_where_sagemaker_reads_its_reason(
 def test_train_without_options_outside_sagemaker_says_what_it_needs(tmp_path) -> None:
     done = train(SageMakerPaths(tmp_path / "nothing"))
     assert done.returncode == 1
-    assert "train needs --config and --data" in done.stderr
+    assert "train needs --config and --input" in done.stderr

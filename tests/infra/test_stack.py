@@ -381,6 +381,12 @@ def test_two_images_whose_contexts_hold_only_the_package(synth) -> None:
             "batch_images/wheels/.keep"
         }
         assert (context / "functions/contract/python/textbatch_contract/__init__.py").is_file()
+    # one torch: the GPU image is built with the version this venv (and so every test) runs
+    pinned = (ROOT / "batch_images" / "torch-version.txt").read_text().strip()
+    gpu = images["batch_images/Dockerfile.gpu"]["source"]
+    assert gpu.get("dockerBuildArgs") == {"TORCH_VERSION": pinned}
+    assert "dockerBuildArgs" not in images["batch_images/Dockerfile.cpu"]["source"]
+    assert version("torch").split("+")[0] == pinned
     # each job definition runs the image its role needs
     asset_of = {
         hash_: image["source"]["dockerFile"].rsplit(".", 1)[1]
@@ -401,7 +407,7 @@ def test_two_images_whose_contexts_hold_only_the_package(synth) -> None:
 @pytest.mark.parametrize(
     ("kind", "base"),
     [
-        ("gpu", r"pytorch/pytorch:[\d.]+-cuda[\d.]+-cudnn\d+-runtime"),
+        ("gpu", r"public\.ecr\.aws/docker/library/python:3\.11-slim-bookworm"),
         ("cpu", r"public\.ecr\.aws/docker/library/python:3\.11-slim-bookworm"),
     ],
 )
@@ -447,10 +453,25 @@ def test_metrics_come_from_the_jobs_json_lines(synth) -> None:
     }
     shifted = filters["FilesShiftHigh"]
     assert shifted["FilterPattern"] == '{ $.event = "shift" && $.level = "high" }'
-    alarmed = {
-        a["Properties"]["MetricName"] for a in synth.resources("AWS::CloudWatch::Alarm").values()
-    }
+    alarms = synth.resources("AWS::CloudWatch::Alarm").values()
+    alarmed = {a["Properties"].get("MetricName") for a in alarms}
     assert "FilesShiftHigh" in alarmed
+    # rejected rows page as a share of the rows in, not on one empty row
+    [rejected] = [a["Properties"] for a in alarms if "Metrics" in a["Properties"]]
+    [expression] = [m for m in rejected["Metrics"] if "Expression" in m]
+    assert expression["Expression"] == (
+        "IF(processed > 0 AND rejected >= 10, 100 * rejected / processed, 0)"
+    )
+    used = {
+        m["Id"]: m["MetricStat"]["Metric"]["MetricName"]
+        for m in rejected["Metrics"]
+        if "MetricStat" in m
+    }
+    assert used == {"rejected": "RowsRejected", "processed": "RowsProcessed"}
+    assert (rejected["Threshold"], rejected["ComparisonOperator"]) == (
+        1.0,
+        "GreaterThanOrEqualToThreshold",
+    )
     rows = filters["RowsProcessed"]
     assert rows["FilterPattern"] == '{ $.job = "predict" && $.event = "done" }'
     assert rows["MetricTransformations"][0]["MetricValue"] == "$.rows_in"

@@ -35,11 +35,16 @@ def test_defaults_are_the_blog_values() -> None:
     assert config_from_dict({}) == config_from_dict(json.loads(SHIPPED.read_text()))
 
 
-def test_unknown_key_names_the_key_and_the_allowed_keys() -> None:
+def test_unknown_key_names_the_key_and_suggests_the_near_one() -> None:
     with pytest.raises(ConfigError, match="unknown key 'lerning_rate'") as info:
         config_from_dict({"lerning_rate": 0.1}, source="my.json")
-    assert "learning_rate" in info.value.hint
+    assert "did you mean 'learning_rate'?" in str(info.value)
     assert "my.json" in str(info.value)
+    assert "docs/configuration.md" in info.value.hint
+    with pytest.raises(ConfigError) as info:  # nothing near: no guess, and not all 40 keys
+        config_from_dict({"zzzz": 1}, source="my.json")
+    assert "did you mean" not in str(info.value)
+    assert "learning_rate" not in str(info.value) + info.value.hint
 
 
 @pytest.mark.parametrize(

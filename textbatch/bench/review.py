@@ -98,8 +98,8 @@ def run_review_bench(
     fold = splits.folds[0]
     model = workdir / f"model-{config.stem}"
     grouped = ["--group-column", group_column] if group_column else []
-    timed([*TEXTBATCH, "train", "--config", str(config), "--data", str(fold.train),
-           "--out", str(model), *grouped, "--promote", "always"])  # fmt: skip
+    timed([*TEXTBATCH, "train", "--config", str(config), "--input", str(fold.train),
+           "-o", str(model), *grouped, "--promote", "always"])  # fmt: skip
     submitted = workdir / "submitted.csv"
     truth, slipped = with_slips(fold.test, submitted, slips, seed)
     out = workdir / "out"

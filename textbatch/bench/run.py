@@ -13,16 +13,19 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from textbatch_contract import events
 
-from textbatch.errors import InputError
+from textbatch.errors import InputError, TextbatchError
 from textbatch.io import csv_table
 from textbatch.io.csv_table import LABEL_COLUMNS
 from textbatch.model.metrics import classification_report
@@ -60,15 +63,44 @@ class BenchRow:
     folds: int
 
 
-def timed(command: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of a child process; raises if it fails."""
+def timed(command: list[str], label: str | None = None) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of a child process. Its JSON event lines (stdout: not
+    a terminal) are drawn on stderr as they come, `label: epoch 3: validation accuracy ...`;
+    its stderr goes to a file, never to a pipe left unread (a child that writes more than a
+    pipe holds would wait for ever). A failure is one BenchError: the child's last line and
+    where the rest is."""
+    from textbatch.jobs.render import job_line
+
+    label = label or " ".join(Path(c).name for c in command[2:4])
+    logs = Path(tempfile.gettempdir()) / "textbatch-bench"
+    logs.mkdir(exist_ok=True)
+    log = logs / f"{re.sub(r'[^A-Za-z0-9._-]+', '-', label)}.log"
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
+    with open(log, "w") as errors:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)
+        assert process.stdout is not None
+        for line in process.stdout:
+            event = events.parse(line)
+            shown = line.rstrip() if event is None else job_line(event)
+            if event is not None and event.get(events.EVENT) == events.PROGRESS:
+                shown = None  # a bench's children are short: their rows and speed are in the table
+            if shown:
+                print(f"  {label}: {shown}", file=sys.stderr, flush=True)
+        _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{process.stderr.read().decode()[-2000:]}")
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        lines = [x for x in log.read_text(errors="replace").splitlines() if x.strip()]
+        raise BenchError(
+            f"{label} failed (exit {code}): {lines[-1] if lines else 'no output'}",
+            hint=f"its whole output: {log}; the command: {' '.join(command)}",
+        )
+    log.unlink()
     return seconds, usage.ru_maxrss / 1024
+
+
+class BenchError(TextbatchError):
+    """A benchmark's child process failed: one line, and where its output is."""
 
 
 def score(output: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -183,7 +215,7 @@ def _commands(config: Path | None, group_column: str | None, peer_config: Path |
 
     def train(data: Path, model: Path) -> list[str]:
         # the version just trained is the one measured, whatever a run before left there
-        args = ["--config", str(config), "--data", str(data), "--out", str(model), *grouped,
+        args = ["--config", str(config), "--input", str(data), "-o", str(model), *grouped,
                 "--promote", "always"]  # fmt: skip
         return [*TEXTBATCH, "train", *args]
 
@@ -238,15 +270,17 @@ def run_bench(
             if config is None:
                 model = model.with_suffix(".pkl")
             output = workdir / f"{slug}-fold{k}_output.csv"
-            train_s, _ = timed(train(fold.train, model))
-            timed(predict(model, fold.test, output))
+            train_s, _ = timed(train(fold.train, model), f"{slug} fold {k} train")
+            timed(predict(model, fold.test, output), f"{slug} fold {k} predict")
             true, predicted, labels = score(output)
             accuracies.append(float((true == predicted).mean()))
             trues.append(true)
             predictions.append(predicted)
             train_times.append(train_s)
             if k == 0:
-                speed_s, rss = timed(predict(model, speed, workdir / f"{slug}-speed_output.csv"))
+                speed_s, rss = timed(
+                    predict(model, speed, workdir / f"{slug}-speed_output.csv"), f"{slug} speed"
+                )
         report = classification_report(np.concatenate(trues), np.concatenate(predictions), labels)
         rows.append(
             BenchRow(

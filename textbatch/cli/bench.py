@@ -17,29 +17,41 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from textbatch.cli.options import examples
 from textbatch.errors import TextbatchError
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
-        "bench", help="benchmark against the scikit-learn peer", description=__doc__
+        "bench",
+        help="benchmark against the scikit-learn peer",
+        description=__doc__,
+        epilog=examples(
+            "make bench   (the shared sets beside the clone, else synthetic claims)",
+            "textbatch bench --input reviews.csv.gz --group-column movie --config config/fast.json",
+            "textbatch bench --input claims.csv --group-column customer --config config/fast.json "
+            "--review",
+        ),
     )
     parser.add_argument("--train", type=Path, help="labelled training CSV")
     parser.add_argument("--test", type=Path, help="labelled test CSV")
-    parser.add_argument(
+    data = parser.add_argument(
+        "--input",
         "--data",
+        dest="data",
         type=Path,
         help="instead of --train/--test: one labelled CSV (or .csv.gz), split here",
     )
+    data.hidden = ("--data",)
     parser.add_argument(
         "--group-column",
-        help="with --data: hold out whole groups of this column (and validate by it in training)",
+        help="with --input: hold out whole groups of this column (and validate by it in training)",
     )
     parser.add_argument(
-        "--folds", type=int, default=1, help="with --data: k folds instead of one held-out share"
+        "--folds", type=int, default=1, help="with --input: k folds instead of one held-out share"
     )
     parser.add_argument(
-        "--test-fraction", type=float, default=0.2, help="with --data and one fold (default 0.2)"
+        "--test-fraction", type=float, default=0.2, help="with --input and one fold (default 0.2)"
     )
     parser.add_argument("--seed", type=int, default=0, help="of the split (default 0)")
     parser.add_argument("--config", type=Path, action="append", help="repeatable")
@@ -110,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         title = f"train {args.train.name}, test {args.test.name}"
     else:
         raise TextbatchError(
-            "give --train and --test, or --data", hint="see textbatch bench --help"
+            "give --train and --test, or --input", hint="see textbatch bench --help"
         )
     if args.cluster:
         print(cluster_table(run_cluster_bench(splits, args.workdir), title=title))

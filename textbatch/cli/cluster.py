@@ -16,11 +16,19 @@ import argparse
 from textbatch_contract.jobs import CLUSTER
 from textbatch_contract.jobs import input_version as requested_version
 
-from textbatch.cli.options import add_text_column
+from textbatch.cli.options import add_log_format, add_text_column, examples
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(CLUSTER.name, help=CLUSTER.help, description=__doc__)
+    parser = commands.add_parser(
+        CLUSTER.name,
+        help=CLUSTER.help,
+        description=__doc__,
+        epilog=examples(
+            "textbatch cluster --input tickets.csv -o clusters/",
+            "textbatch cluster --input tickets.csv -o clusters/ --clusters 8",
+        ),
+    )
     CLUSTER.add_options(parser, input="CSV to cluster: a path or s3:// URI")
     add_text_column(parser)
     parser.add_argument(
@@ -30,6 +38,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "silhouette on a sample of 2,000 rows is taken (default 2-12)",
     )
     parser.add_argument("--seed", type=int, default=0, help="of the sample and the start (0)")
+    add_log_format(parser)
     parser.set_defaults(run=run)
 
 

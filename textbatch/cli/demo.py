@@ -23,8 +23,10 @@ from textbatch_contract import OutputPlan, results_prefix, review
 from textbatch_contract import stack as stack_outputs
 from textbatch_contract.settings import STACK_OUTPUTS
 
+from textbatch.cli.options import examples
 from textbatch.errors import TextbatchError
 from textbatch.io import csv_table
+from textbatch.jobs.render import readable
 from textbatch.jobs.routing import summary_lines
 from textbatch.local import control
 from textbatch.local.runtime import RUNTIME_OUTPUT
@@ -38,7 +40,10 @@ RESULT_TIMEOUT_S = 180
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
-        "demo", help="the whole pipeline on the local cloud", description=__doc__
+        "demo",
+        help="the whole pipeline on the local cloud",
+        description=__doc__,
+        epilog=examples("make demo", "textbatch demo --config config/fast.json"),
     )
     parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="model config JSON")
     parser.add_argument("--endpoint", help="use a running LocalStack, e.g. http://localhost:4566")
@@ -76,10 +81,6 @@ def _journey(config: str, outputs: dict[str, str]) -> None:
     deployment = Deployment.find("local", boto3.client("cloudformation"))
     batch, logs, s3 = boto3.client("batch"), boto3.client("logs"), boto3.client("s3")
 
-    say(
-        f"1. training: a Batch train job on {outputs[STACK_OUTPUTS['gpu_job_queue']]} "
-        f"({Path(config).name})"
-    )
     job = submit_training(
         deployment,
         config=config,
@@ -87,6 +88,10 @@ def _journey(config: str, outputs: dict[str, str]) -> None:
         out=None,
         batch=batch,
         storage=Storage(s3),
+    )
+    say(
+        f"1. training: a Batch train job on {job['queue'].rsplit('/', 1)[-1]} "
+        f"({Path(config).name}: its family trains {_on(job['queue'], outputs)})"
     )
     trained = follow_training(
         deployment, job["jobId"], batch=batch, logs=logs, show=lambda s: say("   " + s)
@@ -119,7 +124,10 @@ def _journey(config: str, outputs: dict[str, str]) -> None:
 
     say("3. the trigger submits a predict job; waiting for it")
     job_id, queue = _wait_for_predict_job(batch, outputs, f"s3://{predict_bucket}/{UPLOAD_KEY}")
-    say(f"   on {queue}: the queue the model's manifest asks for (wants_gpu)")
+    say(
+        f"   on {queue}: the {_on(queue, outputs)} queue, the one the model's manifest asks for "
+        f"(wants_gpu: {str(_on(queue, outputs) == 'GPU').lower()})"
+    )
     lines = []
     for update in follow(
         batch,
@@ -166,7 +174,13 @@ def _journey(config: str, outputs: dict[str, str]) -> None:
             f"submitted {r[-1]}")  # fmt: skip
     say(f"5. the predict job's CloudWatch log lines ({outputs[stack_outputs.JOB_LOG_GROUP]}):")
     for line in lines:
-        say("   " + line)
+        say("   " + readable(line))
+    say(f"   (the lines as JSON, as CloudWatch Logs holds them: textbatch logs {job_id} --json)")
+
+
+def _on(queue: str, outputs: dict[str, str]) -> str:
+    """GPU or CPU: which of the stage's queues `queue` (a name or ARN) is."""
+    return "GPU" if queue.rsplit("/", 1)[-1] == outputs[STACK_OUTPUTS["gpu_job_queue"]] else "CPU"
 
 
 def _wait_for_predict_job(batch: Any, outputs: dict[str, str], uri: str) -> tuple[str, str]:

@@ -1,16 +1,18 @@
 """Recent jobs as a table: input key, job id, queue, state, attempts, rows done, duration,
 output key. Newest first. A large file's split, parts (array) and merge jobs show as one row
-with its overall state and rows, then one indented row per job."""
+with its overall state and rows, then one indented row per job. --json prints one JSON
+document: {"jobs": [...], "large_files": [...]}, each job with its attempts and times."""
 
 from __future__ import annotations
 
 import argparse
 import re
+import sys
 
 from textbatch_contract import stack as stack_outputs
 
-from textbatch.cli._cloud import connect, key_of, span
-from textbatch.cli.options import add_cloud_options
+from textbatch.cli._cloud import connect, job_document, key_of, print_json, run_document, span
+from textbatch.cli.options import add_cloud_options, examples
 from textbatch.cloud.history import JobRecord, recent_jobs
 from textbatch.cloud.scaled import ScaledRun, runs_of
 from textbatch.errors import TextbatchError
@@ -20,8 +22,18 @@ HEADER = ("INPUT", "JOB ID", "QUEUE", "STATE", "TRIES", "ROWS", "TIME", "OUTPUT"
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("jobs", help="list recent jobs", description=__doc__)
+    parser = commands.add_parser(
+        "jobs",
+        help="list recent jobs",
+        description=__doc__,
+        epilog=examples(
+            "textbatch jobs",
+            "textbatch jobs --since 2d --stage prod",
+            "textbatch jobs --json | jq -r '.jobs[] | select(.status == \"FAILED\") | .job_id'",
+        ),
+    )
     parser.add_argument("--since", default="1h", help="how far back: 30m, 1h, 2d (default 1h)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
     add_cloud_options(parser)
     parser.set_defaults(run=run)
 
@@ -82,17 +94,30 @@ def run(args: argparse.Namespace) -> int:
     records = recent_jobs(
         connection.deployment, batch=connection.batch, logs=connection.logs, since_seconds=since
     )
-    if not records:
-        print(f"no jobs in the last {args.since} on stage {args.stage}")
+    found = list(
+        runs_of(
+            records,
+            batch=connection.batch,
+            logs=connection.logs,
+            log_group=connection.deployment.output(stack_outputs.JOB_LOG_GROUP),
+            storage=connection.storage,
+        )
+    )
+    if args.json:
+        print_json(
+            {
+                "stage": args.stage,
+                "since": args.since,
+                "jobs": [job_document(i) for i in found if not isinstance(i, ScaledRun)],
+                "large_files": [run_document(i) for i in found if isinstance(i, ScaledRun)],
+            }
+        )
+        return 0
+    if not found:
+        print(f"no jobs in the last {args.since} on stage {args.stage}", file=sys.stderr)
         return 0
     rows = [HEADER]
-    for item in runs_of(
-        records,
-        batch=connection.batch,
-        logs=connection.logs,
-        log_group=connection.deployment.output(stack_outputs.JOB_LOG_GROUP),
-        storage=connection.storage,
-    ):
+    for item in found:
         rows += run_rows(item) if isinstance(item, ScaledRun) else [job_row(item)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER))]
     for row in rows:

@@ -16,7 +16,8 @@ from textbatch_contract.jobs import input_version as requested_version
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     for job, run in ((SPLIT, run_split), (PART, run_part), (MERGE, run_merge)):
-        parser = commands.add_parser(job.name, help=job.help)
+        # no `help`: Batch runs these; they stay out of `textbatch --help`'s list
+        parser = commands.add_parser(job.name, description=f"{job.help}. {__doc__}")
         job.add_options(parser)
         if job is PART:
             parser.add_argument(

@@ -11,12 +11,22 @@ from __future__ import annotations
 import argparse
 import shlex
 
+from textbatch.cli.options import examples
 from textbatch.local import control, daemon, runtime
 from textbatch.local.executor import reclaim_marker
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("local", help="the local cloud", description=__doc__)
+    parser = commands.add_parser(
+        "local",
+        help="the local cloud",
+        description=__doc__,
+        epilog=examples(
+            'textbatch local up && eval "$(textbatch local env)"',
+            "textbatch local up --endpoint http://127.0.0.1:4566 --runtime container",
+            "textbatch local down",
+        ),
+    )
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     up = actions.add_parser("up", help="start the local cloud in the background")
     up.add_argument("--endpoint", help="a running LocalStack, e.g. http://localhost:4566")
@@ -35,7 +45,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     reclaim = actions.add_parser("reclaim", help="lose a running job's host, as a Spot reclaim")
     reclaim.add_argument("job_id")
     reclaim.set_defaults(run=run_reclaim)
-    serve = actions.add_parser("serve", help="(internal) the background process")
+    serve = actions.add_parser("serve", description="(internal) the background process")
     serve.add_argument("--endpoint")
     serve.add_argument("--port", type=int)
     serve.add_argument("--runtime", choices=runtime.MODES, default="auto")

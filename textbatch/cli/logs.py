@@ -4,7 +4,11 @@ predict job's progress lines show as a progress bar (rows done, rows/s, ETA).
 
 A large file's run shows as one story: the split job's lines, every part's lines marked
 `[part N]`, then the merge's. While following it, the parts' progress lines become one bar for
-the whole file (rows done over the file's rows, parts done, rows/s, ETA)."""
+the whole file (rows done over the file's rows, parts done, rows/s, ETA).
+
+--json prints JSON lines instead, one per log line as the job wrote it (a part's with `part`
+added; a line that is not JSON as {"message": ...}), and one {"event": "job_status", ...} per
+state the job reaches while followed. Exit code: 0 when the job succeeded or runs, 1 failed."""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from textbatch_contract import events
 from textbatch_contract import stack as stack_outputs
 
 from textbatch.cli._cloud import Connection, connect
-from textbatch.cli.options import add_cloud_options
+from textbatch.cli.options import add_cloud_options, add_follow, examples
 from textbatch.cloud.follow import (
     STARTED,
     JobUpdate,
@@ -29,32 +33,61 @@ from textbatch.cloud.follow import (
 from textbatch.cloud.history import JobRecord, describe
 from textbatch.cloud.scaled import ScaledRun, part_rows
 from textbatch.cloud.story import NotFoundError, Story
+from textbatch.jobs.render import progress_bar, readable
 
 WAIT_FOR_JOB_S = 120
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("logs", help="a job's log lines", description=__doc__)
+    parser = commands.add_parser(
+        "logs",
+        help="a job's log lines",
+        description=__doc__,
+        epilog=examples(
+            "textbatch logs s3://BUCKET/claims.csv --follow",
+            "textbatch logs JOB_ID",
+            "textbatch logs s3://BUCKET/claims.csv --json | jq -c 'select(.event == \"progress\")'",
+        ),
+    )
     parser.add_argument("target", help="a job id, or s3://bucket/key of an uploaded file")
+    add_follow(parser, "keep reading until the job ends")
     parser.add_argument(
-        "--follow", "-f", action="store_true", help="keep reading until the job ends"
+        "--json", action="store_true", help="print JSON lines, as the job wrote them"
     )
     add_cloud_options(parser)
     parser.set_defaults(run=run)
 
 
-def readable(line: str) -> str:
-    """A JSON log line as `time event key=value ...`; anything else unchanged."""
-    event = events.parse(line)
-    if event is None:
-        return line
-    if event.get(events.EVENT) == events.PROGRESS:
-        return progress_bar(event)
-    details = " ".join(
-        f"{k}={json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v}"
-        for k, v in events.fields_of(event).items()
-    )
-    return f"{event.get(events.TIME, '')[11:19]} {events.name_of(event)} {details}".strip()
+class Printer:
+    """Where `logs` writes: readable lines, or JSON lines with --json (flushed: a follower
+    reads them as they come)."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+
+    def line(self, line: str, part: int | None = None) -> None:
+        if self.as_json:
+            event = events.parse(line)
+            record = {"message": line} if event is None else dict(event)
+            if part is not None:
+                record["part"] = part
+            print(json.dumps(record, ensure_ascii=False), flush=True)
+        else:
+            print(f"{'' if part is None else f'[part {part}] '}{readable(line)}", flush=True)
+
+    def status(self, step: str, job_id: str, status: str, part: int | None = None) -> None:
+        if self.as_json:
+            record = {"event": "job_status", "step": step, "job_id": job_id, "status": status}
+            if part is not None:
+                record["part"] = part
+            print(json.dumps(record), flush=True)
+        else:
+            label = "" if part is None else f"[part {part}] "
+            print(f"{label}{step} {job_id}: {status}", flush=True)
+
+    def bar(self, text: str) -> None:
+        if not self.as_json:  # the parts' own progress lines are in the JSON lines already
+            print(text, flush=True)
 
 
 def _story(args: argparse.Namespace, c: Connection) -> Story:
@@ -69,18 +102,6 @@ def _story(args: argparse.Namespace, c: Connection) -> Story:
             if time.monotonic() > deadline:
                 raise
         time.sleep(1)
-
-
-def progress_bar(event: dict) -> str:
-    percent = event.get("percent")
-    filled = int((percent or 0) / 5)
-    bar = "#" * filled + "." * (20 - filled)
-    eta = f"ETA {event['eta_s']:.0f}s" if event.get("eta_s") is not None else "ETA -"
-    shown = f"{percent:5.1f}%" if percent is not None else "    ?%"
-    return (
-        f"{event.get('time', '')[11:19]} [{bar}] {shown}  {event['rows_done']} rows  "
-        f"{event['rows_per_s']:.0f} rows/s  {eta}"
-    )
 
 
 class FileProgress:
@@ -124,20 +145,20 @@ class FileProgress:
         return f"{bar}  {len(self.finished)}/{self.parts} parts"
 
 
-def print_run_lines(c: Connection, run: ScaledRun, group: str) -> int:
+def print_run_lines(c: Connection, run: ScaledRun, group: str, out: Printer) -> int:
     for step in run.steps:
         if step is run.array:  # every part that ran, in part order
             started = describe(c.batch, children_ids(c.batch, step.job_id, STARTED))
             for child in sorted(started, key=lambda job: child_index(job["jobId"])):
                 for line in job_lines(c.logs, child, log_group=group):
-                    print(f"[part {child_index(child['jobId'])}] {readable(line)}")
+                    out.line(line, part=child_index(child["jobId"]))
         else:
             for line in job_lines(c.logs, step.raw, log_group=group):
-                print(readable(line))
+                out.line(line)
     return 1 if run.status == "FAILED" else 0
 
 
-def follow_run(c: Connection, run: ScaledRun, group: str) -> int:
+def follow_run(c: Connection, run: ScaledRun, group: str, out: Printer) -> int:
     """Follow split, parts and merge in turn; stop at the first that does not succeed."""
     for step in run.steps:
         final = step.raw
@@ -150,51 +171,53 @@ def follow_run(c: Connection, run: ScaledRun, group: str) -> int:
         for update in updates:
             if update.job["jobId"] == step.job_id:
                 final = update.job
-            print_update(update, step, progress)
+            print_update(update, step, progress, out)
         if final["status"] != "SUCCEEDED":
             return 1
     return 0
 
 
-def print_update(update: JobUpdate, step: JobRecord, progress: FileProgress | None) -> None:
+def print_update(
+    update: JobUpdate, step: JobRecord, progress: FileProgress | None, out: Printer
+) -> None:
     """A step's state or line; a part's progress lines only through the file's progress bar."""
     job_id = update.job["jobId"]
     part = child_index(job_id) if job_id != step.job_id else None
-    label = "" if part is None else f"[part {part}] "
     if update.status:
-        print(f"{label}{step.step or 'job'} {job_id}: {update.status}", flush=True)
+        out.status(step.step or "job", job_id, update.status, part)
         return
     line = update.line or ""
     event = events.parse(line)
     folded = progress is not None and part is not None and event is not None
-    if not (folded and event.get(events.EVENT) == events.PROGRESS):
-        print(f"{label}{readable(line)}", flush=True)
+    if out.as_json or not (folded and event.get(events.EVENT) == events.PROGRESS):
+        out.line(line, part)
     if folded and (bar := progress.update(part, event)):
-        print(bar, flush=True)
+        out.bar(bar)
 
 
 def run(args: argparse.Namespace) -> int:
     c = connect(args)
+    out = Printer(args.json)
     story = _story(args, c)
     for decision in story.decisions:
-        print(readable(json.dumps(decision)))
+        out.line(json.dumps(decision))
     if not story.jobs:
         raise NotFoundError(f"no job has run for {args.target} yet")
     group = c.deployment.output(stack_outputs.JOB_LOG_GROUP)
     if story.scaled:
         if args.follow:
-            return follow_run(c, story.scaled, group)
-        return print_run_lines(c, story.scaled, group)
+            return follow_run(c, story.scaled, group, out)
+        return print_run_lines(c, story.scaled, group, out)
     job = story.jobs[-1]
     if not args.follow:
         for line in job_lines(c.logs, job.raw, log_group=group):
-            print(readable(line))
+            out.line(line)
         return 0 if job.status != "FAILED" else 1
     final = job.raw
     for update in follow(c.batch, c.logs, job.job_id, log_group=group):
         final = update.job
         if update.status:
-            print(f"job {job.job_id}: {update.status}", flush=True)
+            out.status("job", job.job_id, update.status)
         elif update.line:
-            print(readable(update.line), flush=True)
+            out.line(update.line)
     return 0 if final["status"] == "SUCCEEDED" else 1

@@ -30,6 +30,7 @@ from textbatch.cli import (
     submit,
     train,
 )
+from textbatch.cli.options import Parser, examples
 from textbatch.errors import Stopped, TextbatchError
 
 COMMANDS = (
@@ -51,9 +52,18 @@ COMMANDS = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="textbatch",
-        description="Train a text classifier and classify CSV files, locally or on AWS Batch.",
+        description="Train a text classifier and classify CSV files, locally or on AWS Batch.\n\n"
+        "Every command has --help with examples. Exit codes: 0 done, 1 an error (one line on\n"
+        "stderr, with a hint), 2 a wrong command line; `status` also 3 (failed) and 4 (still\n"
+        "running or pending): docs/operations.md.",
+        epilog=examples(
+            "textbatch train --config config/fast.json --input claims.csv -o model-store",
+            "textbatch predict --model model-store --input new.csv -o results/",
+            'textbatch local up && eval "$(textbatch local env)"',
+            "textbatch status s3://BUCKET/claims.csv --json",
+        ),
     )
     parser.add_argument("--version", action="version", version=f"textbatch {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -86,6 +96,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         stop_on_sigterm()
         calls.set_component(f"job-{args.command}")  # whose calls, in a call log
     try:
+        if args.command in BATCH_JOBS:
+            from textbatch.jobs.events import use_log_format
+
+            use_log_format(getattr(args, "log_format", None))
         return int(args.run(args) or 0)
     except TextbatchError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -104,6 +118,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not type(exc).__module__.startswith(("botocore", "boto3")):
             raise
         # an AWS call failed (credentials, endpoint, permissions): one line, as for our errors
+        if type(exc).__name__ in ("NoRegionError", "NoCredentialsError", "EndpointConnectionError"):
+            print(
+                f"error: AWS: {exc}\n  hint: pass --region and --profile (or set AWS_REGION), "
+                "or, for the local cloud: textbatch local up, then "
+                'eval "$(textbatch local env)"',
+                file=sys.stderr,
+            )
+            return 1
         print(
             f"error: AWS: {exc}\n  hint: check --stage, --region, --profile and --endpoint "
             "(or the AWS configuration) and your permissions",

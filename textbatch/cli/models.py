@@ -21,6 +21,8 @@ from typing import Any
 
 from textbatch_contract import events
 
+from textbatch.cli.options import examples
+
 PROMOTE_JOB = "models"  # the `job` of the log lines these commands write
 
 
@@ -29,7 +31,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "models",
         help="list, show, promote or roll back model versions",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=examples(
+            "textbatch models list model-store",
+            "textbatch models show s3://MODELS/ 20261203T115519Z-7217d1c4 --json",
+            "textbatch models promote s3://MODELS/ 20261203T115519Z-7217d1c4",
+            "textbatch models rollback s3://MODELS/",
+        ),
     )
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     for verb, help_text, takes_version in (

@@ -6,6 +6,9 @@ disagrees or empty) and, for the linear families, why. A directory or prefix as 
 receives <input stem>_output.csv, <input stem>_review.csv (only the rows for a person,
 disagreements first) and <input stem>_output.json (the summary); a failure leaves
 <input stem>_error.json there instead.
+
+On a terminal it shows a progress bar (rows, rows/s, ETA) and the summary's lines; elsewhere,
+or with --log-format json, the job's JSON lines (as CloudWatch Logs holds them on Batch).
 """
 
 from __future__ import annotations
@@ -15,11 +18,21 @@ import argparse
 from textbatch_contract.jobs import PREDICT
 from textbatch_contract.jobs import input_version as requested_version
 
-from textbatch.cli.options import add_text_column
+from textbatch.cli.options import add_log_format, add_text_column, examples
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(PREDICT.name, help="classify a CSV", description=__doc__)
+    parser = commands.add_parser(
+        PREDICT.name,
+        help="classify a CSV",
+        description=__doc__,
+        epilog=examples(
+            "textbatch predict --model model-store --input new.csv -o results/",
+            "textbatch predict --model model-store/models/VERSION --input new.csv -o out.csv",
+            "textbatch predict --model s3://MODELS/ --input s3://BUCKET/new.csv -o s3://OUT/ "
+            "--compare-column submitted",
+        ),
+    )
     PREDICT.add_options(parser, input="CSV to classify: a path or s3:// URI")
     add_text_column(parser)
     parser.add_argument(
@@ -42,6 +55,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         default=None,
         help="leave out the `why` column (the linear families' strongest n-grams per row)",
     )
+    add_log_format(parser)
     parser.set_defaults(run=run)
 
 

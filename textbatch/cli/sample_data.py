@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
+from textbatch.cli.options import examples
 from textbatch.sample_data import generate, with_submitted, write_bundled, write_csv
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("sample-data", help="write sample CSVs", description=__doc__)
+    parser = commands.add_parser(
+        "sample-data",
+        help="write sample CSVs",
+        description=__doc__,
+        epilog=examples(
+            "textbatch sample-data --rows 3000 -o claims.csv",
+            "textbatch sample-data --rows 500 --seed 1 --unlabelled --submitted 0.05 -o new.csv",
+        ),
+    )
     target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument("--out", type=Path, help="CSV file to write")
+    output = target.add_argument(
+        "--output", "-o", "--out", dest="output", type=Path, help="CSV file to write"
+    )
+    output.hidden = ("--out",)
     target.add_argument(
         "--bundled", action="store_true", help="rewrite the package's bundled sample files"
     )
@@ -39,10 +52,10 @@ def run(args: argparse.Namespace) -> int:
             raise SystemExit("--submitted takes a share from 0 to 1")
         rows = with_submitted(rows, args.submitted, seed=args.seed)
     write_csv(
-        args.out,
+        args.output,
         rows,
         labelled=not args.unlabelled,
         submitted=args.submitted is not None,
     )
-    print(f"wrote {args.rows} rows to {args.out}")
+    print(f"wrote {args.rows} rows to {args.output}", file=sys.stderr)
     return 0

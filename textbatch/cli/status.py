@@ -1,5 +1,11 @@
 """A file's whole story (`s3://bucket/key`) or a job's (`JOB_ID`): the trigger's decisions,
-each job's states and attempts, and the output or the error report."""
+each job's states and attempts, and the output or the error report.
+
+The exit code follows the state, for scripts: 0 succeeded (the newest upload has its result),
+3 failed (an error report, a failed job, or the trigger ignored the file), 4 still running or
+pending (no outcome yet), 1 the file or job is not found or the stage cannot be reached.
+--json prints the same story as one JSON document, with `state` and `exit_code`.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +14,29 @@ import time
 
 from textbatch_contract import events
 
-from textbatch.cli._cloud import clock, connect, span
-from textbatch.cli.options import add_cloud_options
+from textbatch.cli._cloud import clock, connect, job_document, print_json, run_document, span
+from textbatch.cli.options import add_cloud_options, examples
 from textbatch.cloud.follow import child_index
 from textbatch.cloud.history import JobRecord
 from textbatch.cloud.scaled import ScaledRun
+from textbatch.cloud.story import Story
 from textbatch.jobs.routing import summary_lines
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
-        "status", help="what happened to a file or job", description=__doc__
+        "status",
+        help="what happened to a file or job",
+        description=__doc__,
+        epilog=examples(
+            "textbatch status s3://BUCKET/claims.csv",
+            "textbatch status s3://BUCKET/claims.csv --json | jq .state",
+            "while textbatch status s3://BUCKET/a.csv >/dev/null; [ $? -eq 4 ]; do sleep 10; done",
+            "textbatch status 6f1c2d3e-...   (a job id, from `textbatch jobs`)",
+        ),
     )
     parser.add_argument("target", help="s3://bucket/key of an uploaded file, or a job id")
+    parser.add_argument("--json", action="store_true", help="print the story as one JSON document")
     add_cloud_options(parser)
     parser.set_defaults(run=run)
 
@@ -60,9 +76,56 @@ def print_children(run: ScaledRun) -> None:
         print_attempts(child, "    ")
 
 
+# the state of a story -> the exit code (documented above and in docs/operations.md)
+EXIT_CODES = {"succeeded": 0, "failed": 3, "ignored": 3, "running": 4, "pending": 4}
+
+
+def state_of(story: Story) -> str:
+    """succeeded, failed, ignored (by the trigger), running or pending: the newest upload's."""
+    if story.summary:
+        return "succeeded"
+    if story.error:
+        return "failed"
+    newest = story.jobs[-1] if story.jobs else None
+    if story.scaled and story.scaled.status == "FAILED":
+        return "failed"
+    if newest is not None:
+        if newest.status == "FAILED":
+            return "failed"
+        if newest.status == "SUCCEEDED" and story.uri is None:
+            return "succeeded"  # a job asked for by id (a train job has no file's result)
+        return "running" if newest.status in ("STARTING", "RUNNING") else "pending"
+    last = story.decisions[-1].get(events.DECISION) if story.decisions else None
+    return "ignored" if last == "ignored" else "pending"
+
+
+def document(story: Story, state: str) -> dict:
+    return {
+        "file": story.uri,
+        "state": state,
+        "exit_code": EXIT_CODES[state],
+        "decisions": story.decisions,
+        "jobs": [job_document(job) for job in story.jobs],
+        "large_file": run_document(story.scaled) if story.scaled else None,
+        "result": story.summary,
+        "error": story.error,
+        "earlier": story.earlier,
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     c = connect(args)
     story = c.story(args.target)
+    state = state_of(story)
+    if args.json:
+        print_json(document(story, state))
+    else:
+        print_story(story, state)
+        c.print_runtime()
+    return EXIT_CODES[state]
+
+
+def print_story(story: Story, state: str) -> None:
     print(f"file: {story.uri or '-'}")
     for decision in story.decisions:
         when = decision.get(events.TIME, "")
@@ -121,7 +184,5 @@ def run(args: argparse.Namespace) -> int:
             print(f"  part {part['index']} (from row {part['first_row']}): {part['message']}")
         if story.error.get("hint"):
             print(f"  hint: {story.error['hint']}")
-    elif story.jobs:
+    elif state in ("running", "pending"):
         print(f"no result yet ({time.strftime('%H:%M:%S')})")
-    c.print_runtime()
-    return 0

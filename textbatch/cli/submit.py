@@ -11,7 +11,7 @@ import contextlib
 import sys
 
 from textbatch.cli._cloud import connect
-from textbatch.cli.options import add_cloud_options
+from textbatch.cli.options import add_cloud_options, examples
 from textbatch.cloud.deployment import DeploymentError
 from textbatch.errors import TextbatchError
 from textbatch.io.storage import S3Uri
@@ -19,7 +19,13 @@ from textbatch.io.storage import S3Uri
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
-        "submit", help="(re)run the predict job for a file", description=__doc__
+        "submit",
+        help="(re)run the predict job for a file",
+        description=__doc__,
+        epilog=examples(
+            "textbatch submit s3://BUCKET/in/claims.csv",
+            "textbatch submit s3://BUCKET/in/claims.csv --force   (a job exists: run it again)",
+        ),
     )
     parser.add_argument("uri", help="s3://bucket/key of an uploaded CSV")
     add_cloud_options(parser)

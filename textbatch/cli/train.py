@@ -1,30 +1,48 @@
 """Train a classifier on a labelled CSV and publish the model version.
 
-Runs here by default, printing one JSON line per logged batch, per validation pass and at the
-end (the lines CloudWatch Logs holds when this runs as a Batch job). With --submit it runs as
-a Batch job on the stage's GPU queue instead (local files are uploaded to the stage's config
-and training buckets first); --wait follows it, showing each epoch's metrics as they arrive.
+Runs here by default. On a terminal it shows readable lines (the split, each epoch's
+validation score, the promotion decision, where the version went); elsewhere, or with
+--log-format json, one JSON line per event: the lines CloudWatch Logs holds when this runs as
+a Batch job. With --submit it runs as a Batch job on the stage's train queue instead (local
+files are uploaded to the stage's config and training buckets first); --follow shows each
+epoch's metrics as they arrive.
+
+--output is a model location: each version goes to <location>/models/<version>/ and
+<location>/models/latest.json names the one that serves (`textbatch models list`).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 from pathlib import Path
 
 from textbatch_contract.jobs import TRAIN
+from textbatch_contract.models import MODELS_DIR
 
 from textbatch.cli._cloud import connect
-from textbatch.cli.options import add_cloud_options
+from textbatch.cli.options import add_cloud_options, add_follow, add_log_format, examples
 from textbatch.errors import TextbatchError
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(TRAIN.name, help="train a model", description=__doc__)
+    parser = commands.add_parser(
+        TRAIN.name,
+        help="train a model",
+        description=__doc__,
+        epilog=examples(
+            "textbatch sample-data --rows 3000 -o claims.csv",
+            "textbatch train --config config/fast.json --input claims.csv -o model-store",
+            "textbatch train --config config/fast.json --input claims.csv -o model-store "
+            "--group-column customer",
+            "textbatch train --submit --follow --config config/fast.json --input claims.csv",
+        ),
+    )
     TRAIN.add_options(
         parser,
         required=False,
-        config="config JSON: a path or s3:// URI (without --config and --data: SageMaker's "
+        config="config JSON: a path or s3:// URI (without --config and --input: SageMaker's "
         "training contract, /opt/ml/input/config/hyperparameters.json and the `training` channel)",
         out="where to publish: a directory or s3://bucket[/prefix] (default: MODELPARAMSURL; "
         "with --submit, the stage's models bucket)",
@@ -39,7 +57,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--base-model",
         help="knn: a published version (or a location with models/latest.json) whose index "
-        "the rows of --data extend; nothing else is refitted",
+        "the rows of --input extend; nothing else is refitted",
     )
     parser.add_argument(
         "--eval-data",
@@ -47,9 +65,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "(default: the run's validation rows)",
     )
     parser.add_argument("--submit", action="store_true", help="run as a Batch job on the stage")
-    parser.add_argument(
-        "--wait", action="store_true", help="with --submit: follow the job to its end"
-    )
+    add_follow(parser, "with --submit: follow the job to its end")
+    add_log_format(parser)
     add_cloud_options(parser)  # with --submit
     parser.set_defaults(run=run)
 
@@ -59,11 +76,18 @@ def run(args: argparse.Namespace) -> int:
         return _sagemaker()
     if args.config is None or args.data is None:
         raise TextbatchError(
-            "train needs both --config and --data",
+            "train needs both --config and --input",
             hint="or neither, inside a SageMaker training job (textbatch.jobs.sagemaker)",
         )
     if args.submit:
         return _submit(args)
+    if args.out and args.out.rstrip("/").rsplit("/", 1)[-1] == MODELS_DIR:
+        print(
+            f"note: versions go to {args.out.rstrip('/')}/{MODELS_DIR}/<version>/: --output is "
+            "the model location, which holds models/ and its latest.json; give the directory "
+            f"above it for {args.out.rstrip('/')}/<version>/",
+            file=sys.stderr,
+        )
     from textbatch.jobs.train import TrainRequest, run_train  # torch: only when training here
 
     run_train(
@@ -89,7 +113,7 @@ def _sagemaker() -> int:
     paths = sagemaker_paths()
     if not paths.present():
         raise TextbatchError(
-            "train needs --config and --data",
+            "train needs --config and --input",
             hint=f"(or SageMaker's {paths.hyperparameters}, when run as a SageMaker training job)",
         )
     from textbatch.jobs.train import TrainRequest, run_train
@@ -136,7 +160,7 @@ def _submit(args: argparse.Namespace) -> int:
         storage=connection.storage,
     )
     print(f"submitted train job {job['jobId']} to {job['queue']}", flush=True)
-    if not args.wait:
+    if not args.follow:
         return 0
     final = follow_training(
         deployment,

@@ -6,13 +6,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from textbatch_contract import events, jobs
+from textbatch_contract import jobs
 from textbatch_contract import stack as stack_outputs
 from textbatch_contract.settings import STACK_OUTPUTS
 
 from textbatch.cloud.deployment import Deployment
 from textbatch.cloud.follow import JobUpdate, follow
 from textbatch.io.storage import Storage, basename, is_s3
+from textbatch.jobs.render import describe_training_line
 
 
 def stage_input(path: str, bucket: str, storage: Storage) -> str:
@@ -70,44 +71,6 @@ def submit_training(
         parameters=parameters,
     )
     return {**reply, "queue": queue}
-
-
-def describe_training_line(line: str) -> str | None:
-    """A train job's JSON log line as a short readable line (None: not worth showing)."""
-    event = events.parse(line)
-    if event is None:
-        return line
-    kind = event.get(events.EVENT)
-    if kind == events.VALIDATION:  # networks log loss and lr too; knn no train accuracy
-        loss = f", loss {event['loss']:.4f}" if "loss" in event else ""
-        lr = f", lr {event['lr']:g}" if "lr" in event else ""
-        train = (
-            f" (train accuracy {event['train_accuracy']:.3f})" if "train_accuracy" in event else ""
-        )
-        return (
-            f"epoch {event['epoch']}: validation accuracy {event['accuracy']:.3f}{loss}"
-            f"{train}{lr}" + (" *best" if event.get("best") else "")
-        )
-    if kind == events.SPLIT:
-        groups = (
-            f", {event['validation_groups']} of {event['groups']} groups"
-            if "groups" in event
-            else ""
-        )
-        return f"validation split by {event['by']}{groups}"
-    if kind == events.EARLY_STOP:
-        return f"stopped early after epoch {event['epoch']} (best: epoch {event['best_epoch']})"
-    if kind == events.DATA:
-        return (
-            f"data: {event['train_rows']} training rows, {event['validation_rows']} validation rows"
-        )
-    if kind == events.PROMOTION:
-        return f"{'promoted' if event['promoted'] else 'not promoted'}: {event['reason']}"
-    if kind == events.DONE:
-        return f"model {event['version']} published to {event['location']}"
-    if kind in (events.FAILED, events.EMBEDDINGS):
-        return f"{kind}: " + ", ".join(f"{k}={v}" for k, v in events.fields_of(event).items())
-    return None
 
 
 def follow_training(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import signal
 import subprocess
@@ -63,6 +64,11 @@ def start(
     tick: Callable[[], None] = lambda: None,
 ) -> LocalCloud:
     """Start the background process and return once the local cloud is ready."""
+    if importlib.util.find_spec("moto") is None:  # its Batch, DynamoDB (and S3 without --endpoint)
+        raise TextbatchError(
+            "the local cloud needs moto, which this installation lacks",
+            hint="pip install 'textbatch[local]' (make install has it)",
+        )
     home = daemon.home()
     home.mkdir(parents=True, exist_ok=True)
     daemon.cloud_file().unlink(missing_ok=True)

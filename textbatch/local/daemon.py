@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,14 @@ MOTO_SERVICES = ("batch", "dynamodb", "iam")  # iam: the roles moto's Batch chec
 
 
 def home() -> Path:
-    return Path(os.environ.get("TEXTBATCH_LOCAL_HOME", Path.home() / ".textbatch" / "local"))
+    """The local cloud's state: TEXTBATCH_LOCAL_HOME, else one per Python environment (a
+    clone's .venv, a user's virtualenv: <sys.prefix>/var/textbatch-local), so two clones run
+    two local clouds, each with its own code, never one started by the other's."""
+    if os.environ.get("TEXTBATCH_LOCAL_HOME"):
+        return Path(os.environ["TEXTBATCH_LOCAL_HOME"])
+    if sys.prefix != sys.base_prefix:  # a virtualenv
+        return Path(sys.prefix) / "var" / "textbatch-local"
+    return Path.home() / ".textbatch" / "local"
 
 
 def cloud_file() -> Path:

@@ -198,7 +198,7 @@ def write_version(
 def publish(directory: Path, manifest: Manifest, location: str, storage: Storage) -> str:
     """Copy a version under `location/models/<version>/`, its manifest last. Which version
     serves (`models/latest.json`) is the promotion's to move: textbatch.model.versions."""
-    prefix = join(join(location, "models"), manifest.version)
+    prefix = join(join(location, models.MODELS_DIR), manifest.version)
     for name in [*manifest.files, MANIFEST]:
         storage.upload(directory / name, join(prefix, name))
     return prefix

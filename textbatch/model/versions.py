@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from textbatch_contract.models import LATEST, MANIFEST, METRICS, REPORT, UnsafeName, plain_name
+from textbatch_contract.models import (
+    LATEST,
+    MANIFEST,
+    METRICS,
+    MODELS_DIR,
+    REPORT,
+    UnsafeName,
+    plain_name,
+)
 
 from textbatch.errors import ArtifactError
 from textbatch.io.storage import Storage, join
@@ -112,11 +120,11 @@ def score(truth: list[str], predicted: list[str], metric: str) -> float:
 
 
 def pointer_uri(location: str) -> str:
-    return join(join(location, "models"), LATEST)
+    return join(join(location, MODELS_DIR), LATEST)
 
 
 def version_uri(location: str, version: str) -> str:
-    return join(join(location, "models"), plain_name(version, what="the version"))
+    return join(join(location, MODELS_DIR), plain_name(version, what="the version"))
 
 
 def read_pointer(location: str, storage: Storage) -> Pointer:
@@ -199,7 +207,7 @@ class VersionInfo:
 
 def versions(location: str, storage: Storage) -> list[VersionInfo]:
     """Every version published under the location, oldest first."""
-    prefix = join(location, "models")
+    prefix = join(location, MODELS_DIR)
     names = sorted(
         {
             uri[len(prefix) :].lstrip("/").split("/", 1)[0]

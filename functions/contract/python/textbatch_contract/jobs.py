@@ -48,10 +48,22 @@ class Parameter:
     type: type = str
     optional: bool = False  # the CLI option may be left out (the job takes its default)
     choices: tuple[str, ...] | None = None
+    # The CLI spells one meaning one way across commands (--input, --output): `option` when
+    # that differs from the Batch parameter's name, `short` (-o), and `aliases`, the spellings
+    # of earlier releases, still accepted (a job definition of an older deploy passes them)
+    # but left out of the help.
+    option: str | None = None
+    short: str | None = None
+    aliases: tuple[str, ...] = ()
 
     @property
     def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
+        return "--" + (self.option or self.name).replace("_", "-")
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """Every option string the CLI accepts for it: the flag first."""
+        return (self.flag, *((self.short,) if self.short else ()), *self.aliases)
 
 
 @dataclass(frozen=True)
@@ -86,14 +98,16 @@ class BatchJob:
     def add_options(self, parser: Any, *, required: bool = True, **helps: str) -> None:
         """Each parameter's option on an argparse parser (`helps`: a command's own wording)."""
         for p in self.parameters:
-            parser.add_argument(
-                p.flag,
+            action = parser.add_argument(
+                *p.flags,
                 dest=p.name,
+                metavar=None if p.choices else (p.option or p.name).upper(),
                 required=required and not p.optional,
                 type=p.type,
                 choices=p.choices,
                 help=helps.get(p.name, p.help),
             )
+            action.hidden = p.aliases  # the help's formatter leaves them out (textbatch.cli)
 
     def _check(self, values: Mapping[str, Any]) -> None:
         if set(values) != set(self.parameter_names) or None in values.values():
@@ -109,7 +123,9 @@ INPUT_VERSION = Parameter(
     "the S3 version id of the input to read (default or 'latest': the latest)",
     optional=True,
 )
-OUTPUT = Parameter("output", "a .csv path/key, or a directory or s3:// prefix for the results")
+OUTPUT = Parameter(
+    "output", "a .csv path/key, or a directory or s3:// prefix for the results", short="-o"
+)
 MODEL = Parameter("model", "a model version, or a location holding models/latest.json")
 PARTS = Parameter("parts", "the prefix (or directory) of the file's parts and plan")
 
@@ -117,8 +133,14 @@ PREDICT = BatchJob(
     "predict", (MODEL, INPUT, INPUT_VERSION, OUTPUT), "classify a CSV (the predict job)"
 )
 CONFIG = Parameter("config", "config JSON: a path or s3:// URI")
-DATA = Parameter("data", "labelled CSV: a path or s3:// URI")
-OUT = Parameter("out", "where to publish: a directory or s3://bucket[/prefix]")
+DATA = Parameter("data", "labelled CSV: a path or s3:// URI", option="input", aliases=("--data",))
+OUT = Parameter(
+    "out",
+    "where to publish: a directory or s3://bucket[/prefix]",
+    option="output",
+    short="-o",
+    aliases=("--out",),
+)
 PROMOTE_MODES = ("auto", "always", "never")
 PROMOTE = Parameter(
     "promote",
@@ -176,10 +198,15 @@ def value_of(job: Mapping[str, Any], name: str) -> str | None:
     """A parameter of a described job: its command's option when the command holds a value
     (a container override's), else the job's Batch parameter of that name."""
     command = command_of(job)
-    flag = Parameter(name, "").flag
-    if flag in command[:-1]:
-        value = command[command.index(flag) + 1]
-        if not value.startswith("Ref::"):
-            return value
+    declared = job_of(job)
+    parameter = next(
+        (p for p in (declared.parameters if declared else ()) if p.name == name),
+        Parameter(name, ""),
+    )
+    for flag in parameter.flags:
+        if flag in command[:-1]:
+            value = command[command.index(flag) + 1]
+            if not value.startswith("Ref::"):
+                return value
     value = (job.get("parameters") or {}).get(name)
     return value if isinstance(value, str) else None

@@ -10,6 +10,7 @@ from typing import Any
 from textbatch_contract.paths import join
 
 MANIFEST = "manifest.json"
+MODELS_DIR = "models"  # a model location's versions: <location>/models/<version>/
 LATEST = "latest.json"  # {"version": ..., "path": "models/<version>/"}, moved last on publish
 # what every version holds besides its weights and its manifest (`textbatch train` writes them)
 SPEC, TRANSFORMER, CONFIG = "network.json", "transformer.json", "config.json"
@@ -56,7 +57,7 @@ def resolve_version(
     manifest = read_json(join(location, MANIFEST))
     if isinstance(manifest, dict):
         return location, manifest
-    models = join(location, "models")
+    models = join(location, MODELS_DIR)
     for pointer_uri in (join(models, LATEST), join(location, LATEST)):
         pointer = read_json(pointer_uri)
         if isinstance(pointer, dict) and "version" in pointer:
