@@ -295,7 +295,7 @@ def run_bench(
                 folds=len(splits.folds),
             )
         )
-        print(f"  {name}: done", flush=True)
+        print(f"  {name}: done", file=sys.stderr, flush=True)
     (workdir / "bench.json").write_text(
         json.dumps({"split": splits.description, "rows": [asdict(r) for r in rows]}, indent=2)
     )
@@ -370,7 +370,7 @@ def run_cluster_bench(splits: Splits, workdir: Path) -> list[ClusterRow]:
         seconds, rss = timed(command(name, speed, workdir / f"cluster-{slug}-speed_output.csv"))
         rows.append(ClusterRow(name, round(statistics.fmean(scores), 4),
                                round(speed_rows / seconds, 1), round(rss, 1), total))  # fmt: skip
-        print(f"  cluster {name}: done", flush=True)
+        print(f"  cluster {name}: done", file=sys.stderr, flush=True)
     (workdir / "cluster-bench.json").write_text(
         json.dumps(
             {"split": splits.description, "k": k, "rows": [asdict(r) for r in rows]}, indent=2

@@ -15,6 +15,7 @@ labels (which neither sees), whole-job rows/s and peak RSS (cluster-bench.json).
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from textbatch.cli.options import examples
@@ -140,11 +141,11 @@ def run(args: argparse.Namespace) -> int:
             shift_against=args.shift_against,
         )
         print(review_table(found, title=title))
-        print(f"written: {args.workdir / 'review.json'}")
+        print(f"written: {args.workdir / 'review.json'}", file=sys.stderr)
         return 0
     rows = run_bench(
         splits, args.config, args.workdir, group_column=args.group_column, peer=args.peer
     )
     print(table(rows, title=title))
-    print(f"written: {args.workdir / 'bench.json'}")
+    print(f"written: {args.workdir / 'bench.json'}", file=sys.stderr)
     return 0
