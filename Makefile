@@ -17,6 +17,8 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
 BENCH_SETS ?= ../shared/data/imdb/train.csv.gz:movie ../shared/data/20ng/train.csv.gz:thread
 BENCH_CONFIGS ?= config/fast.json
 BENCH_FLAGS ?=
+# then each set's learning curve: the configs and the peer on this many training rows (empty: none)
+BENCH_CURVE ?= 500,2000,5000,all
 
 install: $(STAMP)
 
@@ -87,13 +89,17 @@ bench: install
 	@ran=0; for set in $(BENCH_SETS); do data=$${set%:*}; group=$${set##*:}; \
 		[ -f "$$data" ] || { echo "$$data not found: skipped"; continue; }; \
 		name=$$(basename $$(dirname $$data)); echo "== $$name, held out by $$group"; ran=1; \
-		$(BIN)/textbatch bench --data $$data --group-column $$group $(BENCH_FLAGS) \
+		$(BIN)/textbatch bench --input $$data --group-column $$group $(BENCH_FLAGS) \
 			$(foreach c,$(BENCH_CONFIGS),--config $(c)) --workdir bench-output/$$name || exit 1; \
+		if [ -n "$(BENCH_CURVE)" ]; then \
+			$(BIN)/textbatch bench --input $$data --group-column $$group --train-rows $(BENCH_CURVE) \
+				$(foreach c,$(BENCH_CONFIGS),--config $(c)) --workdir bench-output/$$name-curve || exit 1; \
+		fi; \
 	done; \
 	if [ $$ran = 0 ]; then echo "== no shared data set: synthetic warranty claims, held out by customer"; \
 		mkdir -p bench-output; \
-		$(BIN)/textbatch sample-data --rows 25000 --seed 7 --out bench-output/claims.csv >/dev/null; \
-		$(BIN)/textbatch bench --data bench-output/claims.csv --group-column customer $(BENCH_FLAGS) \
+		$(BIN)/textbatch sample-data --rows 25000 --seed 7 -o bench-output/claims.csv >/dev/null; \
+		$(BIN)/textbatch bench --input bench-output/claims.csv --group-column customer $(BENCH_FLAGS) \
 			$(foreach c,$(BENCH_CONFIGS),--config $(c)) --workdir bench-output/claims || exit 1; \
 	fi
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import subprocess
 import sys
 
 import pytest
@@ -122,3 +123,44 @@ def test_a_bench_child_that_writes_much_to_stderr_neither_hangs_nor_hides_its_li
         timed([sys.executable, "-c", failing], "broken")
     assert str(info.value).splitlines()[0] == "broken failed (exit 3): ValueError: no such file"
     assert "its whole output: " in info.value.hint
+
+
+def test_a_learning_curve_trains_every_model_on_nested_samples_scored_on_one_test_set(
+    tmp_path,
+) -> None:
+    """`textbatch bench --train-rows 60,all`: each config and the peer at each size, on the same
+    held-out customers; a smaller sample lies inside the larger, every class in each."""
+    import numpy as np
+
+    from textbatch.bench.curve import nested_samples, parse_sizes
+
+    assert parse_sizes("all,500,2000") == [500, 2000, None]
+    with pytest.raises(InputError, match="'5k' is not a row count"):
+        parse_sizes("500,5k")
+    y = np.array([0] * 80 + [1] * 15 + [2] * 5)
+    samples = nested_samples(y, [10, 50, None], seed=0)
+    assert list(samples) == [10, 50, 100]
+    assert [len(s) for s in samples.values()] == [10, 50, 100]  # as many rows as asked for
+    assert set(samples[10]) <= set(samples[50]) <= set(samples[100])
+    assert all(set(y[s]) == {0, 1, 2} for s in samples.values())
+
+    write_csv(tmp_path / "claims.csv", generate(400, seed=12))
+    config = write_config(tmp_path, architecture="nbsvm", ngram_buckets=1 << 16, n_classes=None)
+    result = subprocess.run(
+        [sys.executable, "-m", "textbatch.cli.main", "bench", "--input",
+         str(tmp_path / "claims.csv"), "--group-column", "customer", "--config", str(config),
+         "--train-rows", "60,all", "--workdir", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    saved = json.loads((tmp_path / "out" / "learning-curve.json").read_text())
+    points = {(p["name"], p["train_rows"]): p["accuracy"] for p in saved["points"]}
+    sizes = sorted({n for _, n in points})
+    assert sizes[0] == 60
+    assert sizes[1] > 250  # every training row (400 less the held-out customers)
+    assert set(points) == {(m, n) for m in ("config", "sklearn tfidf+logreg") for n in sizes}
+    assert all(0.3 < a <= 1.0 for a in points.values())
+    table = result.stdout.splitlines()
+    assert table[-2].startswith("| config | ")
+    assert table[-1].startswith("| sklearn tfidf+logreg | ")
+    assert "  config 60 rows train: epoch 1: validation accuracy" in result.stderr

@@ -32,6 +32,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
             "textbatch bench --input reviews.csv.gz --group-column movie --config config/fast.json",
             "textbatch bench --input claims.csv --group-column customer --config config/fast.json "
             "--review",
+            "textbatch bench --input reviews.csv.gz --group-column movie --config config/fast.json "
+            "--train-rows 500,2000,5000,all",
         ),
     )
     parser.add_argument("--train", type=Path, help="labelled training CSV")
@@ -75,6 +77,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="with --review: another data set (CSV or .csv.gz) whose texts should read as shifted",
     )
+    parser.add_argument(
+        "--train-rows",
+        metavar="SIZES",
+        help="a learning curve instead: each --config and the peer trained on this many of the "
+        "training rows (a seeded sample, stratified by label, each inside the next), e.g. "
+        "500,2000,5000,all, scored on the same held-out rows (learning-curve.json)",
+    )
     parser.add_argument("--workdir", type=Path, default=Path("bench-output"))
     parser.add_argument(
         "--peer",
@@ -106,6 +115,11 @@ def run(args: argparse.Namespace) -> int:
     if not args.cluster and not args.config:
         raise TextbatchError("give one or more --config (or --cluster)")
 
+    sizes = None
+    if args.train_rows:  # a wrong list fails now, not after the split
+        from textbatch.bench.curve import parse_sizes
+
+        sizes = parse_sizes(args.train_rows)
     if args.folds < 1 or not 0 < args.test_fraction < 1:
         raise TextbatchError("--folds must be >= 1 and --test-fraction between 0 and 1")
     if args.data:
@@ -127,6 +141,20 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.cluster:
         print(cluster_table(run_cluster_bench(splits, args.workdir), title=title))
+        return 0
+    if sizes:
+        from textbatch.bench.curve import curve_table, run_curve
+
+        points = run_curve(
+            splits,
+            args.config,
+            args.workdir,
+            sizes,
+            group_column=args.group_column,
+            seed=args.seed,
+        )
+        print(curve_table(points, title=f"{title}; accuracy by training rows"))
+        print(f"written: {args.workdir / 'learning-curve.json'}", file=sys.stderr)
         return 0
     if args.review:
         from textbatch.bench.review import review_table, run_review_bench
