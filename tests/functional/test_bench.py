@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import pickle
 import subprocess
 import sys
 
@@ -164,3 +165,23 @@ def test_a_learning_curve_trains_every_model_on_nested_samples_scored_on_one_tes
     assert table[-2].startswith("| config | ")
     assert table[-1].startswith("| sklearn tfidf+logreg | ")
     assert "  config 60 rows train: epoch 1: validation accuracy" in result.stderr
+
+
+def test_the_knn_peers_take_the_knn_configs_k_on_their_own_features_or_on_sklearns(
+    tmp_path,
+) -> None:
+    """--peer knn: scikit-learn's KNN on textbatch's features; --peer knn-tfidf: on
+    scikit-learn's own TF-IDF, what a user would run instead (issue 26's honest knn peer)."""
+    write_csv(tmp_path / "claims.csv", generate(300, seed=13))
+    splits = make_splits(tmp_path / "claims.csv", tmp_path / "data", group_column="customer")
+    config = write_config(
+        tmp_path, architecture="knn", ngram_buckets=1 << 16, n_classes=None, n_neighbors=5
+    )
+    for peer, name in (("knn", "sklearn KNeighborsClassifier"),
+                       ("knn-tfidf", "sklearn KNeighborsClassifier on its tfidf")):  # fmt: skip
+        rows = run_bench(splits, [config], tmp_path / peer, group_column="customer", peer=peer)
+        assert [r.name for r in rows] == ["config", name]
+        assert rows[-1].accuracy > 0.5
+    pipeline = pickle.loads((tmp_path / "knn-tfidf" / "model-peer-fold0.pkl").read_bytes())
+    assert type(pipeline.steps[0][1]).__name__ == "TfidfVectorizer"
+    assert pipeline.steps[-1][1].n_neighbors == 5

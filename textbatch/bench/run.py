@@ -34,7 +34,14 @@ from textbatch.model.splits import group_ids, grouped_folds, grouped_split, stra
 TEXTBATCH = (sys.executable, "-m", "textbatch.cli.main")
 PEER = (sys.executable, "-m", "textbatch.bench.peer")
 # name -> the peer's display name; `knn` needs the knn config whose features and k it takes
-PEERS = {"lr": "sklearn tfidf+logreg", "knn": "sklearn KNeighborsClassifier"}
+PEERS = {
+    "lr": "sklearn tfidf+logreg",
+    "knn": "sklearn KNeighborsClassifier",
+    "knn-tfidf": "sklearn KNeighborsClassifier on its tfidf",
+}
+# the peer's train step (textbatch.bench.peer); a knn peer takes the knn config's k (and for
+# `knn`, its features)
+PEER_TRAIN = {"lr": "train", "knn": "knn-train", "knn-tfidf": "knn-tfidf-train"}
 SPEED_ROWS = 25_000
 
 
@@ -199,16 +206,19 @@ def speed_file(test: Path, target: Path, rows: int = SPEED_ROWS) -> tuple[Path, 
     return target, total
 
 
-def _commands(config: Path | None, group_column: str | None, peer_config: Path | None = None):
+def _commands(
+    config: Path | None,
+    group_column: str | None,
+    peer_config: Path | None = None,
+    peer: str = "lr",
+):
     """How to train and predict one model: (train(train_csv, model), predict(model, in, out)).
-    config None: the peer (with peer_config: the knn peer on that config's features)."""
+    config None: the peer (`peer`: a PEERS key; a knn peer with peer_config, the knn config)."""
     if config is None:
+        step = PEER_TRAIN[peer]
+        takes = [] if peer_config is None else [str(peer_config)]
         return (
-            (lambda data, model: [*PEER, "train", str(data), str(model)])
-            if peer_config is None
-            else (
-                lambda data, model: [*PEER, "knn-train", str(peer_config), str(data), str(model)]
-            ),
+            lambda data, model: [*PEER, step, *takes, str(data), str(model)],
             lambda model, data, out: [*PEER, "predict", str(model), str(data), str(out)],
         )
     grouped = ["--group-column", group_column] if group_column else []
@@ -249,7 +259,7 @@ def run_bench(
     speed, speed_rows = speed_file(splits.folds[0].test, workdir / "speed.csv")
     rows = []
     peer_config = None
-    if peer == "knn":
+    if peer in ("knn", "knn-tfidf"):
         from textbatch.families import parse_config
 
         knn_configs = [
@@ -261,7 +271,7 @@ def run_bench(
     models: list[tuple[str, Path | None]] = [(c.stem, c) for c in configs]
     models.append((PEERS[peer], None))
     for name, config in models:
-        train, predict = _commands(config, group_column, peer_config)
+        train, predict = _commands(config, group_column, peer_config, peer)
         slug = "peer" if config is None else name
         accuracies, trues, predictions, train_times = [], [], [], []
         labels: list[str] = []

@@ -87,10 +87,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--workdir", type=Path, default=Path("bench-output"))
     parser.add_argument(
         "--peer",
-        choices=("lr", "knn"),
+        choices=("lr", "knn", "knn-tfidf"),
         default="lr",
         help="lr: scikit-learn TF-IDF + logistic regression (default); knn: scikit-learn's "
-        "KNeighborsClassifier on the knn config's own features",
+        "KNeighborsClassifier on the knn config's own features; knn-tfidf: the same on "
+        "scikit-learn's TF-IDF (word 1-2 grams, min_df 2, sublinear tf), the knn config's k",
     )
     parser.set_defaults(run=run)
 
