@@ -61,6 +61,9 @@ class ModelConfig:
     ngrams: int = 2  # nbsvm: longest run of adjacent tokens hashed as one feature
     svm_c: float = 0.5  # nbsvm: inverse L2 regularisation strength (larger: fits harder)
     min_df: int = 1  # nbsvm: a feature needs this many training rows (1: every feature counts)
+    # nbsvm and knn: which tokens the hashed features see: "all", or "words" (2+ characters,
+    # no punctuation marks; textbatch.model.hashing)
+    hashed_tokens: str = "all"
     # textbatch: validation
     validation_group_column: str | None = None  # hold out whole groups (a customer, a thread)
     early_stopping_patience: int = 0  # stop after this many epochs without improvement; 0: never

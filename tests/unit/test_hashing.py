@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 
 import numpy as np
+import pytest
 
 from textbatch.model.hashing import HashingFeaturizer
 
@@ -106,3 +108,21 @@ def test_a_huge_batch_is_hashed_alike_and_leaves_no_large_tables_behind() -> Non
     assert np.array_equal(hashes[-4:], tail)  # the same token hashes, wherever they stand
     assert len(hashing._powers) <= hashing._CACHED_POWERS
     assert np.array_equal(featurizer.counts(["the oven caught fire"]).column, small.column)
+
+
+def test_words_only_tokens_drop_punctuation_and_one_letter_words() -> None:
+    """tokens="words" (knn.json): the tokens scikit-learn's default pattern would keep, near
+    enough; a saved featurizer keeps the setting, and one saved before it takes every token."""
+    every = HashingFeaturizer(ngrams=1, buckets=1 << 20)
+    words = HashingFeaturizer(ngrams=1, buckets=1 << 20, tokens="words")
+    text = "A pump: it leaked, twice! x 42 ok"
+    hashes, _ = every.token_hashes([text])
+    kept, _ = words.token_hashes([text])
+    names = ["pump", "it", "leaked", "twice", "42", "ok"]
+    assert len(hashes) == 11  # a, the three marks, x and the six words
+    assert list(kept) == list(every.token_hashes([" ".join(names)])[0])
+    assert HashingFeaturizer.from_dict(json.loads(words.to_json()), source="t") == words
+    old = {"format": "textbatch.hashing/1", "ngrams": 1, "buckets": 1 << 20}
+    assert HashingFeaturizer.from_dict(old, source="t").tokens == "all"
+    with pytest.raises(ValueError, match="tokens must be one of all, words"):
+        HashingFeaturizer(tokens="letters")

@@ -56,7 +56,9 @@ class KnnPeer:
         from textbatch.model.hashing import HashingFeaturizer
 
         settings = parse_config(config.read_text(), source=str(config))
-        self.featurizer = HashingFeaturizer(settings.ngrams, settings.ngram_buckets)
+        self.featurizer = HashingFeaturizer(
+            settings.ngrams, settings.ngram_buckets, settings.hashed_tokens
+        )
         counts = self.featurizer.counts(texts)
         self.columns, self.idf = knn.fit_features(counts)
         self.classifier = KNeighborsClassifier(

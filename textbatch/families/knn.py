@@ -12,7 +12,7 @@ from textbatch_contract import events
 
 from textbatch.families.base import Family, Fitted, Log, RowNotes, Rule, TrainingData
 from textbatch.model import knn
-from textbatch.model.hashing import Counts, HashingFeaturizer
+from textbatch.model.hashing import TOKENS, Counts, HashingFeaturizer
 from textbatch.model.spec import ModelSpec
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ def _at_least_1(v: object) -> bool:
 
 
 RULES: dict[str, Rule] = {
+    "hashed_tokens": ((lambda v: v in TOKENS), " or ".join(f'"{t}"' for t in TOKENS)),
     "n_neighbors": (_at_least_1, "a whole number >= 1"),
     "knn_max_features": (_at_least_1, "a whole number >= 1"),
 }
@@ -42,7 +43,9 @@ class Knn(Family):
         y, split = data.y, data.split
         rows = np.asarray(data.rows, dtype=np.int64)
         if data.base is None:
-            featurizer = HashingFeaturizer(ngrams=config.ngrams, buckets=config.ngram_buckets)
+            featurizer = HashingFeaturizer(
+                ngrams=config.ngrams, buckets=config.ngram_buckets, tokens=config.hashed_tokens
+            )
             counts = featurizer.counts(data.texts)
             columns, idf = knn.fit_features(counts.subset(split.train))
             train = split.train

@@ -44,7 +44,9 @@ class Nbsvm(Family):
     def fit(self, config: ModelConfig, data: TrainingData, log: Log) -> Fitted:
         from textbatch.model import nbsvm_fit  # scipy.sparse: only to train
 
-        featurizer = HashingFeaturizer(ngrams=config.ngrams, buckets=config.ngram_buckets)
+        featurizer = HashingFeaturizer(
+            ngrams=config.ngrams, buckets=config.ngram_buckets, tokens=config.hashed_tokens
+        )
         counts = featurizer.counts(data.texts)
         y, split = data.y, data.split
         prepared = nbsvm_fit.prepare(

@@ -10,6 +10,11 @@ several times faster than a regular expression and a vocabulary lookup.
 
 Saved as JSON with the model (`transformer.json`); a loaded featurizer gives the same columns
 on every machine (fixed constants, no per-process hash seed).
+
+`tokens="words"` keeps only the word tokens of two or more bytes (scikit-learn's default token
+pattern, near enough): no punctuation marks, no one-letter words. Better for finding similar
+texts (knn), worse for sentiment, where "!" and ":)" carry meaning (measured:
+docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import numpy as np
 from textbatch.errors import ArtifactError
 
 FORMAT = "textbatch.hashing/1"
+TOKENS = ("all", "words")
 _P = np.uint64(0x100000001B3)  # odd: invertible modulo 2**64
 _P_INVERSE = np.uint64(pow(0x100000001B3, -1, 2**64))
 _Q = np.uint64(0x9E3779B97F4A7C15)  # combines the hashes of adjacent tokens
@@ -140,8 +146,11 @@ class NgramSpans:
 class HashingFeaturizer:
     ngrams: int = 2  # longest run of adjacent tokens hashed (1: single tokens only)
     buckets: int = 1 << 22  # a power of two
+    tokens: str = "all"  # TOKENS: every token, or "words" (2+ bytes, no punctuation)
 
     def __post_init__(self) -> None:
+        if self.tokens not in TOKENS:
+            raise ValueError(f"tokens must be one of {', '.join(TOKENS)}, not {self.tokens!r}")
         if self.buckets & (self.buckets - 1) or not 0 < self.buckets <= 1 << 31:
             raise ValueError(f"buckets must be a power of two up to 2**31, not {self.buckets}")
         if self.ngrams < 1:
@@ -166,6 +175,9 @@ class HashingFeaturizer:
         punct = kind == 2
         starts = np.flatnonzero((word & ~before) | punct)
         ends = np.flatnonzero((word & ~after) | punct) + 1
+        if self.tokens == "words":
+            kept = (kind[starts] == 1) & (ends - starts >= 2)
+            starts, ends = starts[kept], ends[kept]
         powers, inverse = _power_tables(len(raw) + 1)
         prefix = np.zeros(len(raw) + 1, dtype=np.uint64)
         np.cumsum(raw.astype(np.uint64) * powers[: len(raw)], out=prefix[1:])
@@ -231,11 +243,23 @@ class HashingFeaturizer:
         return self._counts(texts, keys), NgramSpans(self.buckets, tokens, keys)
 
     def to_json(self) -> str:
-        return json.dumps({"format": FORMAT, "ngrams": self.ngrams, "buckets": self.buckets})
+        return json.dumps(
+            {
+                "format": FORMAT,
+                "ngrams": self.ngrams,
+                "buckets": self.buckets,
+                "tokens": self.tokens,
+            }
+        )
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], *, source: str) -> HashingFeaturizer:
         try:
-            return cls(ngrams=int(raw["ngrams"]), buckets=int(raw["buckets"]))
+            # a version saved before `tokens` took every token
+            return cls(
+                ngrams=int(raw["ngrams"]),
+                buckets=int(raw["buckets"]),
+                tokens=str(raw.get("tokens", "all")),
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise ArtifactError(f"{source}: not a textbatch hashing featurizer ({exc})") from exc
