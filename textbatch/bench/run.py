@@ -88,9 +88,9 @@ def timed(command: list[str], label: str | None = None) -> tuple[float, float]:
         assert process.stdout is not None
         for line in process.stdout:
             event = events.parse(line)
-            shown = line.rstrip() if event is None else job_line(event)
             if event is not None and event.get(events.EVENT) == events.PROGRESS:
-                shown = None  # a bench's children are short: their rows and speed are in the table
+                continue  # a bench's children are short: their rows and speed are in the table
+            shown = line.rstrip() if event is None else job_line(event)
             if shown:
                 print(f"  {label}: {shown}", file=sys.stderr, flush=True)
         _, status, usage = os.wait4(process.pid, 0)

@@ -114,8 +114,8 @@ def job_line(event: dict[str, Any]) -> str | None:
         speed = f", {event['rows_per_s']:.0f} rows/s" if event.get("rows_per_s") else ""
         took = f" in {event[events.SECONDS]:.1f} s" if event.get(events.SECONDS) else ""
         return f"done: {rows} rows, {rejected} rejected{speed}{took}; wrote {event.get('output')}"
-    if kind in ("features", "epoch", "superseded"):
-        return all_fields(event) if kind == "superseded" else None
+    if kind in ("features", "epoch"):  # a cluster job's bookkeeping
+        return None
     return all_fields(event)
 
 
