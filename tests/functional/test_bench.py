@@ -150,11 +150,14 @@ def test_a_learning_curve_trains_every_model_on_nested_samples_scored_on_one_tes
     result = subprocess.run(
         [sys.executable, "-m", "textbatch.cli.main", "bench", "--input",
          str(tmp_path / "claims.csv"), "--group-column", "customer", "--config", str(config),
-         "--train-rows", "60,all", "--workdir", str(tmp_path / "out")],
+         "--train-rows", "60,all", "--test-rows", "50", "--workdir", str(tmp_path / "out")],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     saved = json.loads((tmp_path / "out" / "learning-curve.json").read_text())
+    assert saved["test_rows"] == 50  # every model scored on the same 50 held-out rows
+    with open(tmp_path / "out" / "test-50.csv", encoding="utf-8") as f:
+        assert sum(1 for _ in csv.reader(f)) == 51
     points = {(p["name"], p["train_rows"]): p["accuracy"] for p in saved["points"]}
     sizes = sorted({n for _, n in points})
     assert sizes[0] == 60

@@ -32,11 +32,16 @@ SETTINGS = {
 
 @pytest.mark.parametrize("name", families.NAMES)
 def test_every_family_trains_publishes_its_traits_and_logs_what_train_wait_reads(
-    name, tmp_path, sample_train
+    name, tmp_path, sample_train, request
 ) -> None:
+    settings = (
+        request.getfixturevalue("tiny_encoder")  # a tiny random encoder, pinned by its hash
+        if name == "encoder"
+        else SETTINGS.get(name, {"tokenizer": "fast", "seq_len": 60, "kernel_size": 3})
+    )
     config = write_config(
-        tmp_path, architecture=name, n_classes=None, num_epoch=2, use_spacy_pretrained=False,
-        **SETTINGS.get(name, {"tokenizer": "fast", "seq_len": 60, "kernel_size": 3}),
+        tmp_path, n_classes=None, num_epoch=2, use_spacy_pretrained=False,
+        **{"architecture": name, **settings},
     )  # fmt: skip
     log = io.StringIO()
     run_train(

@@ -51,3 +51,19 @@ def test_what_a_role_may_not_do_is_refused(deployment) -> None:
         call("job-train", "PutObject", Bucket=results, Key="x_output.csv"),
     ]
     assert len(denied(calls, deployment)) == 3
+
+
+def test_the_train_job_reads_an_encoder_of_ones_own_from_the_models_bucket_only(
+    deployment,
+) -> None:
+    """docs/jobs.md tells a user to put an encoder under the models bucket's encoders/: the
+    train job's role must read it there (HeadObject, then GetObject: Storage.download), and
+    nowhere it has no business reading."""
+    models, results = bucket(deployment, "Models"), bucket(deployment, "Results")
+    key = "encoders/mine/model.safetensors"
+    allowed = [
+        call("job-train", "HeadObject", Bucket=models, Key=key),
+        call("job-train", "GetObject", Bucket=models, Key=key),
+    ]
+    assert denied(allowed, deployment) == []
+    assert len(denied([call("job-train", "GetObject", Bucket=results, Key=key)], deployment)) == 1

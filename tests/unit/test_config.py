@@ -136,8 +136,8 @@ def test_every_config_key_has_one_check_in_the_config_or_in_a_family() -> None:
     from dataclasses import fields
 
     from textbatch import config, families
-    from textbatch.families import knn, nbsvm, networks
+    from textbatch.families import encoder, knn, nbsvm, networks
 
-    own = [networks.RULES, nbsvm.RULES, knn.RULES, config.COMMON_RULES]
+    own = [networks.RULES, nbsvm.RULES, knn.RULES, encoder.RULES, config.COMMON_RULES]
     assert sum(len(rules) for rules in own) + 1 == len(families.RULES)  # + architecture
     assert set(families.RULES) == {f.name for f in fields(ModelConfig)}

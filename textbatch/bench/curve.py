@@ -81,21 +81,24 @@ def run_curve(
     *,
     group_column: str | None = None,
     seed: int = 0,
+    test_rows: int | None = None,
 ) -> list[CurvePoint]:
-    """Every config and the peer at every size, on fold 0's training rows and test rows."""
+    """Every config and the peer at every size, on fold 0's training rows and test rows (or a
+    seeded sample of `test_rows` of them, the same for every model)."""
     fold = splits.folds[0]
+    test = fold.test
+    if test_rows is not None:
+        test_header, test_records, _, _ = labelled(fold.test)
+        if test_rows < len(test_records):
+            keep = np.sort(np.random.default_rng(seed).permutation(len(test_records))[:test_rows])
+            test = _write(workdir / f"test-{test_rows}.csv", test_header, test_records, keep)
     header, records, label_at, labels = labelled(fold.train)
     y = np.array([labels.index(r[label_at]) for r in records])
     points = []
     models: list[tuple[str, Path | None]] = [(c.stem, c) for c in configs]
     models.append((PEERS["lr"], None))
     for n, rows in nested_samples(y, sizes, seed).items():
-        sample = workdir / f"train-{n}.csv"
-        workdir.mkdir(parents=True, exist_ok=True)
-        with open(sample, "w", encoding="utf-8", newline="") as f:
-            writer = csv_table.writer(f)
-            writer.writerow(header)
-            writer.writerows(records[i] for i in rows)
+        sample = _write(workdir / f"train-{n}.csv", header, records, rows)
         for name, config in models:
             train, predict = _commands(config, group_column)
             slug = "peer" if config is None else name
@@ -104,13 +107,30 @@ def run_curve(
                 model = model.with_suffix(".pkl")
             output = workdir / f"{slug}-{n}_output.csv"
             timed(train(sample, model), f"{slug} {n} rows train")
-            timed(predict(model, fold.test, output), f"{slug} {n} rows predict")
+            timed(predict(model, test, output), f"{slug} {n} rows predict")
             true, predicted, _ = score(output)
             points.append(CurvePoint(name, len(rows), round(float((true == predicted).mean()), 4)))
     (workdir / "learning-curve.json").write_text(
-        json.dumps({"split": splits.description, "points": [asdict(p) for p in points]}, indent=2)
+        json.dumps(
+            {
+                "split": splits.description,
+                "test_rows": test_rows,
+                "points": [asdict(p) for p in points],
+            },
+            indent=2,
+        )
     )
     return points
+
+
+def _write(path: Path, header: list[str], records: list[list[str]], rows: np.ndarray) -> Path:
+    """A CSV of the header and the records at `rows`, in their order."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv_table.writer(f)
+        writer.writerow(header)
+        writer.writerows(records[i] for i in rows)
+    return path
 
 
 def curve_table(points: list[CurvePoint], *, title: str = "") -> str:

@@ -84,6 +84,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "training rows (a seeded sample, stratified by label, each inside the next), e.g. "
         "500,2000,5000,all, scored on the same held-out rows (learning-curve.json)",
     )
+    parser.add_argument(
+        "--test-rows",
+        type=int,
+        metavar="N",
+        help="with --train-rows: score on a seeded sample of N of the held-out rows (the "
+        "encoder family on a CPU predicts some 25 rows/s)",
+    )
     parser.add_argument("--workdir", type=Path, default=Path("bench-output"))
     parser.add_argument(
         "--peer",
@@ -121,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
         from textbatch.bench.curve import parse_sizes
 
         sizes = parse_sizes(args.train_rows)
+    if args.test_rows is not None and (not sizes or args.test_rows < 1):
+        raise TextbatchError("--test-rows takes a count >= 1, with --train-rows")
     if args.folds < 1 or not 0 < args.test_fraction < 1:
         raise TextbatchError("--folds must be >= 1 and --test-fraction between 0 and 1")
     if args.data:
@@ -153,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
             sizes,
             group_column=args.group_column,
             seed=args.seed,
+            test_rows=args.test_rows,
         )
         print(curve_table(points, title=f"{title}; accuracy by training rows"))
         print(f"written: {args.workdir / 'learning-curve.json'}", file=sys.stderr)

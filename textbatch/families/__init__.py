@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from textbatch.config import COMMON_RULES, ModelConfig, build_config, read_json
 from textbatch.errors import ConfigError
-from textbatch.families import knn, nbsvm, networks
+from textbatch.families import encoder, knn, nbsvm, networks
 from textbatch.families.base import Classifier, Family, Fitted, Rule, TrainingData, predict_texts
 from textbatch.families.nb_linear import NbLinear
 from textbatch.families.networks import Cnn, Network
@@ -30,6 +30,7 @@ FAMILIES: dict[str, Family] = {
         NbLinear("nb_linear", wants_gpu=False, bigram_buckets=True, has_embeddings=False),
         nbsvm.Nbsvm(),
         knn.Knn(),
+        encoder.Encoder(),
     )
 }
 NAMES = tuple(FAMILIES)
@@ -40,6 +41,7 @@ RULES: dict[str, Rule] = {
     **networks.RULES,
     **nbsvm.RULES,
     **knn.RULES,
+    **encoder.RULES,
 }
 
 

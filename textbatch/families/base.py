@@ -17,6 +17,7 @@ from textbatch.errors import ConfigError
 
 if TYPE_CHECKING:  # types only: a family module imports neither torch nor the config's loader
     from textbatch.config import ModelConfig
+    from textbatch.io.storage import Storage
     from textbatch.model.artifacts import Model, Transformer
     from textbatch.model.spec import ModelSpec
     from textbatch.model.splits import Split
@@ -41,6 +42,7 @@ class TrainingData:
     rows: np.ndarray  # each row's row number in its file
     source: str  # the file's name (the knn's neighbours name it)
     base: Model | None = None  # extending a published model (`--base-model`), if the family can
+    storage: Storage | None = None  # the job's (a family that fetches more, from S3, uses it)
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,9 @@ def get_lr(epoch: int, config: ModelConfig) -> float:
 def make_optimizers(config: ModelConfig, network: torch.nn.Module) -> list[torch.optim.Optimizer]:
     """The configured optimizer; an embedding with sparse gradients (the bag model's, whose
     rows a batch barely touches) gets SparseAdam instead, which has no weight decay."""
+    groups = getattr(network, "parameter_groups", None)
+    if groups is not None:  # a network whose parts learn at different rates (the encoder's)
+        return [make_optimizer(config, groups(config))]
     embeddings = (torch.nn.Embedding, torch.nn.EmbeddingBag)
     sparse = [m.weight for m in network.modules() if isinstance(m, embeddings) and m.sparse]
     dense = [p for p in network.parameters() if all(p is not s for s in sparse)]
@@ -217,8 +220,8 @@ def train_network(
         epochs_run = epoch + 1
         lr = get_lr(epoch, config)
         for optimizer in optimizers:
-            for group in optimizer.param_groups:
-                group["lr"] = lr
+            for group in optimizer.param_groups:  # lr_scale: a group's share (default 1)
+                group["lr"] = lr * group.get("lr_scale", 1.0)
         network.train()
         seen, correct, loss_sum, tick = 0, 0, 0.0, time.perf_counter()
         order = torch.randperm(len(x_train), generator=shuffle)

@@ -213,6 +213,7 @@ def run_train(
             rows=np.asarray(data.rows, dtype=np.int64),
             source=request.data,
             base=base,
+            storage=storage,
         ),
         recording,
     )

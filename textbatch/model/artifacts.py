@@ -42,12 +42,13 @@ from textbatch import __version__
 from textbatch.config import COMMON_RULES, ModelConfig, build_config
 from textbatch.errors import ArtifactError, StorageError, TextbatchError
 from textbatch.io.storage import Storage, join
-from textbatch.model import hashing
+from textbatch.model import hashing, wordpiece
 from textbatch.model.hashing import HashingFeaturizer
 from textbatch.model.spec import ModelSpec
 from textbatch.model.transformer import TextTransformer
+from textbatch.model.wordpiece import WordPieceText
 
-Transformer = TextTransformer | HashingFeaturizer
+Transformer = TextTransformer | HashingFeaturizer | WordPieceText
 
 FORMAT = "textbatch.model/1"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -301,6 +302,8 @@ def load_transformer(text: str, *, source: str = TRANSFORMER) -> Transformer:
         raise ArtifactError(f"{source}: not JSON ({exc})") from exc
     if isinstance(raw, dict) and raw.get("format") == hashing.FORMAT:
         return HashingFeaturizer.from_dict(raw, source=source)
+    if isinstance(raw, dict) and raw.get("format") == wordpiece.FORMAT:
+        return WordPieceText.from_dict(raw, source=source)
     return TextTransformer.from_json(text, source=source)
 
 

@@ -23,6 +23,8 @@ class ModelSpec:
     hidden_size: int
     n_layers: int
     bidirectional: bool
+    # the encoder family's: its encoder's shape (config.json's keys), source and files' sha256
+    encoder: dict[str, Any] | None = None
 
     @classmethod
     def from_config(cls, config: ModelConfig, *, vocab_rows: int, embed_size: int) -> ModelSpec:
