@@ -77,6 +77,9 @@ class ModelConfig:
     encoder_sha256: str | None = None  # a user's own encoder: its model.safetensors's sha256
     head_tokens: int = 64  # of a text longer than seq_len, the word pieces kept from its start
     head_lr_factor: float = 1.0  # the classification head's learning rate, times learning_rate
+    # a second model's config (another family: nbsvm), fitted on the same rows; the two models'
+    # probabilities are averaged with the weight that the validation rows choose
+    ensemble: dict[str, Any] | None = None
     # textbatch: the promotion gate (a new version serves only if it scores at least the
     # current one's minus the tolerance, on the same held-out rows)
     promotion_metric: str = "macro_f1"  # or "accuracy"

@@ -119,11 +119,81 @@ def test_an_encoder_of_ones_own_comes_from_s3_pinned_by_hash(
     assert tiny_encoder["encoder_sha256"] in e.value.hint
 
 
-def test_the_shipped_encoder_config_is_valid_and_names_the_pinned_package() -> None:
+@pytest.mark.parametrize("name", ["encoder.json", "encoder-fast.json"])
+def test_the_shipped_encoder_configs_are_valid_and_name_the_pinned_package(name) -> None:
+    """encoder-fast.json is encoder.json with fast.json's nbsvm as its ensemble partner."""
     from textbatch.families import parse_config
 
-    path = Path(__file__).parents[2] / "config" / "encoder.json"
-    config = parse_config(path.read_text(), source=str(path))
+    shipped = Path(__file__).parents[2] / "config"
+    config = parse_config((shipped / name).read_text(), source=name)
     assert config.network == "encoder"
     assert config.encoder in pretrained.PINNED
     assert config.head_tokens <= config.seq_len - 2
+    alone = json.loads((shipped / "encoder.json").read_text())
+    if name == "encoder-fast.json":
+        fast = json.loads((shipped / "fast.json").read_text())
+        raw = json.loads((shipped / name).read_text())
+        assert {k: v for k, v in raw.items() if k != "ensemble"} == alone
+        assert {**fast, **raw["ensemble"]} == fast  # fast.json's values, none changed
+
+
+def test_an_ensemble_with_nbsvm_blends_by_the_weight_the_validation_rows_chose(
+    tiny_encoder, tmp_path, sample_train, sample_predict
+) -> None:
+    """`ensemble`: nbsvm fitted on the same rows, the probabilities averaged with the weight
+    that scored best on the validation rows (the encoder alone and nbsvm alone are two of the
+    weights tried, so the blend is never below either there); the version predicts exactly
+    that blend, and the report's epochs are the encoder's alone."""
+    import dataclasses
+
+    import numpy as np
+
+    from textbatch.families.encoder import EncoderTextClassifier
+
+    partner = {"architecture": "nbsvm", "ngram_buckets": 1 << 16, "num_epoch": 4,
+               "min_df": 1, "refit": True}  # fmt: skip
+    config = write_config(tmp_path, n_classes=None, num_epoch=2, ensemble=partner, **tiny_encoder)
+    logged = train(config, sample_train, tmp_path / "store")
+    [blend] = [e for e in logged if e["event"] == "ensemble"]
+    assert blend["accuracy"] >= max(blend["encoder_accuracy"], blend["partner_accuracy"])
+    assert len([e for e in logged if e["event"] == "validation"]) == 2  # the encoder's epochs
+    assert any(e["event"] == "ensemble_refit" for e in logged)
+    model = open_model(str(tmp_path / "store"), Storage())
+    assert model.spec.encoder["ensemble"]["weight"] == blend["weight"]
+    texts = ["the screen cracked on arrival", "water leaked onto the floor", "late again"]
+    together = predict_texts(classifier_for(model), texts)
+    alone = dataclasses.replace(
+        model,
+        spec=dataclasses.replace(
+            model.spec, encoder={k: v for k, v in model.spec.encoder.items() if k != "ensemble"}
+        ),
+        weights={k: v for k, v in model.weights.items() if not k.startswith("ensemble.")},
+        transformer=model.transformer.encoder,
+    )
+    encoder_only = predict_texts(EncoderTextClassifier(alone), texts)
+    blended = classifier_for(model)
+    partner_only = blended.partner.predict(blended.partner.prepare(texts))
+    w = blend["weight"]
+    np.testing.assert_allclose(together, w * encoder_only + (1 - w) * partner_only, atol=1e-6)
+    run_predict(  # the predict job, its workers preparing both models' features
+        PredictRequest(
+            model=str(tmp_path / "store"), input=str(sample_predict), output=str(tmp_path / "out")
+        ),
+        log=EventLog(io.StringIO(), job="predict"),
+    )
+    summary = json.loads((tmp_path / "out" / f"{sample_predict.stem}_output.json").read_text())
+    assert summary["rows_predicted"] == summary["rows_in"] > 0
+
+
+def test_an_ensemble_takes_a_second_model_of_another_family_checked_as_any_config() -> None:
+    from textbatch.families import config_from_dict
+
+    with pytest.raises(ConfigError, match="ensemble is another encoder"):
+        config_from_dict({"architecture": "encoder", "ensemble": {"architecture": "encoder"}})
+    with pytest.raises(ConfigError, match=r"config: ensemble: ngram_buckets = 1000 does not suit"):
+        config_from_dict(
+            {
+                "architecture": "encoder",
+                "ensemble": {"architecture": "nbsvm", "ngram_buckets": 1000},
+            }
+        )

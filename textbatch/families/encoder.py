@@ -31,7 +31,12 @@ RULES: dict[str, Rule] = {
                     "a whole number >= 0"),
     "head_lr_factor": ((lambda v: isinstance(v, int | float) and not isinstance(v, bool) and v > 0),
                        "a number > 0"),
+    "ensemble": ((lambda v: v is None or isinstance(v, dict)),
+                 "null or a second model's config (an object: nbsvm's keys, as in fast.json)"),
 }  # fmt: skip
+# the blend weights tried on the validation rows: the encoder's share of the probabilities
+BLEND_WEIGHTS = tuple(i / 10 for i in range(11))
+PARTNER = "ensemble."  # the prefix of the second model's weights in the version's file
 
 
 class Encoder(Family):
@@ -41,6 +46,14 @@ class Encoder(Family):
     clip_gradients = True  # read by the loop (its Traits)
 
     def check(self, config: ModelConfig, source: str) -> None:
+        if config.ensemble is not None:
+            partner = self.partner_config(config, source)
+            if partner.network == self.name:
+                raise ConfigError(
+                    f"{source}: ensemble is another encoder; it takes a second model of "
+                    "another family",
+                    hint='e.g. "ensemble": {"architecture": "nbsvm", ...} (config/fast.json)',
+                )
         if config.head_tokens > config.seq_len - 2:
             raise ConfigError(
                 f"{source}: head_tokens = {config.head_tokens} does not fit in seq_len = "
@@ -54,7 +67,98 @@ class Encoder(Family):
 
         return select_device().type
 
+    @staticmethod
+    def partner_config(config: ModelConfig, source: str) -> ModelConfig:
+        """The ensemble's second model's config, validated as any config is, with the labels'
+        count of the encoder's."""
+        from textbatch.families import config_from_dict
+
+        assert config.ensemble is not None
+        raw = {**config.ensemble, "n_classes": config.n_classes}
+        return config_from_dict(raw, source=f"{source}: ensemble")
+
     def fit(self, config: ModelConfig, data: TrainingData, log: Log) -> Fitted:
+        fitted = self.fit_encoder(config, data, log)
+        if config.ensemble is None:
+            return fitted
+        return self.blend(config, data, log, fitted)
+
+    def blend(self, config: ModelConfig, data: TrainingData, log: Log, fitted: Fitted) -> Fitted:
+        """Fit the second model on the same rows; average the two models' probabilities with
+        the weight that scores best on the validation rows (ties: the nearer to 0.5). A partner
+        that refits on every row is fitted once without refitting first, so that the weight
+        is chosen on rows it has not seen."""
+        import dataclasses
+
+        import numpy as np
+
+        from textbatch.families import family
+        from textbatch.model.artifacts import Model
+        from textbatch.model.blend import BlendText
+
+        partner_config = self.partner_config(config, "config")
+        partner = family(partner_config.network)
+        held_out = dataclasses.replace(partner_config, refit=False)
+        partner_log = _Prefixed(log)
+        partner_fitted = partner.fit(held_out, data, partner_log)
+        validation = [data.texts[i] for i in data.split.validation]
+        y = data.y[data.split.validation]
+        labels = [str(i) for i in range(config.n_classes or 0)]
+
+        def probabilities(family_: Family, cfg: ModelConfig, fit: Fitted) -> np.ndarray:
+            model = Model(None, fit.spec, fit.weights, fit.transformer, cfg, labels)  # type: ignore[arg-type]
+            classifier = family_.classifier(model)
+            classifier.why_terms = 0
+            return classifier.predict(classifier.prepare(validation))
+
+        if len(validation):
+            p_encoder = probabilities(self, config, fitted)
+            p_partner = probabilities(partner, held_out, partner_fitted)
+            scores = {
+                w: float(((w * p_encoder + (1 - w) * p_partner).argmax(1) == y).mean())
+                for w in BLEND_WEIGHTS
+            }
+            weight = max(BLEND_WEIGHTS, key=lambda w: (scores[w], -abs(w - 0.5)))
+            blended = weight * p_encoder + (1 - weight) * p_partner
+            predicted, confidence = blended.argmax(1), blended.max(1)
+        else:
+            scores, weight = {}, 0.5
+            predicted, confidence = fitted.predicted, fitted.confidence
+        log.emit(
+            "ensemble",
+            partner=partner.name,
+            weight=weight,
+            accuracy=scores.get(weight),
+            encoder_accuracy=scores.get(1.0),
+            partner_accuracy=scores.get(0.0),
+        )
+        if partner_config.refit:
+            partner_fitted = partner.fit(partner_config, data, partner_log)
+        assert fitted.spec.encoder is not None
+        spec = dataclasses.replace(
+            fitted.spec,
+            encoder={
+                **fitted.spec.encoder,
+                "ensemble": {
+                    "weight": weight,
+                    "spec": partner_fitted.spec.to_dict(),
+                    "config": partner_config.to_dict(),
+                },
+            },
+        )
+        return dataclasses.replace(
+            fitted,
+            weights={
+                **fitted.weights,
+                **{f"{PARTNER}{k}": v for k, v in partner_fitted.weights.items()},
+            },
+            spec=spec,
+            transformer=BlendText(fitted.transformer, partner_fitted.transformer),  # type: ignore[arg-type]
+            predicted=predicted,
+            confidence=confidence,
+        )
+
+    def fit_encoder(self, config: ModelConfig, data: TrainingData, log: Log) -> Fitted:
         import torch
         from safetensors.numpy import load_file
 
@@ -139,6 +243,17 @@ class Encoder(Family):
         return EncoderTextClassifier(model)
 
 
+class _Prefixed:
+    """The partner's train events as `ensemble_<event>`: its epochs are not the encoder's (the
+    version's validation curve and report.html hold the encoder's alone)."""
+
+    def __init__(self, log: Log) -> None:
+        self.log = log
+
+    def emit(self, event: str, **fields: Any) -> Any:
+        return self.log.emit(f"ensemble_{event}", **fields)
+
+
 class EncoderTextClassifier:
     """Batches of similar length (the rows sorted by their word pieces), each cut to its longest
     row, float16 on CUDA (GPU-only: textbatch.model.device), float32 on a CPU."""
@@ -150,11 +265,15 @@ class EncoderTextClassifier:
     def __init__(self, model: Model, *, device: Any = None) -> None:
         import torch
 
+        from textbatch.model.blend import BlendText
         from textbatch.model.device import select_device
         from textbatch.model.encoder import EncoderClassifier
         from textbatch.model.wordpiece import WordPieceText
 
-        if model.spec.encoder is None or not isinstance(model.transformer, WordPieceText):
+        text, self.partner, self.weight = model.transformer, None, 1.0
+        if model.spec.encoder is not None and model.spec.encoder.get("ensemble"):
+            text, self.partner, self.weight = self._partner(model)
+        if model.spec.encoder is None or not isinstance(text, WordPieceText | BlendText):
             raise ArtifactError(
                 f"model {model.manifest.version if model.manifest else ''}: an encoder version "
                 "without its encoder's shape or tokenizer",
@@ -163,15 +282,44 @@ class EncoderTextClassifier:
         self.labels = model.labels
         self.torch_device = device or select_device()
         self.device = self.torch_device.type
-        self.text = model.transformer
+        self.text = text
         network = EncoderClassifier(model.spec.encoder["shape"], len(model.labels), 0.0)
-        network.load_state_dict({k: torch.from_numpy(v) for k, v in model.weights.items()})
+        network.load_state_dict(
+            {k: torch.from_numpy(v) for k, v in model.weights.items() if not k.startswith(PARTNER)}
+        )
         self.network = network.eval().to(self.torch_device)
         self.batch_size = model.config.predict_batch_size
 
+    @staticmethod
+    def _partner(model: Model) -> tuple[Any, Any, float]:
+        """An ensemble version's second model, rebuilt from its part of the version."""
+        from textbatch.config import COMMON_RULES, build_config
+        from textbatch.families import family
+        from textbatch.model.artifacts import Model
+        from textbatch.model.blend import BlendText
+        from textbatch.model.spec import ModelSpec
+
+        assert model.spec.encoder is not None
+        blend = model.spec.encoder["ensemble"]
+        if not isinstance(model.transformer, BlendText):
+            raise ArtifactError("an ensemble version without its partner's features")
+        spec = ModelSpec(**blend["spec"])
+        partner = Model(
+            model.manifest,
+            spec,
+            {k.removeprefix(PARTNER): v for k, v in model.weights.items() if k.startswith(PARTNER)},
+            model.transformer.partner,
+            build_config(blend["config"], source="ensemble", rules=COMMON_RULES),
+            model.labels,
+        )
+        classifier = family(spec.architecture).classifier(partner)
+        classifier.why_terms = 0
+        return model.transformer.encoder, classifier, float(blend["weight"])
+
     def prepare(self, texts: list[str]) -> Any:
-        """Word-piece ids (in a worker process: no torch call)."""
-        return self.text.encode(texts)
+        """Word-piece ids, and the partner's own (in a worker process: no torch call)."""
+        ids = self.text.encode(texts)
+        return ids if self.partner is None else (ids, self.partner.prepare(texts))
 
     def extras(self, prepared: Any) -> list[list[str]]:
         return []
@@ -179,14 +327,16 @@ class EncoderTextClassifier:
     def notes(self, prepared: Any) -> Any:
         from textbatch.families.base import RowNotes
 
-        return RowNotes(unseen=self.text.unknown(prepared))
+        ids = prepared if self.partner is None else prepared[0]
+        return RowNotes(unseen=self.text.unknown(ids))
 
-    def predict(self, ids: Any) -> Any:
+    def predict(self, prepared: Any) -> Any:
         import numpy as np
         import torch
 
         from textbatch.model.device import autocast, to_device
 
+        ids = prepared if self.partner is None else prepared[0]
         order = np.argsort((ids != self.text.pad_id).sum(axis=1), kind="stable")
         out = np.empty((len(ids), len(self.labels)), dtype=np.float32)
         with torch.inference_mode():
@@ -196,4 +346,6 @@ class EncoderTextClassifier:
                 with autocast(self.torch_device):
                     logits = self.network(batch)
                 out[rows] = torch.softmax(logits.float(), dim=1).cpu().numpy()
-        return out
+        if self.partner is None:
+            return out
+        return self.weight * out + (1 - self.weight) * self.partner.predict(prepared[1])

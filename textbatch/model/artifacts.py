@@ -42,13 +42,14 @@ from textbatch import __version__
 from textbatch.config import COMMON_RULES, ModelConfig, build_config
 from textbatch.errors import ArtifactError, StorageError, TextbatchError
 from textbatch.io.storage import Storage, join
-from textbatch.model import hashing, wordpiece
+from textbatch.model import blend, hashing, wordpiece
+from textbatch.model.blend import BlendText
 from textbatch.model.hashing import HashingFeaturizer
 from textbatch.model.spec import ModelSpec
 from textbatch.model.transformer import TextTransformer
 from textbatch.model.wordpiece import WordPieceText
 
-Transformer = TextTransformer | HashingFeaturizer | WordPieceText
+Transformer = TextTransformer | HashingFeaturizer | WordPieceText | BlendText
 
 FORMAT = "textbatch.model/1"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -304,6 +305,10 @@ def load_transformer(text: str, *, source: str = TRANSFORMER) -> Transformer:
         return HashingFeaturizer.from_dict(raw, source=source)
     if isinstance(raw, dict) and raw.get("format") == wordpiece.FORMAT:
         return WordPieceText.from_dict(raw, source=source)
+    if isinstance(raw, dict) and raw.get("format") == blend.FORMAT:
+        return BlendText.from_dict(
+            raw, source=source, load_partner=lambda text: load_transformer(text, source=source)
+        )
     return TextTransformer.from_json(text, source=source)
 
 
