@@ -14,7 +14,7 @@ torch: it runs in the predict job's worker processes.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -36,7 +36,6 @@ class WordPieceText:
     pad_id: int
     unk_id: int
     vocab_size: int
-    _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def fit(cls, tokenizer_json: str, *, seq_len: int, head_tokens: int) -> WordPieceText:
