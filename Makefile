@@ -82,10 +82,15 @@ $(CHECKOV_STAMP):
 
 # The end-to-end suite runs against a real LocalStack (its own Python 3.13 venv, see
 # scripts/localstack.sh), stopped whatever happens; without it the same tests use moto alone.
-test: lint synth checkov
+# `make synth` (the pinned CLI) runs beside pytest (no test reads its cdk.out; the end-to-end
+# half mostly waits on jobs); its output follows pytest's, and either failing fails the target.
+test: lint checkov
 	@scripts/localstack.sh start
-	@trap 'scripts/localstack.sh stop' EXIT; \
-		TEXTBATCH_E2E_ENDPOINT=http://127.0.0.1:4566 BIN=$(BIN) scripts/test.sh
+	@trap 'scripts/localstack.sh stop; rm -f "$$log"' EXIT; log=$$(mktemp); \
+		$(MAKE) --no-print-directory synth > "$$log" 2>&1 & synth=$$!; \
+		TEXTBATCH_E2E_ENDPOINT=http://127.0.0.1:4566 BIN=$(BIN) scripts/test.sh; tests=$$?; \
+		wait $$synth; synthesized=$$?; echo; echo "== make synth:"; cat "$$log"; \
+		[ $$tests -eq 0 ] && [ $$synthesized -eq 0 ]
 
 bench: install
 	@ran=0; for set in $(BENCH_SETS); do data=$${set%:*}; group=$${set##*:}; \
