@@ -20,6 +20,7 @@ from textbatch.families import classifier_for, predict_texts
 from textbatch.io.storage import Storage
 from textbatch.jobs.events import EventLog
 from textbatch.jobs.predict import PredictRequest, run_predict
+from textbatch.jobs.render import training_line
 from textbatch.jobs.train import TrainRequest, run_train
 from textbatch.model import pretrained
 from textbatch.model.artifacts import open_model
@@ -156,6 +157,9 @@ def test_an_ensemble_with_nbsvm_blends_by_the_weight_the_validation_rows_chose(
     logged = train(config, sample_train, tmp_path / "store")
     [blend] = [e for e in logged if e["event"] == "ensemble"]
     assert blend["accuracy"] >= max(blend["encoder_accuracy"], blend["partner_accuracy"])
+    shown = [training_line(e) for e in logged]  # what a terminal and `train --follow` draw
+    assert any(s and s.startswith("ensemble with nbsvm: the encoder's weight") for s in shown)
+    assert any(s and s.startswith("encoder ") and "(pinned, checked)" in s for s in shown)
     assert len([e for e in logged if e["event"] == "validation"]) == 2  # the encoder's epochs
     assert any(e["event"] == "ensemble_refit" for e in logged)
     model = open_model(str(tmp_path / "store"), Storage())

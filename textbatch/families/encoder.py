@@ -13,6 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from textbatch_contract import events
+
 from textbatch.errors import ArtifactError, ConfigError
 from textbatch.families.base import Family, Fitted, Log, Rule, TrainingData
 
@@ -125,7 +127,7 @@ class Encoder(Family):
             scores, weight = {}, 0.5
             predicted, confidence = fitted.predicted, fitted.confidence
         log.emit(
-            "ensemble",
+            events.ENSEMBLE,
             partner=partner.name,
             weight=weight,
             accuracy=scores.get(weight),
@@ -198,7 +200,7 @@ class Encoder(Family):
                     f"the shape its {pretrained.CONFIG} gives",
                 ) from exc
         log.emit(
-            "encoder",
+            events.ENCODER,
             source=config.encoder,
             layers=shape["num_hidden_layers"],
             hidden=shape["hidden_size"],

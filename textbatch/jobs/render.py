@@ -70,6 +70,25 @@ def training_line(event: dict[str, Any]) -> str | None:
         return f"{'promoted' if event['promoted'] else 'not promoted'}: {event['reason']}"
     if kind == events.DONE:
         return f"model {event['version']} published to {event['location']}"
+    if kind == events.ENCODER:
+        return (
+            f"encoder {event['source']}: {event['layers']} layers x {event['hidden']}, "
+            f"{event['seq_len']} word pieces ({event['head_tokens']} from the head), "
+            f"sha256 {event['sha256'][:12]}... (pinned, checked)"
+        )
+    if kind == events.ENSEMBLE:
+        accuracies = ", ".join(
+            f"{name} {event[key]:.3f}"
+            for name, key in (
+                ("blend", "accuracy"),
+                ("encoder", "encoder_accuracy"),
+                (event["partner"], "partner_accuracy"),
+            )
+            if event.get(key) is not None
+        )
+        return f"ensemble with {event['partner']}: the encoder's weight {event['weight']:g}" + (
+            f" (validation accuracy: {accuracies})" if accuracies else ""
+        )
     if kind in (events.FAILED, events.EMBEDDINGS):
         return f"{kind}: " + ", ".join(f"{k}={v}" for k, v in events.fields_of(event).items())
     return None

@@ -40,6 +40,7 @@ VALIDATION, SPLIT, EARLY_STOP, DATA, EMBEDDINGS = (
     "data",
     "embeddings",
 )
+ENCODER, ENSEMBLE = "encoder", "ensemble"  # the encoder family's source, and its blend
 # their fields that another process reads
 ROWS_IN, ROWS_DONE, ROWS_REJECTED, SECONDS = "rows_in", "rows_done", "rows_rejected", "seconds"
 VALIDATION_ACCURACY = "validation_accuracy"
@@ -52,6 +53,8 @@ TRAIN_FIELDS: dict[str, tuple[str, ...]] = {
     EARLY_STOP: ("epoch", "best_epoch"),
     DATA: ("train_rows", "validation_rows"),
     EMBEDDINGS: ("source",),
+    ENCODER: ("source", "layers", "hidden", "seq_len", "head_tokens", "sha256"),
+    ENSEMBLE: ("partner", "weight"),
     PROMOTION: ("promoted", "reason", "version"),
     DONE: ("version", "location", VALIDATION_ACCURACY),
 }
