@@ -13,7 +13,10 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
 # make bench: each shared data set present beside the clone (FILE:GROUP_COLUMN), 20% of its groups
 # held out (movies, threads), the peer under the same split; without them, 25k synthetic warranty
 # claims held out by customer. BENCH_CONFIGS may add config/config.json (the blog's CNN: the better
-# part of an hour on two cores). BENCH_FLAGS may add e.g. --folds 5.
+# part of an hour on two cores). BENCH_FLAGS may add e.g. --folds 5. The encoder configs
+# (config/encoder*.json) belong on a GPU; on a CPU measure them with few labels instead:
+#   textbatch bench --input FILE --group-column G --config config/encoder-fast.json
+#       --config config/fast.json --train-rows 500 --test-rows 1000   (about 20 minutes a set)
 BENCH_SETS ?= ../shared/data/imdb/train.csv.gz:movie ../shared/data/20ng/train.csv.gz:thread
 BENCH_CONFIGS ?= config/fast.json
 BENCH_FLAGS ?=
