@@ -8,9 +8,9 @@ machine is limited (64 MiB) and it cannot reach the package registry:
       training rows again by group for validation, as the train job would with
       config/encoder.json; the word pieces of every row (the pinned all-MiniLM-L6-v2's tokenizer,
       head+tail truncation); `fast` (config/fast.json) fitted here on the same rows, its
-      validation probabilities (fitted without refitting) and its test probabilities (as
-      fast.json fits); the held-out texts (to time the tokenizer there). The pinned weights as
-      float16 (45 MB; the 91 MB float32 file does not travel), converted back to float32 there.
+      validation probabilities (its model before the refit) and its test probabilities; the
+      held-out texts (to time the tokenizer there). The pinned weights as float16 (45 MB; the
+      91 MB float32 file does not travel), converted back to float32 there.
   run (on the GPU):     python scripts/gpu_encoder.py run .gpudata [--epochs N --patience P]
       the pretrained encoder fine-tuned by textbatch's own loop (float16 autocast on CUDA) and
       scored by its own classifier (batches by length): per set the held-out accuracy of the
@@ -97,15 +97,12 @@ def prepare(args: argparse.Namespace) -> None:
         )
         fast = dataclasses.replace(fast_config, n_classes=len(labels))
 
-        def probabilities(cfg, rows: list[str], data=data, labels=labels):
-            fitted = nbsvm.fit(cfg, data, EventLog(job="prepare", stream=sys.stderr))
-            model = Model(None, fitted.spec, fitted.weights, fitted.transformer, cfg, labels)  # type: ignore[arg-type]
-            classifier = nbsvm.classifier(model)
-            return classifier.predict(classifier.prepare(rows))
-
-        val_texts = [texts[i] for i in val_idx]
-        p_fast_val = probabilities(dataclasses.replace(fast, refit=False), val_texts)
-        p_fast_test = probabilities(fast, [texts[i] for i in test_idx])
+        # one fit, as fast.json fits: its validation probabilities are from before its refit
+        fitted = nbsvm.fit(fast, data, EventLog(job="prepare", stream=sys.stderr))
+        model = Model(None, fitted.spec, fitted.weights, fitted.transformer, fast, labels)  # type: ignore[arg-type]
+        classifier = nbsvm.classifier(model)
+        p_fast_val = fitted.probabilities
+        p_fast_test = classifier.predict(classifier.prepare([texts[i] for i in test_idx]))
         np.savez_compressed(
             out / f"{name}.npz",
             x_train=ids[train_idx].astype(np.uint16),
@@ -185,14 +182,14 @@ def run(args: argparse.Namespace) -> None:
                          shape["num_hidden_layers"], False, {"shape": shape})  # fmt: skip
         weights = {k: v.numpy() for k, v in trained.state.items()}
         classifier = EncoderTextClassifier(Model(None, spec, weights, text, config, labels))  # type: ignore[arg-type]
-        x_val, x_test = saved["x_val"].astype(np.int64), saved["x_test"].astype(np.int64)
+        x_test = saved["x_test"].astype(np.int64)
         classifier.predict(x_test[:256])  # warm-up: the CUDA context and kernels
         if device.type == "cuda":
             torch.cuda.synchronize()
         started = time.perf_counter()
         p_test = classifier.predict(x_test)
         predict_seconds = time.perf_counter() - started
-        p_val = classifier.predict(x_val)
+        p_val = trained.probabilities  # the best epoch's, on the validation rows
         y_val, y_test = saved["y_val"], saved["y_test"]
         scores = {w: float(((w * p_val + (1 - w) * saved["p_fast_val"]).argmax(1) == y_val).mean())
                   for w in BLEND_WEIGHTS}  # fmt: skip

@@ -56,10 +56,19 @@ class Fitted:
     epochs_run: int
     predicted: np.ndarray  # the best epoch's predicted class ids of the validation rows
     device: str = "cpu"  # where it was trained
-    confidence: np.ndarray | None = None  # each validation row's predicted probability
+    # (validation rows, classes): each class's probability, from the model as it was validated
+    # (before a refit on every row: rows it had not seen); the ensemble's weight is chosen on it
+    probabilities: np.ndarray | None = None
     # the share of the validation rows' n-gram occurrences that no training row held (the
     # shift warning's baseline; None: the family cannot tell)
     unseen: float | None = None
+
+    @property
+    def confidence(self) -> np.ndarray | None:
+        """Each validation row's predicted probability."""
+        if self.probabilities is None:
+            return None
+        return self.probabilities.max(axis=1) if len(self.probabilities) else np.zeros(0)
 
 
 @dataclass(frozen=True)

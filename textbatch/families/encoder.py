@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING, Any
 from textbatch_contract import events
 
 from textbatch.errors import ArtifactError, ConfigError
-from textbatch.families.base import Family, Fitted, Log, Rule, TrainingData
+from textbatch.families.base import (
+    Family,
+    Fitted,
+    Log,
+    ProbabilitiesOnly,
+    RowNotes,
+    Rule,
+    TrainingData,
+)
 
 if TYPE_CHECKING:
     from textbatch.config import ModelConfig
@@ -87,45 +95,29 @@ class Encoder(Family):
 
     def blend(self, config: ModelConfig, data: TrainingData, log: Log, fitted: Fitted) -> Fitted:
         """Fit the second model on the same rows; average the two models' probabilities with
-        the weight that scores best on the validation rows (ties: the nearer to 0.5). A partner
-        that refits on every row is fitted once without refitting first, so that the weight
-        is chosen on rows it has not seen."""
+        the weight that scores best on the validation rows (ties: the nearer to 0.5). Both
+        models' validation probabilities are the ones their fits report: from rows they had not
+        seen (a partner that refits on every row reports its model from before the refit)."""
         import dataclasses
 
-        import numpy as np
-
         from textbatch.families import family
-        from textbatch.model.artifacts import Model
         from textbatch.model.blend import BlendText
 
         partner_config = self.partner_config(config, "config")
         partner = family(partner_config.network)
-        held_out = dataclasses.replace(partner_config, refit=False)
-        partner_log = _Prefixed(log)
-        partner_fitted = partner.fit(held_out, data, partner_log)
-        validation = [data.texts[i] for i in data.split.validation]
+        partner_fitted = partner.fit(partner_config, data, _Prefixed(log))
+        p_encoder, p_partner = fitted.probabilities, partner_fitted.probabilities
+        if p_encoder is None or p_partner is None:  # the registered families all report them
+            raise ConfigError(
+                f"ensemble: {partner.name} reports no validation probabilities to blend with"
+            )
         y = data.y[data.split.validation]
-        labels = [str(i) for i in range(config.n_classes or 0)]
-
-        def probabilities(family_: Family, cfg: ModelConfig, fit: Fitted) -> np.ndarray:
-            model = Model(None, fit.spec, fit.weights, fit.transformer, cfg, labels)  # type: ignore[arg-type]
-            classifier = family_.classifier(model)
-            classifier.why_terms = 0
-            return classifier.predict(classifier.prepare(validation))
-
-        if len(validation):
-            p_encoder = probabilities(self, config, fitted)
-            p_partner = probabilities(partner, held_out, partner_fitted)
-            scores = {
-                w: float(((w * p_encoder + (1 - w) * p_partner).argmax(1) == y).mean())
-                for w in BLEND_WEIGHTS
-            }
-            weight = max(BLEND_WEIGHTS, key=lambda w: (scores[w], -abs(w - 0.5)))
-            blended = weight * p_encoder + (1 - weight) * p_partner
-            predicted, confidence = blended.argmax(1), blended.max(1)
-        else:
-            scores, weight = {}, 0.5
-            predicted, confidence = fitted.predicted, fitted.confidence
+        scores = {
+            w: float(((w * p_encoder + (1 - w) * p_partner).argmax(1) == y).mean())
+            for w in BLEND_WEIGHTS
+            if len(y)
+        }
+        weight = max(BLEND_WEIGHTS, key=lambda w: (scores.get(w, 0.0), -abs(w - 0.5)))
         log.emit(
             events.ENSEMBLE,
             partner=partner.name,
@@ -134,8 +126,7 @@ class Encoder(Family):
             encoder_accuracy=scores.get(1.0),
             partner_accuracy=scores.get(0.0),
         )
-        if partner_config.refit:
-            partner_fitted = partner.fit(partner_config, data, partner_log)
+        blended = weight * p_encoder + (1 - weight) * p_partner
         assert fitted.spec.encoder is not None
         spec = dataclasses.replace(
             fitted.spec,
@@ -156,8 +147,8 @@ class Encoder(Family):
             },
             spec=spec,
             transformer=BlendText(fitted.transformer, partner_fitted.transformer),  # type: ignore[arg-type]
-            predicted=predicted,
-            confidence=confidence,
+            predicted=blended.argmax(1) if len(y) else fitted.predicted,
+            probabilities=blended,
         )
 
     def fit_encoder(self, config: ModelConfig, data: TrainingData, log: Log) -> Fitted:
@@ -237,7 +228,7 @@ class Encoder(Family):
             trained.epochs_run,
             trained.predicted,
             device=device.type,
-            confidence=trained.confidence,
+            probabilities=trained.probabilities,
             unseen=unknown / pieces if pieces else None,
         )
 
@@ -256,18 +247,13 @@ class _Prefixed:
         return self.log.emit(f"ensemble_{event}", **fields)
 
 
-class EncoderTextClassifier:
+class EncoderTextClassifier(ProbabilitiesOnly):
     """Batches of similar length (the rows sorted by their word pieces), each cut to its longest
     row, float16 on CUDA (GPU-only: textbatch.model.device), float32 on a CPU."""
-
-    extra_columns: tuple[str, ...] = ()
-    explains = False
-    why_terms = 0
 
     def __init__(self, model: Model, *, device: Any = None) -> None:
         import torch
 
-        from textbatch.model.blend import BlendText
         from textbatch.model.device import select_device
         from textbatch.model.encoder import EncoderClassifier
         from textbatch.model.wordpiece import WordPieceText
@@ -275,7 +261,7 @@ class EncoderTextClassifier:
         text, self.partner, self.weight = model.transformer, None, 1.0
         if model.spec.encoder is not None and model.spec.encoder.get("ensemble"):
             text, self.partner, self.weight = self._partner(model)
-        if model.spec.encoder is None or not isinstance(text, WordPieceText | BlendText):
+        if model.spec.encoder is None or not isinstance(text, WordPieceText):
             raise ArtifactError(
                 f"model {model.manifest.version if model.manifest else ''}: an encoder version "
                 "without its encoder's shape or tokenizer",
@@ -323,12 +309,7 @@ class EncoderTextClassifier:
         ids = self.text.encode(texts)
         return ids if self.partner is None else (ids, self.partner.prepare(texts))
 
-    def extras(self, prepared: Any) -> list[list[str]]:
-        return []
-
-    def notes(self, prepared: Any) -> Any:
-        from textbatch.families.base import RowNotes
-
+    def notes(self, prepared: Any) -> RowNotes:
         ids = prepared if self.partner is None else prepared[0]
         return RowNotes(unseen=self.text.unknown(ids))
 

@@ -85,8 +85,9 @@ class Knn(Family):
             sources=list(sources),
         )
         spec = ModelSpec.from_config(config, vocab_rows=len(index.columns), embed_size=0)
-        confidence = probabilities.max(axis=1) if len(predicted) else np.zeros(0)
-        return Fitted(index.to_weights(), spec, featurizer, 1, 1, predicted, confidence=confidence)
+        return Fitted(
+            index.to_weights(), spec, featurizer, 1, 1, predicted, probabilities=probabilities
+        )
 
     def classifier(self, model: Model) -> KnnClassifier:
         return KnnClassifier(model)

@@ -86,7 +86,7 @@ class Nbsvm(Family):
             result.best_epoch,
             result.epochs_run,
             result.predicted,
-            confidence=probabilities.max(axis=1) if len(logits) else np.zeros(0),
+            probabilities=probabilities,
             unseen=unseen_share(counts, prepared.columns, split.validation),
         )
 

@@ -94,23 +94,23 @@ def evaluate(
     device: torch.device,
     on_batch: Any = None,
 ) -> tuple[float, float, np.ndarray, np.ndarray]:
-    """Mean loss, accuracy, predicted class ids and their probabilities over a data set, in
-    eval mode."""
+    """Mean loss, accuracy, predicted class ids and (rows, classes) probabilities over a data
+    set, in eval mode."""
     network.eval()
-    total_loss, predictions, confidences = 0.0, [], []
+    total_loss, predictions, probabilities = 0.0, [], []
     for i, idx in enumerate(batches(len(x), batch_size)):
         with autocast(device):
             logits = network(to_device(x[idx], device))
         target = to_device(y[idx], device)
         total_loss += float(F.cross_entropy(logits.float(), target, reduction="sum"))
         predictions.append(logits.argmax(dim=1).cpu())
-        confidences.append(torch.softmax(logits.float(), dim=1).max(dim=1).values.cpu())
+        probabilities.append(torch.softmax(logits.float(), dim=1).cpu())
         if on_batch:
             on_batch(i + 1)
     predicted = torch.cat(predictions).numpy() if predictions else np.zeros(0, dtype=np.int64)
-    confidence = torch.cat(confidences).numpy() if confidences else np.zeros(0)
+    probs = torch.cat(probabilities).numpy() if probabilities else np.zeros((0, 0))
     accuracy = float((predicted == y.numpy()).mean()) if len(y) else 0.0
-    return total_loss / max(1, len(x)), accuracy, predicted, confidence
+    return total_loss / max(1, len(x)), accuracy, predicted, probs
 
 
 def initial_embeddings(
@@ -178,7 +178,7 @@ def fit_network(family: Traits, config: ModelConfig, data: TrainingData, log: Lo
         trained.epochs_run,
         trained.predicted,
         device=device.type,
-        confidence=trained.confidence,
+        probabilities=trained.probabilities,
         unseen=_unknown_share(x_val.numpy(), transformer.seq_len),
     )
 
@@ -194,7 +194,7 @@ class Trained:
     best_epoch: int
     epochs_run: int
     predicted: np.ndarray
-    confidence: np.ndarray  # the predicted class's probability, per validation row
+    probabilities: np.ndarray  # (validation rows, classes)
 
 
 def train_network(
@@ -290,7 +290,7 @@ def train_network(
 
     assert best_state is not None
     network.load_state_dict(best_state)
-    _, _, predicted, confidence = evaluate(
+    _, _, predicted, probabilities = evaluate(
         network, x_val, y_val, batch_size=config.predict_batch_size, device=device
     )
-    return Trained(best_state, best_epoch, epochs_run, predicted, confidence)
+    return Trained(best_state, best_epoch, epochs_run, predicted, probabilities)

