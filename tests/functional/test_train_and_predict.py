@@ -698,6 +698,40 @@ def test_a_knn_model_names_its_neighbours_and_takes_new_rows_without_training(
     assert "prob_software" in row
 
 
+def test_knn_votes_weigh_what_the_version_was_trained_with(
+    tmp_path, sample_train, sample_predict
+) -> None:
+    """knn.json's similarity votes reach the predict job through the version; a config that
+    does not name `knn_weights` votes by distance (what versions from before the key keep)."""
+    with open(sample_predict, encoding="utf-8", newline="") as f:
+        texts = [r["text"] for r in csv.DictReader(f)][:20]
+    for weights in ("similarity", None):
+        keys = {"knn_weights": weights} if weights else {}
+        (tmp_path / str(weights)).mkdir()
+        config = write_config(tmp_path / str(weights), architecture="knn", n_classes=None,
+                              ngram_buckets=1 << 16, n_neighbors=5, **keys)  # fmt: skip
+        store = tmp_path / str(weights) / "store"
+        run_train(TrainRequest(config=str(config), data=str(sample_train), out=str(store)),
+                  log=EventLog(io.StringIO(), job="train"))  # fmt: skip
+        model = open_model(str(store), Storage())
+        assert model.config.knn_weights == (weights or "distance")
+        scorer = classifier_for(model).scorer
+        found = scorer.neighbours(texts)
+        similarity = found.similarity.astype(np.float64)
+        expected = np.maximum(similarity, 0) if weights else 1 / np.maximum(1 - similarity, 1e-9)
+        labels = scorer.index.labels[found.index]
+        probs = predict_texts(classifier_for(model), texts)
+        for i in range(len(texts)):
+            shares = [expected[i][labels[i] == c].sum() / expected[i].sum()
+                      for c in range(len(model.labels))]  # fmt: skip
+            assert np.allclose(probs[i], shares, atol=1e-5)
+    (tmp_path / "bad").mkdir()
+    config = write_config(tmp_path / "bad", architecture="knn", knn_weights="uniform")
+    with pytest.raises(ConfigError, match="knn_weights"):
+        run_train(TrainRequest(config=str(config), data=str(sample_train), out=str(tmp_path)),
+                  log=EventLog(io.StringIO(), job="train"))  # fmt: skip
+
+
 def test_base_model_is_for_knn_models_only(trained, tmp_path, sample_train) -> None:
     store, _ = trained
     config = write_config(tmp_path, architecture="knn", ngram_buckets=1 << 16, n_classes=None)

@@ -91,6 +91,20 @@ def test_votes_weigh_by_inverse_distance_and_unknown_texts_get_the_label_shares(
     assert refs[2] == ""
 
 
+def test_similarity_votes_weigh_by_cosine_and_ignore_rows_sharing_nothing(index) -> None:
+    found = knn.nearest(index, query_vectors(index, QUERIES), 8)
+    probs = knn.vote(index, found, 4, "similarity")
+    assert np.allclose(probs.sum(axis=1), 1.0)
+    s = found.similarity[0].astype(np.float64)
+    labels = index.labels[found.index[0]]
+    assert (s == 0).any()  # some of the 8 rows share no feature: they weigh nothing
+    for label in range(4):
+        assert np.isclose(probs[0][label], s[labels == label].sum() / s.sum(), atol=1e-6)
+    assert np.allclose(probs[2], [0.25, 0.25, 0.25, 0.25])  # nothing in common: label shares
+    with pytest.raises(ValueError, match="one of"):
+        knn.vote(index, found, 4, "uniform")
+
+
 def test_an_extended_index_keeps_the_old_rows_and_names_the_new_file(index) -> None:
     featurizer = HashingFeaturizer(ngrams=2, buckets=1 << 12)
     counts = featurizer.counts(["an app crashes at start"])  # words the index has never seen

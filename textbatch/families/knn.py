@@ -28,6 +28,7 @@ RULES: dict[str, Rule] = {
     "hashed_tokens": ((lambda v: v in TOKENS), " or ".join(f'"{t}"' for t in TOKENS)),
     "n_neighbors": (_at_least_1, "a whole number >= 1"),
     "knn_max_features": (_at_least_1, "a whole number >= 1"),
+    "knn_weights": ((lambda v: v in knn.WEIGHTS), " or ".join(f'"{w}"' for w in knn.WEIGHTS)),
 }
 
 
@@ -70,7 +71,7 @@ class Knn(Family):
         found = knn.nearest(
             held_out, knn.vectors(validation, held_out.columns, held_out.idf), config.n_neighbors
         )
-        probabilities = knn.vote(held_out, found, config.n_classes)
+        probabilities = knn.vote(held_out, found, config.n_classes, config.knn_weights)
         predicted = probabilities.argmax(axis=1)
         accuracy = float((predicted == y[split.validation]).mean()) if len(predicted) else 0.0
         log.emit(events.VALIDATION, epoch=1, accuracy=accuracy, n_neighbors=config.n_neighbors)
@@ -115,6 +116,7 @@ class KnnClassifier:
             index,
             k=model.config.n_neighbors,
             n_classes=len(model.labels),
+            weights=model.config.knn_weights,
         )
 
     def prepare(self, texts: list[str]) -> tuple[np.ndarray, list[str]]:
