@@ -732,6 +732,37 @@ def test_knn_votes_weigh_what_the_version_was_trained_with(
                   log=EventLog(io.StringIO(), job="train"))  # fmt: skip
 
 
+def test_a_knn_index_with_capped_postings_is_smaller_and_still_predicts(
+    tmp_path, sample_train, sample_predict
+) -> None:
+    """`knn_max_postings_share` cuts each feature's postings to that share of the rows, in the
+    validation index and the published one; the version predicts with what is left."""
+    postings = {}
+    for share in (1.0, 0.05):
+        (tmp_path / str(share)).mkdir()
+        config = write_config(tmp_path / str(share), architecture="knn", n_classes=None,
+                              ngram_buckets=1 << 16, knn_max_postings_share=share)  # fmt: skip
+        log = io.StringIO()
+        store = tmp_path / str(share) / "store"
+        request = TrainRequest(config=str(config), data=str(sample_train), out=str(store))
+        result = run_train(request, log=EventLog(log, job="train"))
+        line = next(json.loads(x) for x in log.getvalue().splitlines() if '"index"' in x)
+        postings[share] = line["postings"]
+        assert line["max_postings_share"] == share
+        assert result.metrics["validation"]["accuracy"] > 0.6
+        model = open_model(str(store), Storage())
+        index = classifier_for(model).scorer.index
+        assert np.diff(index.indptr).max() <= max(1, int(share * index.n_rows))
+        summary, _ = predict(store, sample_predict, tmp_path / str(share) / "r")
+        assert summary.rows_predicted == 60
+    assert postings[0.05] < postings[1.0]
+    (tmp_path / "bad").mkdir()
+    config = write_config(tmp_path / "bad", architecture="knn", knn_max_postings_share=0)
+    with pytest.raises(ConfigError, match="knn_max_postings_share"):
+        run_train(TrainRequest(config=str(config), data=str(sample_train), out=str(tmp_path)),
+                  log=EventLog(io.StringIO(), job="train"))  # fmt: skip
+
+
 def test_base_model_is_for_knn_models_only(trained, tmp_path, sample_train) -> None:
     store, _ = trained
     config = write_config(tmp_path, architecture="knn", ngram_buckets=1 << 16, n_classes=None)

@@ -66,7 +66,7 @@ def test_rows_are_unit_length_and_keep_their_strongest_features() -> None:
 
 
 def test_neighbours_and_similarities_are_the_dense_products(index, monkeypatch) -> None:
-    monkeypatch.setattr(knn, "SIMILARITY_CELLS", 16)  # two queries a block: blocks are exact
+    monkeypatch.setattr(knn, "POSTINGS_AT_ONCE", 3)  # a few postings at a time: parts add up
     q = query_vectors(index, QUERIES)
     found = knn.nearest(index, q, 3)
     expected = dense(q, len(index.columns)) @ matrix(index).T
@@ -120,3 +120,30 @@ def test_an_extended_index_keeps_the_old_rows_and_names_the_new_file(index) -> N
     assert old.sum() == pytest.approx(matrix(index).sum())
     crash = knn.nearest(extended, query_vectors(extended, ["the app crashes on start"]), 1)
     assert knn.references(extended, crash) == ["more.csv:1"]
+
+
+def test_capped_postings_keep_each_features_largest_values_and_score_what_is_left() -> None:
+    counts = HashingFeaturizer(ngrams=2, buckets=1 << 12).counts(TEXTS)
+    columns, idf = knn.fit_features(counts)
+    parts = [(knn.vectors(counts, columns, idf), LABELS, np.arange(1, 9), np.zeros(8))]
+    index = knn.build_index(parts, columns, idf, ("train.csv",))  # every feature: "the" in 6
+    full = matrix(index)
+    capped = knn.cap_postings(index, 1)
+    kept = matrix(capped)
+    lengths = np.diff(index.indptr)
+    assert np.array_equal(np.diff(capped.indptr), np.minimum(lengths, 1))
+    assert len(capped.values) == capped.indptr[-1] < len(index.values)  # some features had 2+
+    for f in range(len(index.columns)):
+        column = full[:, f]
+        if lengths[f] <= 1:
+            assert np.array_equal(kept[:, f], column)  # untouched
+        else:  # the largest stays, in place; the rest are gone
+            assert np.allclose(kept[:, f][kept[:, f] > 0], column.max())
+            assert np.all((kept[:, f] == 0) | (kept[:, f] == column))
+    q = query_vectors(index, QUERIES[:2])
+    found = knn.nearest(capped, q, 3)
+    expected = (
+        dense(q, len(index.columns)) @ kept.T
+    )  # not re-normalised: the exact dot of what is left
+    for i in range(2):
+        assert np.allclose(found.similarity[i], np.sort(expected[i])[::-1][:3], atol=1e-6)

@@ -29,6 +29,10 @@ RULES: dict[str, Rule] = {
     "n_neighbors": (_at_least_1, "a whole number >= 1"),
     "knn_max_features": (_at_least_1, "a whole number >= 1"),
     "knn_weights": ((lambda v: v in knn.WEIGHTS), " or ".join(f'"{w}"' for w in knn.WEIGHTS)),
+    "knn_max_postings_share": (
+        lambda v: isinstance(v, int | float) and not isinstance(v, bool) and 0 < v <= 1,
+        "a number above 0 and at most 1 (1: every posting, the exact search)",
+    ),
 }
 
 
@@ -50,11 +54,11 @@ class Knn(Family):
             counts = featurizer.counts(data.texts)
             columns, idf = knn.fit_features(counts.subset(split.train))
             train = split.train
-            held_out = knn.build_index(
+            held_out = _capped(knn.build_index(
                 [(_index_vectors(counts.subset(train), columns, idf, config),
                   y[train], rows[train], np.zeros(len(train)))],
                 columns, idf, (data.source,),
-            )  # fmt: skip
+            ), config)  # fmt: skip
             columns, idf = knn.fit_features(counts)  # the published index: every row
             parts = [(_index_vectors(counts, columns, idf, config), y, rows, np.zeros(len(y)))]
             sources: tuple[str, ...] = (data.source,)
@@ -75,12 +79,13 @@ class Knn(Family):
         predicted = probabilities.argmax(axis=1)
         accuracy = float((predicted == y[split.validation]).mean()) if len(predicted) else 0.0
         log.emit(events.VALIDATION, epoch=1, accuracy=accuracy, n_neighbors=config.n_neighbors)
-        index = knn.build_index(parts, columns, idf, sources)
+        index = _capped(knn.build_index(parts, columns, idf, sources), config)
         log.emit(
             "index",
             rows=index.n_rows,
             features=len(index.columns),
             postings=len(index.values),
+            max_postings_share=config.knn_max_postings_share,
             mib=round(index.nbytes() / 2**20, 1),
             base_model=data.base.manifest.version if data.base else None,
             sources=list(sources),
@@ -92,6 +97,13 @@ class Knn(Family):
 
     def classifier(self, model: Model) -> KnnClassifier:
         return KnnClassifier(model)
+
+
+def _capped(index: knn.KnnIndex, config: ModelConfig) -> knn.KnnIndex:
+    """The index with its postings capped by `knn_max_postings_share` (as it is, at 1.0)."""
+    if config.knn_max_postings_share >= 1:
+        return index
+    return knn.cap_postings(index, max(1, int(config.knn_max_postings_share * index.n_rows)))
 
 
 def _index_vectors(

@@ -4,9 +4,13 @@ Features are the CPU models' (textbatch.model.hashing): hashed word n-grams, sub
 the smoothed idf of the index's first training file, L2-normalised. Each training row keeps
 its `knn_max_features` strongest features (re-normalised), which bounds the index at
 n_rows x knn_max_features postings and drops the frequent, low-idf n-grams that would make every
-query touch every row. The index is stored by column (an inverted index): a block of queries'
-cosine similarities to every row is one sparse matrix product with it (scipy's, in C: about 10x
-a numpy gather-and-bincount over the same postings with every feature kept, 2x with 128).
+query touch every row. The index is stored by column (an inverted index): a query's cosine
+similarities to every row are the postings of its features, gathered and multiplied by its
+values in one sparse matrix-vector product (scipy's, in C: 2-3x a numpy gather-and-bincount
+over the same postings at 256 features a row, 10x with every feature). With
+`knn_max_postings_share` below 1 each feature keeps only its postings with the largest values,
+in at most that share of the rows (`cap_postings`): an approximate search, several times faster
+against a large index (docs/benchmarks.md measures what it costs in accuracy).
 
 Prediction takes the `n_neighbors` most similar rows and votes with their cosine similarities
 (`knn_weights` "similarity", Yang 1999's weighted k-NN for text; knn.json) or with 1 / (1 -
@@ -18,13 +22,14 @@ names its neighbours: their row numbers in the training file (`FILE:ROW` for row
 keeps the full names, listed in the train job's `index` log line).
 
 Adding labelled rows (`textbatch train --base-model VERSION --data more.csv`) appends their
-vectors under the same features and idf: nothing else is refitted.
+vectors under the same features and idf: nothing else is refitted (a cap applies to the whole
+new index; postings an earlier cap dropped stay dropped).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -33,7 +38,7 @@ from scipy import sparse
 from textbatch.model.hashing import Counts, HashingFeaturizer
 from textbatch.model.nbsvm import idf, sublinear
 
-SIMILARITY_CELLS = 4_000_000  # query rows x index rows scored at once (16 MB of float32)
+POSTINGS_AT_ONCE = 4_000_000  # a query's postings gathered at once (32 MB)
 NEAR = 1e-9  # a distance below this counts as this (an identical text)
 
 
@@ -73,8 +78,8 @@ class KnnIndex:
 
     @cached_property
     def postings(self) -> sparse.csr_matrix:
-        """The inverted index as a (n_features, n_rows) sparse matrix over the same arrays: a
-        block of queries' similarities to every row is one sparse product with it."""
+        """The inverted index as a (n_features, n_rows) sparse matrix over the same arrays (made
+        once per loaded index): its rows are the features' postings."""
         return sparse.csr_matrix(
             (self.values, self.rows, self.indptr), shape=(len(self.columns), self.n_rows)
         )
@@ -151,6 +156,20 @@ def build_index(
     )
 
 
+def cap_postings(index: KnnIndex, most: int) -> KnnIndex:
+    """The index with each feature's postings cut to its `most` largest values (static index
+    pruning: a frequent n-gram keeps the rows where it weighs most). Rows are not re-normalised:
+    a similarity is then the exact one less what the dropped postings held."""
+    lengths = np.diff(index.indptr)
+    keep = np.ones(len(index.values), dtype=bool)
+    for f in np.flatnonzero(lengths > most):
+        lo, hi = index.indptr[f], index.indptr[f + 1]
+        keep[lo + np.argpartition(index.values[lo:hi], hi - lo - most)[: hi - lo - most]] = False
+    indptr = np.zeros_like(index.indptr)
+    np.cumsum(np.minimum(lengths, most), out=indptr[1:])
+    return replace(index, indptr=indptr, rows=index.rows[keep], values=index.values[keep])
+
+
 @dataclass(frozen=True)
 class Neighbours:
     """The k nearest index rows of each query, most similar first."""
@@ -160,24 +179,36 @@ class Neighbours:
 
 
 def nearest(index: KnnIndex, queries: Vectors, k: int) -> Neighbours:
-    """Exact cosine k-nearest rows, a block of queries at a time (bounded memory)."""
+    """Exact cosine k-nearest rows (of the postings the index holds), a query at a time."""
     k = min(k, index.n_rows)
     out_index = np.zeros((queries.n_rows, k), dtype=np.int64)
     out_similarity = np.zeros((queries.n_rows, k), dtype=np.float32)
-    block_rows = max(1, SIMILARITY_CELLS // max(1, index.n_rows))
     matrix = query_matrix(queries, len(index.columns))
-    for start in range(0, queries.n_rows, block_rows):
-        stop = min(start + block_rows, queries.n_rows)
-        scores = (matrix[start:stop] @ index.postings).toarray()
-        if k < index.n_rows:
-            top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        else:
-            top = np.broadcast_to(np.arange(k), (stop - start, k)).copy()
-        top_scores = np.take_along_axis(scores, top, axis=1)
-        order = np.argsort(-top_scores, axis=1, kind="stable")
-        out_index[start:stop] = np.take_along_axis(top, order, axis=1)
-        out_similarity[start:stop] = np.take_along_axis(top_scores, order, axis=1)
+    lengths = np.diff(index.indptr)
+    everything = np.arange(k)
+    for i in range(queries.n_rows):
+        lo, hi = matrix.indptr[i], matrix.indptr[i + 1]
+        scores = similarities(index, matrix.indices[lo:hi], matrix.data[lo:hi], lengths)
+        top = np.argpartition(-scores, k - 1)[:k] if k < index.n_rows else everything
+        top = top[np.argsort(-scores[top], kind="stable")]
+        out_index[i], out_similarity[i] = top, scores[top]
     return Neighbours(out_index, out_similarity)
+
+
+def similarities(
+    index: KnnIndex, features: np.ndarray, values: np.ndarray, lengths: np.ndarray
+) -> np.ndarray:
+    """(n_rows,) one query's cosine similarities to every row: the postings of its features,
+    at most POSTINGS_AT_ONCE of them gathered at a time, each multiplied once."""
+    scores = np.zeros(index.n_rows, dtype=np.float32)
+    ends = np.cumsum(lengths[features])
+    start = 0
+    while start < len(features):
+        done = ends[start - 1] if start else 0
+        stop = max(start + 1, int(np.searchsorted(ends, done + POSTINGS_AT_ONCE, side="right")))
+        scores += index.postings[features[start:stop]].T @ values[start:stop]
+        start = stop
+    return scores
 
 
 def query_matrix(q: Vectors, n_features: int) -> sparse.csr_matrix:
