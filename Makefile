@@ -22,6 +22,8 @@ BENCH_CONFIGS ?= config/fast.json
 BENCH_FLAGS ?=
 # then each set's learning curve: the configs and the peer on this many training rows (empty: none)
 BENCH_CURVE ?= 500,2000,5000,all
+# and the knn config against scikit-learn's KNN on its own TF-IDF, same k (empty: none)
+BENCH_KNN ?= config/knn.json
 
 install: $(STAMP)
 
@@ -104,6 +106,10 @@ bench: install
 		if [ -n "$(BENCH_CURVE)" ]; then \
 			$(BIN)/textbatch bench --input $$data --group-column $$group --train-rows $(BENCH_CURVE) \
 				$(foreach c,$(BENCH_CONFIGS),--config $(c)) --workdir bench-output/$$name-curve || exit 1; \
+		fi; \
+		if [ -n "$(BENCH_KNN)" ]; then \
+			$(BIN)/textbatch bench --input $$data --group-column $$group --peer knn-tfidf \
+				--config $(BENCH_KNN) --workdir bench-output/$$name-knn || exit 1; \
 		fi; \
 	done; \
 	if [ $$ran = 0 ]; then echo "== no shared data set: synthetic warranty claims, held out by customer"; \
