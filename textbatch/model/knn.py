@@ -15,8 +15,8 @@ against a large index (docs/benchmarks.md measures what it costs in accuracy).
 Prediction takes the `n_neighbors` most similar rows and votes with their cosine similarities
 (`knn_weights` "similarity", Yang 1999's weighted k-NN for text; knn.json) or with 1 / (1 -
 cosine) (scikit-learn's `weights="distance"`, the default of a config that does not say);
-probabilities are each label's share of the weight. A
-query that shares no feature with any row gets the labels' training shares. Each prediction
+probabilities are each label's share of the weight. A query that shares no feature with any
+row gets the labels' training shares. Each prediction
 names its neighbours: their row numbers in the training file (`FILE:ROW` for rows that a later
 `--base-model` run added from another file: the file's name without its folders; the index
 keeps the full names, listed in the train job's `index` log line).
