@@ -74,8 +74,8 @@ class ModelConfig:
     # knn: what a neighbour's vote weighs: "distance" (1 / (1 - cosine), scikit-learn's; what a
     # version trained before this key existed votes with) or "similarity" (its cosine; knn.json)
     knn_weights: str = "distance"
-    # knn: each feature's postings are cut to its largest values in at most this share of the
-    # index's rows (1.0: none cut, the exact search); a million-row index searches faster so
+    # knn: each feature keeps its postings with the largest values, in at most this share of the
+    # index's rows (1.0: all of them, the exact search; below: an approximate, faster search)
     knn_max_postings_share: float = 1.0
     # textbatch: the encoder family (a pretrained BERT-style encoder, fine-tuned;
     # textbatch.model.pretrained names the sources)

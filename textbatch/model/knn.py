@@ -311,6 +311,9 @@ class KnnScorer:
         self.k = k
         self.n_classes = n_classes
         self.weights = weights
+        # made here, before the predict job forks its workers: they share it instead of each
+        # checking and converting the index's arrays again
+        _ = index.postings
 
     def neighbours(self, texts: list[str]) -> Neighbours:
         return nearest(
