@@ -732,6 +732,33 @@ def test_knn_votes_weigh_what_the_version_was_trained_with(
                   log=EventLog(io.StringIO(), job="train"))  # fmt: skip
 
 
+def test_a_knn_index_is_the_same_however_it_is_chunked_and_validated(
+    tmp_path, sample_train, monkeypatch
+) -> None:
+    """The train job builds a knn index from chunks of the texts and searches the validation
+    rows on every core: with chunks of 7 rows and two workers it publishes the same weights
+    (the same file, byte for byte) and the same validation as in one chunk and one process."""
+    from textbatch.families import knn as knn_family
+    from textbatch.model import knn, workers
+
+    published = {}
+    for chunk_rows, n_workers in ((1_000_000, 1), (7, 2)):
+        monkeypatch.setattr(knn, "CHUNK_ROWS", chunk_rows)
+        monkeypatch.setattr(knn_family, "VALIDATION_CHUNK_ROWS", chunk_rows)
+        monkeypatch.setattr(workers, "default_workers", lambda n=n_workers: n)
+        run = tmp_path / str(chunk_rows)
+        run.mkdir()
+        config = write_config(run, architecture="knn", n_classes=None, ngram_buckets=1 << 16,
+                              knn_max_features=8)  # fmt: skip
+        result = run_train(
+            TrainRequest(config=str(config), data=str(sample_train), out=str(run / "store")),
+            log=EventLog(io.StringIO(), job="train"),
+        )
+        manifest = open_model(str(run / "store"), Storage()).manifest
+        published[chunk_rows] = (manifest.files[manifest.weights], result.metrics["validation"])
+    assert published[7] == published[1_000_000]
+
+
 def test_a_knn_index_with_capped_postings_is_smaller_and_still_predicts(
     tmp_path, sample_train, sample_predict
 ) -> None:

@@ -65,6 +65,31 @@ def test_rows_are_unit_length_and_keep_their_strongest_features() -> None:
         assert kept_values == sorted(value_of.values(), reverse=True)[:3]
 
 
+@pytest.mark.parametrize("chunk_rows", [1, 3, 100])
+def test_an_index_built_from_chunks_of_texts_is_the_one_built_from_every_texts_counts(
+    index, chunk_rows
+) -> None:
+    featurizer = HashingFeaturizer(ngrams=2, buckets=1 << 12)
+    columns, frequency = knn.frequencies(featurizer, TEXTS, chunk_rows=chunk_rows)
+    expected_columns, expected_idf = knn.fit_features(featurizer.counts(TEXTS))
+    assert np.array_equal(columns, expected_columns)
+    weights = knn.idf(frequency, len(TEXTS))
+    assert np.array_equal(weights, expected_idf)
+    built = knn.index_texts(
+        featurizer, TEXTS, columns, weights, 6, labels=LABELS, source_rows=np.arange(1, 9),
+        source_names=("train.csv",), chunk_rows=chunk_rows,
+    )  # fmt: skip
+    for name in knn.ARRAYS:
+        assert np.array_equal(getattr(built, name), getattr(index, name)), name
+        assert getattr(built, name).dtype == getattr(index, name).dtype, name
+    # two sets of texts' frequencies merged are those of all of them
+    merged = knn.merge_frequencies(
+        knn.frequencies(featurizer, TEXTS[:5]), knn.frequencies(featurizer, TEXTS[5:])
+    )
+    assert np.array_equal(merged[0], columns)
+    assert np.array_equal(merged[1], frequency)
+
+
 def test_neighbours_and_similarities_are_the_dense_products(index, monkeypatch) -> None:
     monkeypatch.setattr(knn, "POSTINGS_AT_ONCE", 3)  # a few postings at a time: parts add up
     q = query_vectors(index, QUERIES)

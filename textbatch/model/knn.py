@@ -10,7 +10,8 @@ values in one sparse matrix-vector product (scipy's, in C: 2-3x a numpy gather-a
 over the same postings at 256 features a row, 10x with every feature). With
 `knn_max_postings_share` below 1 each feature keeps only its postings with the largest values,
 in at most that share of the rows (`cap_postings`): an approximate search, several times faster
-against a large index (docs/benchmarks.md measures what it costs in accuracy).
+against a large index (docs/benchmarks.md measures what it costs in accuracy). The train job
+builds an index from chunks of the texts (`index_texts`), in memory the size of the index.
 
 Prediction takes the `n_neighbors` most similar rows and votes with their cosine similarities
 (`knn_weights` "similarity", Yang 1999's weighted k-NN for text; knn.json) or with 1 / (1 -
@@ -39,6 +40,7 @@ from textbatch.model.hashing import Counts, HashingFeaturizer
 from textbatch.model.nbsvm import idf, sublinear
 
 POSTINGS_AT_ONCE = 4_000_000  # a query's postings gathered at once (32 MB)
+CHUNK_ROWS = 8192  # texts featurized at once while an index is built
 NEAR = 1e-9  # a distance below this counts as this (an identical text)
 
 
@@ -110,13 +112,17 @@ def vectors(counts: Counts, columns: np.ndarray, weights: np.ndarray) -> Vectors
 
 
 def strongest(v: Vectors, keep: int) -> Vectors:
-    """Each row's `keep` largest features, re-normalised (a row with fewer keeps all)."""
-    order = np.lexsort((-v.value, v.row))
-    row, feature, value = v.row[order], v.feature[order], v.value[order]
-    starts = np.searchsorted(row, row, side="left")
-    rank = np.arange(len(row)) - starts
-    kept = rank < keep
-    row, feature, value = row[kept], feature[kept], value[kept]
+    """Each row's `keep` largest features, re-normalised (a row with fewer keeps all). Only
+    the rows with more are sorted; the others keep their order (by feature)."""
+    lengths = np.bincount(v.row, minlength=v.n_rows)
+    row, feature, value = v.row, v.feature, v.value
+    if (lengths > keep).any():
+        longer = np.flatnonzero((lengths > keep)[row])
+        order = longer[np.lexsort((-value[longer], row[longer]))]
+        rank = np.arange(len(order)) - np.searchsorted(row[order], row[order], side="left")
+        kept = np.ones(len(row), dtype=bool)
+        kept[order[rank >= keep]] = False
+        row, feature, value = row[kept], feature[kept], value[kept]
     norms = np.sqrt(np.bincount(row, weights=np.square(value), minlength=v.n_rows))
     return Vectors(
         v.n_rows, row, feature, (value / np.maximum(norms[row], 1e-12)).astype(np.float32)
@@ -127,6 +133,84 @@ def fit_features(counts: Counts) -> tuple[np.ndarray, np.ndarray]:
     """The hashed columns of the training texts and their idf."""
     columns, frequency = np.unique(counts.column, return_counts=True)
     return columns, idf(frequency, counts.n_rows)
+
+
+def frequencies(
+    featurizer: HashingFeaturizer, texts: list[str], *, chunk_rows: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The hashed columns of `texts` and how many texts hold each, featurized `chunk_rows`
+    (CHUNK_ROWS) at a time: what fit_features gives from every text's counts at once."""
+    chunk_rows = chunk_rows or CHUNK_ROWS
+    merged = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    pending: list[tuple[np.ndarray, np.ndarray]] = []
+    for start in range(0, len(texts), chunk_rows):
+        chunk = featurizer.counts(texts[start : start + chunk_rows])
+        pending.append(np.unique(chunk.column, return_counts=True))
+        if sum(len(c) for c, _ in pending) > 2 * len(merged[0]) + (1 << 20):  # amortised
+            merged = merge_frequencies(merged, *pending)
+            pending = []
+    return merge_frequencies(merged, *pending)
+
+
+def merge_frequencies(*sets: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Sets of texts' (columns, document frequencies) as one."""
+    columns, at = np.unique(np.concatenate([c for c, _ in sets]), return_inverse=True)
+    frequency = np.bincount(
+        at, weights=np.concatenate([f for _, f in sets]), minlength=len(columns)
+    )
+    return columns, frequency.astype(np.int64)
+
+
+def index_texts(
+    featurizer: HashingFeaturizer,
+    texts: list[str],
+    columns: np.ndarray,
+    weights: np.ndarray,
+    keep: int,
+    *,
+    labels: np.ndarray,
+    source_rows: np.ndarray,
+    source_names: tuple[str, ...],
+    chunk_rows: int | None = None,
+) -> KnnIndex:
+    """The index of `texts` (each keeping its `keep` strongest features over `columns`): the
+    same arrays as build_index over every text's vectors, built in two passes over chunks of
+    the texts (the first counts each feature's postings, the second writes them in place), so
+    that memory holds the index and one chunk's counts, never every text's (`chunk_rows`
+    texts, CHUNK_ROWS by default)."""
+    chunk_rows = chunk_rows or CHUNK_ROWS
+
+    def chunk(start: int) -> Vectors:
+        counts = featurizer.counts(texts[start : start + chunk_rows])
+        return strongest(vectors(counts, columns, weights), keep)
+
+    starts = range(0, len(texts), chunk_rows)
+    lengths = np.zeros(len(columns), dtype=np.int64)
+    for start in starts:
+        lengths += np.bincount(chunk(start).feature, minlength=len(columns))
+    indptr = np.zeros(len(columns) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    rows = np.empty(indptr[-1], dtype=np.int32)
+    values = np.empty(indptr[-1], dtype=np.float32)
+    cursor = indptr[:-1].copy()  # where each feature's next posting goes
+    for start in starts:
+        v = chunk(start)
+        order = np.argsort(v.feature, kind="stable")  # by feature, rows in order within each
+        feature = v.feature[order]
+        at = cursor[feature] + np.arange(len(feature)) - np.searchsorted(feature, feature)
+        rows[at], values[at] = v.row[order] + start, v.value[order]
+        cursor += np.bincount(feature, minlength=len(columns))
+    return KnnIndex(
+        columns=columns,
+        idf=weights,
+        indptr=indptr,
+        rows=rows,
+        values=values,
+        labels=np.asarray(labels, dtype=np.int32),
+        sources=np.zeros(len(texts), dtype=np.int32),
+        source_rows=np.asarray(source_rows, dtype=np.int64),
+        source_names=source_names,
+    )
 
 
 def build_index(
