@@ -61,6 +61,9 @@ class ModelConfig:
     ngrams: int = 2  # nbsvm: longest run of adjacent tokens hashed as one feature
     svm_c: float = 0.5  # nbsvm: inverse L2 regularisation strength (larger: fits harder)
     min_df: int = 1  # nbsvm: a feature needs this many training rows (1: every feature counts)
+    # nbsvm: a feature's weight in a text before idf and NB ratios: "sublinear" (1 + log count;
+    # what a version trained before this key existed uses) or "binary" (1: present; fast.json)
+    term_frequency: str = "sublinear"
     # nbsvm and knn: which tokens the hashed features see: "all", or "words" (2+ characters,
     # no punctuation marks; textbatch.model.hashing)
     hashed_tokens: str = "all"

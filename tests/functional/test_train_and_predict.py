@@ -698,6 +698,31 @@ def test_a_knn_model_names_its_neighbours_and_takes_new_rows_without_training(
     assert "prob_software" in row
 
 
+def test_nbsvm_term_frequency_travels_with_the_version(tmp_path, sample_train) -> None:
+    """fast.json's binary term frequency is saved in the version and scored with; a version
+    saved before the key existed (no `term_frequency` table) scores sublinear counts."""
+    from textbatch.families.nbsvm import from_weights, to_weights
+
+    for tf in ("binary", None):
+        keys = {"term_frequency": tf} if tf else {}
+        (tmp_path / str(tf)).mkdir()
+        config = write_config(tmp_path / str(tf), architecture="nbsvm", n_classes=None,
+                              ngram_buckets=1 << 16, **keys)  # fmt: skip
+        store = tmp_path / str(tf) / "store"
+        result = run_train(TrainRequest(config=str(config), data=str(sample_train), out=str(store)),
+                           log=EventLog(io.StringIO(), job="train"))  # fmt: skip
+        assert result.metrics["validation"]["accuracy"] > 0.6
+        tables = classifier_for(open_model(str(store), Storage())).scorer.tables
+        assert tables.term_frequency == (tf or "sublinear")
+    old = {k: v for k, v in to_weights(tables).items() if k != "term_frequency"}
+    assert from_weights(old).term_frequency == "sublinear"
+    (tmp_path / "bad").mkdir()
+    config = write_config(tmp_path / "bad", architecture="nbsvm", term_frequency="log")
+    with pytest.raises(ConfigError, match="term_frequency"):
+        run_train(TrainRequest(config=str(config), data=str(sample_train), out=str(tmp_path)),
+                  log=EventLog(io.StringIO(), job="train"))  # fmt: skip
+
+
 def test_knn_votes_weigh_what_the_version_was_trained_with(
     tmp_path, sample_train, sample_predict
 ) -> None:

@@ -11,17 +11,22 @@ from textbatch.model.nbsvm_fit import fit, prepare
 from textbatch.sample_data import generate
 
 
-@pytest.fixture(scope="module", params=[2, 5], ids=["binary", "five-classes"])
+@pytest.fixture(
+    scope="module",
+    params=[(2, "sublinear"), (5, "sublinear"), (2, "binary"), (5, "binary")],
+    ids=["two-classes", "five-classes", "two-classes-binary-tf", "five-classes-binary-tf"],
+)
 def trained(request):
+    n_labels, tf = request.param
     rows = generate(400, seed=3)
-    labels = sorted({r["category"] for r in rows})[: request.param]
+    labels = sorted({r["category"] for r in rows})[:n_labels]
     rows = [r for r in rows if r["category"] in labels]
     texts = [r["text"] for r in rows]
     y = np.array([labels.index(r["category"]) for r in rows])
     featurizer = HashingFeaturizer(buckets=1 << 16)
     val = np.arange(0, len(rows), 4)
     train = np.setdiff1d(np.arange(len(rows)), val)
-    data = prepare(featurizer.counts(texts), y, train, val, len(labels))
+    data = prepare(featurizer.counts(texts), y, train, val, len(labels), tf=tf)
     epochs: list[dict] = []
     result = fit(data, c=0.5, epochs=3, patience=0, on_epoch=lambda **e: epochs.append(e))
     return featurizer, result, [texts[i] for i in val], y[val], epochs
@@ -47,6 +52,21 @@ def test_a_text_of_unseen_words_scores_the_bias_alone(trained) -> None:
     featurizer, result, _, _, _ = trained
     scores = NbsvmScorer(featurizer, result.tables).scores(["zzqx wvvk", ""])
     np.testing.assert_allclose(scores, np.stack([result.tables.bias] * 2), rtol=1e-6)
+
+
+def test_binary_term_frequency_counts_a_feature_once_however_often_it_occurs(trained) -> None:
+    featurizer, result, texts, _, _ = trained
+    # single words only (the tables' unigram columns): "a b c" and "a b c a a" hold the same
+    # features, the second its first one three times (a uniform repeat would cancel in the
+    # normalisation)
+    words = HashingFeaturizer(ngrams=1, buckets=featurizer.buckets)
+    scorer = NbsvmScorer(words, result.tables)
+    first = " ".join(texts[0].split()[:6])
+    once, often = scorer.scores([first, " ".join([first] + [first.split()[0]] * 2)])
+    if result.tables.term_frequency == "binary":
+        np.testing.assert_allclose(once, often, rtol=1e-6)
+    else:
+        assert not np.allclose(once, often, rtol=1e-3)
 
 
 def test_temperature_sharpens_confident_scores_and_softens_wrong_ones() -> None:

@@ -20,7 +20,14 @@ from textbatch.families.base import (
     TrainingData,
 )
 from textbatch.model.hashing import Counts, HashingFeaturizer
-from textbatch.model.nbsvm import Explained, NbsvmScorer, NbsvmTables, class_logits, softmax
+from textbatch.model.nbsvm import (
+    TERM_FREQUENCIES,
+    Explained,
+    NbsvmScorer,
+    NbsvmTables,
+    class_logits,
+    softmax,
+)
 from textbatch.model.spec import ModelSpec
 
 if TYPE_CHECKING:
@@ -33,6 +40,8 @@ RULES: dict[str, Rule] = {
     "refit": ((lambda v: isinstance(v, bool)), "true or false"),
     "min_df": ((lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1),
                "an integer >= 1"),
+    "term_frequency": ((lambda v: v in TERM_FREQUENCIES),
+                       " or ".join(f'"{t}"' for t in TERM_FREQUENCIES)),
 }  # fmt: skip
 
 
@@ -50,8 +59,9 @@ class Nbsvm(Family):
         counts = featurizer.counts(data.texts)
         y, split = data.y, data.split
         prepared = nbsvm_fit.prepare(
-            counts, y, split.train, split.validation, config.n_classes, min_df=config.min_df
-        )
+            counts, y, split.train, split.validation, config.n_classes,
+            min_df=config.min_df, tf=config.term_frequency,
+        )  # fmt: skip
         log.emit("features", columns=len(prepared.columns), ngrams=config.ngrams)
         result = nbsvm_fit.fit(
             prepared,
@@ -68,7 +78,13 @@ class Nbsvm(Family):
             every = np.arange(len(y))
             refitted = nbsvm_fit.fit(
                 nbsvm_fit.prepare(
-                    counts, y, every, every[:0], config.n_classes, min_df=config.min_df
+                    counts,
+                    y,
+                    every,
+                    every[:0],
+                    config.n_classes,
+                    min_df=config.min_df,
+                    tf=config.term_frequency,
                 ),
                 c=config.svm_c,
                 epochs=result.best_epoch,
@@ -132,6 +148,8 @@ def to_weights(tables: NbsvmTables) -> dict[str, np.ndarray]:
         "bias": tables.bias,
         "temperature": np.array([tables.temperature], dtype=np.float64),
         "n_classes": np.array([tables.n_classes], dtype=np.int64),
+        # 0: sublinear, 1: binary (a version saved before the key: sublinear)
+        "term_frequency": np.array([TERM_FREQUENCIES.index(tables.term_frequency)], dtype=np.int64),
     }
 
 
@@ -143,4 +161,7 @@ def from_weights(weights: dict[str, Any]) -> NbsvmTables:
         bias=weights["bias"],
         temperature=float(weights["temperature"][0]),
         n_classes=int(weights["n_classes"][0]),
+        term_frequency=TERM_FREQUENCIES[int(weights["term_frequency"][0])]
+        if "term_frequency" in weights
+        else "sublinear",
     )

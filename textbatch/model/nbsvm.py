@@ -1,7 +1,8 @@
 """The `nbsvm` model's numpy side: feature weighting, NB ratios and prediction (no torch).
 
 Features are a text's hashed word n-grams (textbatch.model.hashing). A feature f of a text is
-worth u_f * idf_f, with u_f = 1 + log(count) (sublinear tf) and the smoothed idf of the
+worth u_f * idf_f, with u_f = 1 + log(count) (sublinear tf; `term_frequency` "binary": u_f =
+1 for a feature present, Wang & Manning's binarised counts) and the smoothed idf of the
 training texts. For class c each feature is further scaled by |r_fc|, its naive-Bayes
 log-count ratio (class c against the rest, binary counts, add-one smoothing: Wang & Manning
 2012), and the text's vector is L2-normalised again for that class, so that features that tell
@@ -34,6 +35,18 @@ TEMPERATURES = np.exp(np.linspace(np.log(0.02), np.log(50.0), 121))
 
 def sublinear(counts: Counts) -> np.ndarray:
     return 1.0 + np.log(counts.count)
+
+
+TERM_FREQUENCIES = ("sublinear", "binary")
+
+
+def term_frequency(counts: Counts, kind: str) -> np.ndarray:
+    """u_f of each (row, feature) pair: 1 + log(count) ("sublinear") or 1 ("binary")."""
+    if kind == "binary":
+        return np.ones(len(counts.count), dtype=np.float32)
+    if kind != "sublinear":
+        raise ValueError(f"term frequency {kind!r}: one of {TERM_FREQUENCIES}")
+    return sublinear(counts)
 
 
 def idf(document_frequency: np.ndarray, n_rows: int) -> np.ndarray:
@@ -96,7 +109,7 @@ class _Terms:
     known: np.ndarray  # bool over all pairs
     rows: np.ndarray  # each known pair's row
     at: np.ndarray  # its table row
-    u: np.ndarray  # its sublinear count
+    u: np.ndarray  # its term frequency (u_f)
     starts: np.ndarray  # where each row with known pairs starts among them
     norm: np.ndarray  # (rows with known pairs, n_scores): each row's norm per score
 
@@ -118,6 +131,7 @@ class NbsvmTables:
     bias: np.ndarray  # float32 (n_scores,)
     temperature: float
     n_classes: int
+    term_frequency: str = "sublinear"  # TERM_FREQUENCIES: u_f (versions before it: sublinear)
 
 
 class NbsvmScorer:
@@ -138,7 +152,8 @@ class NbsvmScorer:
         feature seen in training)."""
         at = self.index[counts.column]
         known = at >= 0
-        rows, at, u = counts.row[known], at[known], sublinear(counts)[known, None]
+        u = term_frequency(counts, self.tables.term_frequency)[known, None]
+        rows, at = counts.row[known], at[known]
         t = self.tables
         out = np.zeros((counts.n_rows, t.numerator.shape[1]))
         if len(rows) == 0:

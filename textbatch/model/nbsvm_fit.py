@@ -27,7 +27,7 @@ from textbatch.model.nbsvm import (
     fit_temperature,
     idf,
     nb_ratios,
-    sublinear,
+    term_frequency,
 )
 
 LBFGS_ITERATIONS = 20
@@ -52,6 +52,7 @@ class NbsvmData:
     train: Rows
     validation: Rows
     n_classes: int
+    term_frequency: str
 
     @property
     def n_scores(self) -> int:
@@ -66,9 +67,11 @@ def prepare(
     n_classes: int,
     *,
     min_df: int = 1,
+    tf: str = "sublinear",
 ) -> NbsvmData:
     """Weighting from the training rows only; validation rows keep the features seen there.
-    A feature held by fewer than `min_df` training rows is dropped (1: none is)."""
+    A feature held by fewer than `min_df` training rows is dropped (1: none is); `tf`: the
+    term frequency (textbatch.model.nbsvm.TERM_FREQUENCIES)."""
     position = np.full(counts.n_rows, -1, dtype=np.int64)
     position[train_idx] = np.arange(len(train_idx))
     in_train = position[counts.row] >= 0
@@ -88,7 +91,7 @@ def prepare(
     ratios = nb_ratios(train_at, train_rows, y, n_features)
     if n_classes == 2:
         ratios = ratios[:, 1:]
-    u = sublinear(counts) * weights[np.minimum(at, n_features - 1)]
+    u = term_frequency(counts, tf) * weights[np.minimum(at, n_features - 1)]
 
     def rows_of(rows_idx: np.ndarray) -> Rows:
         where = np.full(counts.n_rows, -1, dtype=np.int64)
@@ -120,6 +123,7 @@ def prepare(
         train=rows_of(train_idx),
         validation=rows_of(val_idx),
         n_classes=n_classes,
+        term_frequency=tf,
     )
 
 
@@ -241,5 +245,6 @@ def fit(
         bias=bias.astype(np.float32),
         temperature=fit_temperature(val_scores, y_val, data.n_classes) if len(y_val) else 1.0,
         n_classes=data.n_classes,
+        term_frequency=data.term_frequency,
     )
     return FitResult(tables, best_epoch, epochs_run, val_scores, predicted)
