@@ -41,6 +41,17 @@ def test_numpy_scores_equal_the_torch_scores_of_training(trained) -> None:
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
 
 
+def test_a_row_scores_the_same_in_any_batch(trained) -> None:
+    """A large file's parts must write what one job writes: a row's score does not depend on
+    the rows it is scored with (bit for bit)."""
+    featurizer, result, texts, _, _ = trained
+    scorer = NbsvmScorer(featurizer, result.tables)
+    together = scorer.scores(texts[:40])
+    alone = np.concatenate([scorer.scores([t]) for t in texts[:40]])
+    assert np.array_equal(together, alone)
+    assert np.array_equal(scorer.scores(texts[10:40]), together[10:])
+
+
 def test_it_learns_the_categories(trained) -> None:
     _, result, _, y, epochs = trained
     assert (result.predicted == y).mean() >= 0.9
