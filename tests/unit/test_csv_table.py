@@ -111,3 +111,28 @@ def test_text_column_detection(tmp_path: Path) -> None:
         assert "--text-column" in info.value.hint
         with pytest.raises(InputError, match=r"no column named 'Body'; its columns are"):
             table.column("Body", candidates=TEXT_COLUMNS, role="text")
+
+
+@pytest.mark.parametrize("big_row_chars", [1_000_000, 0], ids=["whole-row", "field-at-a-time"])
+def test_the_row_writer_writes_what_csv_writer_writes(monkeypatch, big_row_chars: int) -> None:
+    import csv
+    import io
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from textbatch.io.csv_table import RowWriter
+
+    alphabet = st.sampled_from([*"a ,\"\n\r\t\x00\x0b;'=é€\u2028", "\udcff", "😀"])
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.lists(st.text(alphabet=alphabet, max_size=8), max_size=5))
+    def check(row: list[str]) -> None:
+        expected = io.StringIO(newline="")
+        csv.writer(expected).writerow(row)
+        written = io.StringIO(newline="")
+        RowWriter(written).writerow(row)
+        assert written.getvalue() == expected.getvalue()
+
+    monkeypatch.setattr(RowWriter, "BIG_ROW_CHARS", big_row_chars)
+    check()

@@ -87,25 +87,3 @@ def test_a_chunk_of_many_narrow_columns_weighs_its_fields_not_only_their_charact
     in_memory = sys.getsizeof(row) + sum(sys.getsizeof(f) for f in row)
     for chunk in chunks:  # a chunk holds at most about CHUNK_CHARS bytes of Python objects
         assert len(chunk) * in_memory <= 1.5 * CHUNK_CHARS
-
-
-def test_the_row_writer_writes_what_csv_writer_writes_for_huge_rows_too(monkeypatch) -> None:
-    import csv
-    import io
-
-    from hypothesis import given, settings
-    from hypothesis import strategies as st
-
-    from textbatch.io.csv_table import RowWriter
-
-    @settings(max_examples=300, deadline=None)
-    @given(st.lists(st.text(alphabet="a ,\"\n\r\té'", max_size=8), min_size=2, max_size=5))
-    def check(row: list[str]) -> None:
-        expected = io.StringIO(newline="")
-        csv.writer(expected).writerow(row)
-        written = io.StringIO(newline="")
-        RowWriter(written).writerow(row)
-        assert written.getvalue() == expected.getvalue()
-
-    monkeypatch.setattr(RowWriter, "BIG_ROW_CHARS", 0)  # every row the field-at-a-time way
-    check()
