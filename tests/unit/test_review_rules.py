@@ -136,3 +136,36 @@ def test_the_unknown_categories_listed_are_the_same_for_one_job_and_its_parts() 
     assert whole["rows_compared"] == len(values) - 1  # the empty value compares nothing
     parts = merged_block([block(rows[:70]), block(rows[70:230]), block(rows[230:])], file="")
     assert parts == whole
+
+
+@pytest.mark.parametrize("big_row_chars", [1_000_000, 0], ids=["whole-row", "field-at-a-time"])
+def test_the_review_file_holds_each_review_row_whole_in_review_order(
+    tmp_path, monkeypatch, big_row_chars: int
+) -> None:
+    import csv
+
+    from textbatch.io.csv_table import RowWriter
+    from textbatch.jobs.routing import ReviewRows, review_header
+
+    monkeypatch.setattr(RowWriter, "BIG_ROW_CHARS", big_row_chars)
+    monkeypatch.setattr(ReviewRows, "COPY_BYTES", 3)  # rows copied in many blocks
+    rows = ReviewRows(tmp_path / "scratch.csv", neutralise_formulas=True, row_offset=10)
+    given = [  # row, reason, prediction, confidence, why, fields
+        (1, "low_confidence", "a", "0.600000", ["leak"], ["1", 'the boiler, "it" leaked']),
+        (2, "", "b", "0.990000", ["fire"], ["2", "accepted: not in the file"]),
+        (3, "disagrees", "b", "0.900000", ["oven"], ["3", "=SUM(A1) a formula\r\nand a line"]),
+        (4, "low_confidence", "a", "0.550000", ["é"], ["4", "naïve € 😀 text"]),
+    ]
+    for row, reason, prediction, confidence, why, fields in given:
+        rows.add(row, reason, prediction, confidence, why, fields)
+    target = tmp_path / "review.csv"
+    rows.write_sorted(target, review_header(["id", "text"], why=True))
+    with open(target, newline="", encoding="utf-8") as f:
+        read = list(csv.reader(f))
+    assert read[0] == ["row", "review_reason", "prediction", "confidence", "why", "id", "text"]
+    assert read[1:] == [
+        ["13", "disagrees", "b", "0.900000", "oven", "3", "'=SUM(A1) a formula\r\nand a line"],
+        ["14", "low_confidence", "a", "0.550000", "é", "4", "naïve € 😀 text"],
+        ["11", "low_confidence", "a", "0.600000", "leak", "1", 'the boiler, "it" leaked'],
+    ]
+    assert rows.accepted == 1

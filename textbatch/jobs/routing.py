@@ -48,13 +48,20 @@ def review_header(input_header: list[str], *, why: bool) -> list[str]:
 
 class ReviewRows:
     """The review rows of one job, kept in a scratch file as they come, with their sort keys in
-    arrays (about 30 bytes a row), then written in order."""
+    arrays (about 30 bytes a row), then written in order. A row goes to the file as the
+    output's writer makes it (a huge row a field at a time: no copy of the whole row), and is
+    copied to the review file in blocks of COPY_BYTES."""
+
+    COPY_BYTES = 1 << 20
 
     def __init__(self, scratch: Path, *, neutralise_formulas: bool, row_offset: int = 0) -> None:
         self.path = scratch
         self.stream = open(scratch, "wb")  # noqa: SIM115 (closed by write_sorted)
-        self.buffer = io.StringIO(newline="")
-        self.writer = csv_table.writer(self.buffer, neutralise_formulas=neutralise_formulas)
+        # each write handed straight to the binary stream, so its tell() is where a row ends
+        self.text = io.TextIOWrapper(
+            self.stream, encoding="utf-8", errors="surrogateescape", newline="", write_through=True
+        )
+        self.writer = csv_table.writer(self.text, neutralise_formulas=neutralise_formulas)
         self.neutralise_formulas = neutralise_formulas
         self.row_offset = row_offset
         self.rank: list[int] = []
@@ -78,11 +85,7 @@ class ReviewRows:
             return
         number = row + self.row_offset
         self.writer.writerow([str(number), reason, prediction, confidence, *why, *fields])
-        encoded = self.buffer.getvalue().encode("utf-8", "surrogateescape")
-        self.buffer.seek(0)
-        self.buffer.truncate()
-        self.stream.write(encoded)
-        self.offsets.append(self.offsets[-1] + len(encoded))
+        self.offsets.append(self.stream.tell())
         key = review.sort_key(reason, confidence, number)
         self.rank.append(key[0])
         self.confidence.append(key[1])
@@ -91,14 +94,20 @@ class ReviewRows:
 
     def write_sorted(self, target: Path, header: list[str]) -> None:
         """The review file: the header, then the rows by their sort key."""
-        self.stream.close()
+        self.text.close()  # and the binary stream under it
         order = np.lexsort((np.array(self.rows), np.array(self.confidence), np.array(self.rank)))
         with open(target, "w", encoding="utf-8", newline="") as out:
             csv_table.writer(out, neutralise_formulas=self.neutralise_formulas).writerow(header)
         with open(self.path, "rb") as rows, open(target, "ab") as out:
             for i in order.tolist():
                 rows.seek(self.offsets[i])
-                out.write(rows.read(self.offsets[i + 1] - self.offsets[i]))
+                left = self.offsets[i + 1] - self.offsets[i]
+                while left > 0:
+                    block = rows.read(min(left, self.COPY_BYTES))
+                    if not block:
+                        raise OSError(f"{self.path}: the review rows' scratch file was cut short")
+                    out.write(block)
+                    left -= len(block)
 
     def block(self, thresholds: Thresholds, compare: Compare, file: str) -> dict[str, Any]:
         return review_block(
