@@ -117,7 +117,9 @@ bench: install
 		$(BIN)/textbatch sample-data --rows 25000 --seed 7 -o bench-output/claims.csv >/dev/null; \
 		$(BIN)/textbatch bench --input bench-output/claims.csv --group-column customer $(BENCH_FLAGS) \
 			$(foreach c,$(BENCH_CONFIGS),--config $(c)) --workdir bench-output/claims || exit 1; \
-	fi
+	fi; \
+	echo "== predict's peak RSS on huge fields (docs/large-files.md)"; \
+	$(BIN)/python scripts/memory_wide_fields.py bench-output/wide || exit 1
 
 clean:
 	scripts/localstack.sh stop
